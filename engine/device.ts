@@ -1,0 +1,90 @@
+// Opens a WebGPU device in Node (Dawn, the `webgpu` package) or in a browser (navigator.gpu),
+// with the adapter's real limits and the optional features the engine can use.
+
+import { DeviceError } from './errors.ts';
+
+export const OPTIONAL_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] as const;
+
+export interface GpuContext {
+  device: GPUDevice;
+  features: ReadonlySet<string>;
+  /** One line naming the adapter and backend, for logs and run configs. */
+  description: string;
+  /** Resolves (never rejects) when the device is lost; `lostReason` is set first. */
+  lost: Promise<void>;
+  lostReason: string | null;
+  /** The first uncaptured GPU error since the last `takeError()`. */
+  takeError(): DeviceError | null;
+}
+
+export interface DeviceOptions {
+  /** Features to leave out even when the adapter offers them (e.g. to test fallbacks). */
+  disableFeatures?: string[];
+  powerPreference?: GPUPowerPreference;
+}
+
+async function getGpu(): Promise<GPU> {
+  if (typeof navigator !== 'undefined' && (navigator as Navigator).gpu) return (navigator as Navigator).gpu;
+  // Node: the module name is a variable so that browser bundlers leave it alone.
+  const moduleName = 'webgpu';
+  const dawn = (await import(/* @vite-ignore */ moduleName)) as { create(flags: string[]): GPU; globals: object };
+  Object.assign(globalThis, dawn.globals);
+  return dawn.create([]);
+}
+
+let cachedGpu: Promise<GPU> | null = null;
+
+export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContext> {
+  if (typeof process !== 'undefined' && process.env && !process.env.XDG_RUNTIME_DIR) {
+    // Mesa's lavapipe warns (and some loaders fail) without it on headless machines.
+    process.env.XDG_RUNTIME_DIR = '/tmp';
+  }
+  cachedGpu ??= getGpu();
+  const gpu = await cachedGpu;
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  if (!adapter) {
+    throw new DeviceError('no WebGPU adapter: on Debian 12 run `sudo scripts/setup-system.sh` (Mesa >= 24 lavapipe), in a browser enable WebGPU');
+  }
+  const disabled = new Set(options.disableFeatures ?? []);
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !disabled.has(f)) as GPUFeatureName[];
+  const limits = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures,
+    requiredLimits: {
+      maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+      maxBufferSize: limits.maxBufferSize,
+      maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+      maxComputeWorkgroupSizeY: limits.maxComputeWorkgroupSizeY,
+      maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+    },
+  });
+
+  let firstError: DeviceError | null = null;
+  device.onuncapturederror = (event: GPUUncapturedErrorEvent) => {
+    firstError ??= new DeviceError(`GPU error: ${event.error.message.split('\n')[0]}`);
+  };
+  const context: GpuContext = {
+    device,
+    features: new Set(requiredFeatures),
+    description: describeAdapter(adapter),
+    lostReason: null,
+    lost: Promise.resolve(),
+    takeError() {
+      const error = firstError;
+      firstError = null;
+      return error;
+    },
+  };
+  context.lost = device.lost.then((info) => {
+    context.lostReason = `GPU device lost (${info.reason}): ${info.message || 'no message'}`;
+  });
+  return context;
+}
+
+function describeAdapter(adapter: GPUAdapter): string {
+  const info = adapter.info;
+  const parts = [info?.vendor, info?.architecture, info?.device, info?.description].filter((p) => p);
+  return parts.length ? parts.join(' / ') : 'unknown adapter';
+}

@@ -1,0 +1,115 @@
+// Element-wise ops (add, mul, affine maps, activations), each with its backward beside it.
+// WGSL: shaders/elementwise.wgsl.
+
+import { kernel, type Kernel } from '../kernel.ts';
+import { record } from '../autograd.ts';
+import type { Tensor } from '../tensor.ts';
+import { shapeString } from '../tensor.ts';
+import { linearGrid } from './grid.ts';
+import { sumToShape } from './reduce.ts';
+
+const kernels = {
+  add: kernel('elementwise', 'add'),
+  mul: kernel('elementwise', 'mul'),
+  axpby: kernel('elementwise', 'axpby'),
+  affine: kernel('elementwise', 'affine'),
+  fill: kernel('elementwise', 'fill'),
+  leakyRelu: kernel('elementwise', 'leaky_relu'),
+  leakyReluBackward: kernel('elementwise', 'leaky_relu_backward'),
+  prelu: kernel('elementwise', 'prelu'),
+  preluBackward: kernel('elementwise', 'prelu_backward'),
+  preluWeightTerms: kernel('elementwise', 'prelu_weight_terms'),
+  tanh: kernel('elementwise', 'tanh_forward'),
+  tanhBackward: kernel('elementwise', 'tanh_backward'),
+  sigmoid: kernel('elementwise', 'sigmoid_forward'),
+  sigmoidBackward: kernel('elementwise', 'sigmoid_backward'),
+};
+
+/** Runs one element-wise kernel over `like`'s elements into a new tensor of its shape. */
+function map(k: Kernel, like: Tensor, inputs: { a?: Tensor; b?: Tensor; c?: Tensor }, alpha = 0, beta = 0, name = k.entry): Tensor {
+  const out = like.engine.empty(like.shape, 'f32', name);
+  const buffers: Record<string, Tensor> = { out };
+  for (const [key, tensor] of Object.entries(inputs)) if (tensor) buffers[key] = tensor;
+  like.engine.run(k, {
+    buffers,
+    params: { count: like.size, alpha, beta },
+    workgroups: linearGrid(like.size),
+    label: `${name} ${shapeString(like.shape)}`,
+    bytes: like.size * 4 * (Object.keys(buffers).length),
+  });
+  return out;
+}
+
+function sameShape(a: Tensor, b: Tensor, op: string): void {
+  if (a.size !== b.size) throw new Error(`${op}: shapes ${shapeString(a.shape)} and ${shapeString(b.shape)} differ`);
+}
+
+export function add(a: Tensor, b: Tensor): Tensor {
+  sameShape(a, b, 'add');
+  const out = map(kernels.add, a, { a, b }, 0, 0, 'add');
+  return record(out, [a, b], 'add', (dy) => [a.requiresGrad ? copy(dy) : null, b.requiresGrad ? copy(dy) : null]);
+}
+
+export function mul(a: Tensor, b: Tensor): Tensor {
+  sameShape(a, b, 'mul');
+  const out = map(kernels.mul, a, { a, b }, 0, 0, 'mul');
+  return record(out, [a, b], 'mul', (dy) => [a.requiresGrad ? mul(dy, b) : null, b.requiresGrad ? mul(dy, a) : null], [a, b]);
+}
+
+/** alpha * a + beta * b (no broadcasting). */
+export function axpby(alpha: number, a: Tensor, beta: number, b: Tensor): Tensor {
+  sameShape(a, b, 'axpby');
+  const out = map(kernels.axpby, a, { a, b }, alpha, beta, 'axpby');
+  return record(out, [a, b], 'axpby', (dy) => [a.requiresGrad ? scale(dy, alpha) : null, b.requiresGrad ? scale(dy, beta) : null]);
+}
+
+export function sub(a: Tensor, b: Tensor): Tensor {
+  return axpby(1, a, -1, b);
+}
+
+/** alpha * x + beta. */
+export function scale(x: Tensor, alpha: number, beta = 0): Tensor {
+  const out = map(kernels.affine, x, { a: x }, alpha, beta, 'scale');
+  return record(out, [x], 'scale', (dy) => [scale(dy, alpha)]);
+}
+
+export function copy(x: Tensor): Tensor {
+  return map(kernels.affine, x, { a: x }, 1, 0, 'copy');
+}
+
+export function full(like: { engine: Tensor['engine']; shape: readonly number[] }, value: number, name = 'full'): Tensor {
+  const out = like.engine.empty(like.shape, 'f32', name);
+  like.engine.run(kernels.fill, { buffers: { out }, params: { count: out.size, alpha: value, beta: 0 }, workgroups: linearGrid(out.size), label: name });
+  return out;
+}
+
+export function leakyRelu(x: Tensor, slope = 0.2): Tensor {
+  const out = map(kernels.leakyRelu, x, { a: x }, slope, 0, 'leakyRelu');
+  return record(out, [x], 'leakyRelu', (dy) => [map(kernels.leakyReluBackward, x, { a: x, b: dy }, slope, 0, 'leakyReluBackward')], [x]);
+}
+
+/** PReLU with one learnable weight of shape [1]. */
+export function prelu(x: Tensor, weight: Tensor): Tensor {
+  if (weight.size !== 1) throw new Error(`prelu: weight must have one element, got ${shapeString(weight.shape)}`);
+  const out = map(kernels.prelu, x, { a: x, b: weight }, 0, 0, 'prelu');
+  return record(out, [x, weight], 'prelu', (dy) => {
+    const dx = x.requiresGrad ? map(kernels.preluBackward, x, { a: x, b: dy, c: weight }, 0, 0, 'preluBackward') : null;
+    let dw: Tensor | null = null;
+    if (weight.requiresGrad) {
+      const terms = map(kernels.preluWeightTerms, x, { a: x, b: dy }, 0, 0, 'preluWeightTerms');
+      dw = sumToShape(terms, [1]);
+      terms.dispose();
+    }
+    return [dx, dw];
+  }, [x, weight]);
+}
+
+export function tanh(x: Tensor): Tensor {
+  const out = map(kernels.tanh, x, { a: x }, 0, 0, 'tanh');
+  return record(out, [x], 'tanh', (dy) => [map(kernels.tanhBackward, out, { a: out, b: dy }, 0, 0, 'tanhBackward')], [out]);
+}
+
+export function sigmoid(x: Tensor): Tensor {
+  const out = map(kernels.sigmoid, x, { a: x }, 0, 0, 'sigmoid');
+  return record(out, [x], 'sigmoid', (dy) => [map(kernels.sigmoidBackward, out, { a: out, b: dy }, 0, 0, 'sigmoidBackward')], [out]);
+}

@@ -1,0 +1,369 @@
+// The engine: one device, one buffer pool, one open command encoder. Ops record dispatches into
+// the encoder; `flush()` submits them once per step; `read()` copies any number of tensors back
+// with a single mapAsync. In a dry run there is no device: allocations are replayed, kernels skipped.
+
+import { requestGpu, type DeviceOptions, type GpuContext } from './device.ts';
+import { BufferPool, type PooledBuffer, type PoolStats } from './memory.ts';
+import { Tensor, BYTES_PER_ELEMENT, shapeSize, shapeString, type DType } from './tensor.ts';
+import type { Kernel } from './kernel.ts';
+import { DeviceError, KernelBindingError } from './errors.ts';
+
+export interface EngineOptions extends DeviceOptions {
+  /** Hard GPU memory budget for tensors, in bytes. */
+  maxBytes?: number;
+  /** Replay allocations only: no device, no kernels (for "does this fit?" questions). */
+  dryRun?: boolean;
+  /** Seed of the counter-based RNG (dropout, noise). */
+  seed?: number;
+}
+
+export interface DispatchArgs {
+  /** Storage buffers by their WGSL names. */
+  buffers: Record<string, Tensor>;
+  /** Fields of the kernel's `params` uniform struct. */
+  params?: Record<string, number>;
+  /** Pipeline-overridable constants; each distinct set is its own cached pipeline. */
+  overrides?: Record<string, number>;
+  workgroups: readonly [number, number?, number?];
+  /** For the profiler: shapes, FLOPs and bytes moved. */
+  label?: string;
+  flops?: number;
+  bytes?: number;
+}
+
+/** Observes dispatches (the profiler hooks in here). */
+export interface DispatchObserver {
+  beforeDispatch(pass: GPUComputePassEncoder, kernel: Kernel, args: DispatchArgs): void;
+  afterDispatch(pass: GPUComputePassEncoder, kernel: Kernel, args: DispatchArgs): void;
+  beforeSubmit?(encoder: GPUCommandEncoder): void;
+  afterSubmit?(): void;
+}
+
+const UNIFORM_SLOT = 256;
+const UNIFORM_ARENA_BYTES = 256 * 1024;
+const MAX_WORKGROUPS_PER_DIM = 65535;
+
+export class Engine {
+  readonly pool: BufferPool;
+  observer: DispatchObserver | null = null;
+  /** Counter-based RNG state: every random op takes the next counter, so runs replay exactly. */
+  seed: number;
+  randomCounter = 0;
+  dispatchCount = 0;
+  submitCount = 0;
+  private readonly storageReferences = new Map<PooledBuffer, number>();
+  private readonly scopes: Set<Tensor>[] = [];
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly afterSubmit: Array<() => void> = [];
+  private readonly uniformData = new Uint8Array(UNIFORM_ARENA_BYTES);
+  private uniformUsed = 0;
+  private uniformBuffer: GPUBuffer | null = null;
+
+  private constructor(readonly gpu: GpuContext | null, options: EngineOptions) {
+    this.seed = options.seed ?? 0;
+    this.pool = new BufferPool(gpu?.device ?? null, { maxBytes: options.maxBytes, onTrim: () => this.flush() });
+    if (gpu) {
+      this.uniformBuffer = gpu.device.createBuffer({ size: UNIFORM_ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform arena' });
+    }
+  }
+
+  static async create(options: EngineOptions = {}): Promise<Engine> {
+    return new Engine(options.dryRun ? null : await requestGpu(options), options);
+  }
+
+  get isDryRun(): boolean {
+    return this.gpu === null;
+  }
+
+  get device(): GPUDevice {
+    if (!this.gpu) throw new Error('dry-run engine has no device');
+    return this.gpu.device;
+  }
+
+  get features(): ReadonlySet<string> {
+    return this.gpu?.features ?? new Set();
+  }
+
+  describe(): string {
+    return this.gpu ? this.gpu.description : 'dry run (no device)';
+  }
+
+  // ---- tensors and lifetimes ----
+
+  empty(shape: readonly number[], dtype: DType = 'f32', name = 'tensor'): Tensor {
+    for (const dim of shape) {
+      if (!Number.isInteger(dim) || dim < 0) throw new Error(`${name}: bad shape ${shapeString(shape)}`);
+    }
+    const bytes = Math.max(4, shapeSize(shape) * BYTES_PER_ELEMENT[dtype]);
+    const storage = this.pool.acquire(bytes, name);
+    this.storageReferences.set(storage, 1);
+    return this.track(new Tensor(this, shape, dtype, storage, name));
+  }
+
+  fromArray(data: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32', name = 'tensor'): Tensor {
+    if (data.length !== shapeSize(shape)) throw new Error(`${name}: ${data.length} values for shape ${shapeString(shape)}`);
+    const tensor = this.empty(shape, dtype, name);
+    const typed = dtype === 'f32' ? Float32Array.from(data) : dtype === 'i32' ? Int32Array.from(data) : Uint32Array.from(data);
+    this.upload(tensor, typed);
+    return tensor;
+  }
+
+  /** Writes host data into an existing tensor, ordered after everything recorded so far. */
+  upload(tensor: Tensor, data: Float32Array | Int32Array | Uint32Array): void {
+    if (data.byteLength !== tensor.byteLength) throw new Error(`${tensor.name}: upload of ${data.byteLength} bytes into ${tensor.byteLength}`);
+    if (!this.gpu || data.byteLength === 0) return;
+    // A staging copy inside the encoder keeps program order: a queue.writeBuffer would jump ahead
+    // of dispatches recorded earlier that still read this (possibly recycled) buffer.
+    const staging = this.device.createBuffer({ size: Math.ceil(data.byteLength / 4) * 4, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    staging.unmap();
+    this.endPass();
+    this.commandEncoder().copyBufferToBuffer(staging, 0, tensor.pooled.buffer!, 0, staging.size);
+    this.afterSubmit.push(() => staging.destroy());
+  }
+
+  /** A tensor of another shape sharing `source`'s buffer. */
+  view(source: Tensor, shape: readonly number[]): Tensor {
+    if (shapeSize(shape) !== source.size) throw new Error(`cannot view ${shapeString(source.shape)} as ${shapeString(shape)}`);
+    const storage = source.pooled;
+    this.storageReferences.set(storage, (this.storageReferences.get(storage) ?? 0) + 1);
+    return this.track(new Tensor(this, shape, source.dtype, storage, source.name));
+  }
+
+  /** Called by Tensor.dispose(); the buffer returns to the pool when its last view is gone. */
+  releaseStorage(storage: PooledBuffer): void {
+    const count = (this.storageReferences.get(storage) ?? 1) - 1;
+    if (count > 0) {
+      this.storageReferences.set(storage, count);
+      return;
+    }
+    this.storageReferences.delete(storage);
+    this.pool.release(storage);
+  }
+
+  /**
+   * Runs `fn` in a scope: tensors created inside are disposed at the end unless they are part of
+   * the result (a tensor, or an array / object of tensors) or were passed to `keep()`.
+   */
+  tidy<T>(fn: () => T): T {
+    const scope = new Set<Tensor>();
+    this.scopes.push(scope);
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.scopes.pop();
+    }
+    const kept = new Set<Tensor>();
+    collectTensors(result, kept);
+    for (const tensor of scope) {
+      if (kept.has(tensor)) this.track(tensor);
+      else tensor.dispose();
+    }
+    return result;
+  }
+
+  /** Removes a tensor from the current scope so that it outlives it. */
+  keep<T extends Tensor>(tensor: T): T {
+    for (const scope of this.scopes) scope.delete(tensor);
+    return tensor;
+  }
+
+  private track(tensor: Tensor): Tensor {
+    this.scopes[this.scopes.length - 1]?.add(tensor);
+    return tensor;
+  }
+
+  memory(): PoolStats {
+    return this.pool.stats();
+  }
+
+  /** The next RNG key for a random op: (seed, counter) feeds a Philox stream on the GPU. */
+  nextRandomKey(): [number, number] {
+    return [this.seed >>> 0, this.randomCounter++ >>> 0];
+  }
+
+  // ---- kernels ----
+
+  run(kernel: Kernel, args: DispatchArgs): void {
+    const layout = kernel.layout;
+    const provided = new Set(Object.keys(args.buffers));
+    for (const binding of layout.bindings) {
+      const tensor = args.buffers[binding.name];
+      if (!tensor) throw new KernelBindingError(`${kernel.name}: missing buffer "${binding.name}"`);
+      provided.delete(binding.name);
+      if (binding.elementType && binding.elementType !== tensor.dtype) {
+        throw new KernelBindingError(`${kernel.name}: "${binding.name}" wants ${binding.elementType}, got ${tensor.dtype} ${tensor}`);
+      }
+      if (tensor.pooled.size < binding.minBytes) {
+        throw new KernelBindingError(`${kernel.name}: "${binding.name}" needs ${binding.minBytes} bytes, got ${tensor.byteLength}`);
+      }
+    }
+    if (provided.size) throw new KernelBindingError(`${kernel.name}: unknown buffer(s) ${[...provided].join(', ')} (it binds ${layout.bindings.map((b) => b.name).join(', ')})`);
+    const [x, y = 1, z = 1] = args.workgroups;
+    if (x > MAX_WORKGROUPS_PER_DIM || y > MAX_WORKGROUPS_PER_DIM || z > MAX_WORKGROUPS_PER_DIM) {
+      throw new KernelBindingError(`${kernel.name}: ${x}x${y}x${z} workgroups exceeds ${MAX_WORKGROUPS_PER_DIM} per dimension`);
+    }
+    const paramOffset = this.writeParams(kernel, args.params ?? {});
+    this.dispatchCount++;
+    if (!this.gpu || x * y * z === 0) return;
+
+    const pipeline = this.pipeline(kernel, args.overrides ?? {});
+    const entries: GPUBindGroupEntry[] = layout.bindings.map((binding) => ({
+      binding: binding.binding,
+      resource: { buffer: args.buffers[binding.name].pooled.buffer! },
+    }));
+    if (layout.params) {
+      entries.push({ binding: layout.params.binding, resource: { buffer: this.uniformBuffer!, offset: paramOffset, size: layout.params.size } });
+    }
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const pass = this.computePass();
+    this.observer?.beforeDispatch(pass, kernel, args);
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.observer?.afterDispatch(pass, kernel, args);
+  }
+
+  private writeParams(kernel: Kernel, values: Record<string, number>): number {
+    const params = kernel.layout.params;
+    const names = new Set(Object.keys(values));
+    if (!params) {
+      if (names.size) throw new KernelBindingError(`${kernel.name}: has no params, got ${[...names].join(', ')}`);
+      return 0;
+    }
+    if (this.uniformUsed + params.size > UNIFORM_ARENA_BYTES) this.flush();
+    const offset = this.uniformUsed;
+    const view = new DataView(this.uniformData.buffer, offset, params.size);
+    for (const field of params.fields) {
+      const value = values[field.name];
+      if (value === undefined) throw new KernelBindingError(`${kernel.name}: missing param "${field.name}"`);
+      names.delete(field.name);
+      if (field.type === 'f32') view.setFloat32(field.offset, value, true);
+      else if (field.type === 'i32') view.setInt32(field.offset, value, true);
+      else view.setUint32(field.offset, value, true);
+    }
+    if (names.size) throw new KernelBindingError(`${kernel.name}: unknown param(s) ${[...names].join(', ')}`);
+    this.uniformUsed += Math.ceil(params.size / UNIFORM_SLOT) * UNIFORM_SLOT;
+    return offset;
+  }
+
+  private pipeline(kernel: Kernel, overrides: Record<string, number>): GPUComputePipeline {
+    const key = `${kernel.id}:${JSON.stringify(overrides)}`;
+    let pipeline = this.pipelines.get(key);
+    if (!pipeline) {
+      const known = new Set(kernel.layout.overrides);
+      for (const name of Object.keys(overrides)) {
+        if (!known.has(name)) throw new KernelBindingError(`${kernel.name}: unknown override "${name}"`);
+      }
+      const module = this.device.createShaderModule({ code: kernel.source, label: kernel.name });
+      pipeline = this.device.createComputePipeline({
+        layout: 'auto',
+        compute: { module, entryPoint: kernel.entry, constants: overrides },
+        label: kernel.name,
+      });
+      this.pipelines.set(key, pipeline);
+    }
+    return pipeline;
+  }
+
+  private commandEncoder(): GPUCommandEncoder {
+    this.encoder ??= this.device.createCommandEncoder();
+    return this.encoder;
+  }
+
+  private computePass(): GPUComputePassEncoder {
+    this.pass ??= this.commandEncoder().beginComputePass();
+    return this.pass;
+  }
+
+  private endPass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** Submits everything recorded so far (one command buffer). */
+  flush(): void {
+    if (!this.gpu) return;
+    this.throwIfFailed();
+    if (!this.encoder) return;
+    this.endPass();
+    this.observer?.beforeSubmit?.(this.encoder);
+    if (this.uniformUsed) this.device.queue.writeBuffer(this.uniformBuffer!, 0, this.uniformData, 0, this.uniformUsed);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.encoder = null;
+    this.uniformUsed = 0;
+    this.submitCount++;
+    for (const callback of this.afterSubmit.splice(0)) callback();
+    this.observer?.afterSubmit?.();
+  }
+
+  /** Reads tensors back with one submit and one mapAsync. */
+  async read(tensors: Tensor[]): Promise<Array<Float32Array | Int32Array | Uint32Array>> {
+    const arrays = tensors.map((t) => (t.dtype === 'f32' ? new Float32Array(t.size) : t.dtype === 'i32' ? new Int32Array(t.size) : new Uint32Array(t.size)));
+    if (!this.gpu) return arrays;
+    const offsets: number[] = [];
+    let total = 0;
+    for (const tensor of tensors) {
+      offsets.push(total);
+      total += Math.ceil(tensor.byteLength / 4) * 4;
+    }
+    const staging = this.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+    this.endPass();
+    const encoder = this.commandEncoder();
+    tensors.forEach((tensor, i) => {
+      if (tensor.byteLength) encoder.copyBufferToBuffer(tensor.pooled.buffer!, 0, staging, offsets[i], tensor.byteLength);
+    });
+    this.flush();
+    try {
+      await this.waitFor(staging.mapAsync(GPUMapMode.READ), 'reading back tensors');
+      this.throwIfFailed();
+      const mapped = staging.getMappedRange();
+      tensors.forEach((tensor, i) => new Uint8Array(arrays[i].buffer).set(new Uint8Array(mapped, offsets[i], tensor.byteLength)));
+      staging.unmap();
+    } finally {
+      staging.destroy();
+    }
+    return arrays;
+  }
+
+  /** Waits until the GPU has finished all submitted work. */
+  async sync(): Promise<void> {
+    this.flush();
+    if (this.gpu) await this.waitFor(this.device.queue.onSubmittedWorkDone(), 'waiting for the GPU');
+    this.throwIfFailed();
+  }
+
+  /** Races a GPU promise against device loss, so a lost device is an error, never a hang. */
+  private async waitFor<T>(promise: Promise<T>, what: string): Promise<T> {
+    const gpu = this.gpu!;
+    const lost = gpu.lost.then(() => {
+      throw new DeviceError(`${gpu.lostReason} (while ${what})`);
+    });
+    return Promise.race([promise, lost]);
+  }
+
+  private throwIfFailed(): void {
+    if (!this.gpu) return;
+    if (this.gpu.lostReason) throw new DeviceError(this.gpu.lostReason);
+    const error = this.gpu.takeError();
+    if (error) throw error;
+  }
+
+  /** Frees every GPU resource; the engine cannot be used afterwards. */
+  destroy(): void {
+    this.pool.destroy();
+    this.uniformBuffer?.destroy();
+    this.gpu?.device.destroy();
+  }
+}
+
+function collectTensors(value: unknown, into: Set<Tensor>): void {
+  if (value instanceof Tensor) into.add(value);
+  else if (Array.isArray(value)) for (const item of value) collectTensors(item, into);
+  else if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const item of Object.values(value)) collectTensors(item, into);
+  }
+}

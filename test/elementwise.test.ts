@@ -1,0 +1,82 @@
+// GPU element-wise ops and reductions against the float64 references, with analytic reference
+// gradients on large shapes and central differences on small ones.
+
+import { test } from 'uvu';
+import { testEngine } from './helpers/engine.ts';
+import { checkOp } from './helpers/gpu-check.ts';
+import * as ref from './helpers/reference.ts';
+import { add, axpby, leakyRelu, mul, prelu, scale, sigmoid, tanh } from '../engine/ops/elementwise.ts';
+import { mean, sum, sumChannels } from '../engine/ops/reduce.ts';
+
+const shapes = [[1, 1, 1, 1], [2, 3, 5, 7], [3, 70001]];
+
+for (const shape of shapes) {
+  const label = shape.join('x');
+  const one = [{ shape }];
+  const two = [{ shape }, { shape }];
+  test(`activations ${label}`, async () => {
+    const engine = await testEngine();
+    await checkOp(engine, {
+      name: 'leakyRelu', inputs: one, gpu: (_, [x]) => leakyRelu(x, 0.2),
+      reference: ([x]) => ref.leakyReluForward(x, 0.2), referenceBackward: ([x], g) => [ref.leakyReluBackward(g, x, 0.2)],
+    });
+    await checkOp(engine, {
+      name: 'tanh', inputs: one, gpu: (_, [x]) => tanh(x),
+      reference: ([x]) => ref.tanhForward(x), referenceBackward: ([x], g) => [ref.tanhBackward(g, ref.tanhForward(x))],
+    });
+    await checkOp(engine, {
+      name: 'sigmoid', inputs: one, gpu: (_, [x]) => sigmoid(x),
+      reference: ([x]) => ref.sigmoidForward(x), referenceBackward: ([x], g) => [ref.sigmoidBackward(g, ref.sigmoidForward(x))],
+    });
+  });
+  test(`add, mul, axpby, scale ${label}`, async () => {
+    const engine = await testEngine();
+    await checkOp(engine, { name: 'add', inputs: two, gpu: (_, [a, b]) => add(a, b), reference: ([a, b]) => ref.addForward(a, b), referenceBackward: (_, g) => [g, g] });
+    await checkOp(engine, {
+      name: 'mul', inputs: two, gpu: (_, [a, b]) => mul(a, b),
+      reference: ([a, b]) => ref.mulForward(a, b), referenceBackward: ([a, b], g) => { const r = ref.mulBackward(g, a, b); return [r.gradA, r.gradB]; },
+    });
+    await checkOp(engine, {
+      name: 'axpby', inputs: two, gpu: (_, [a, b]) => axpby(0.5, a, -2, b),
+      reference: ([a, b]) => a.map((v, i) => 0.5 * v - 2 * b[i]), referenceBackward: (_, g) => [ref.scaleForward(g, 0.5), ref.scaleForward(g, -2)],
+    });
+    await checkOp(engine, { name: 'scale', inputs: one, gpu: (_, [x]) => scale(x, 3), reference: ([x]) => ref.scaleForward(x, 3), referenceBackward: (_, g) => [ref.scaleBackward(g, 3)] });
+  });
+}
+
+test('activations by finite differences', async () => {
+  const engine = await testEngine();
+  const inputs = [{ shape: [2, 3, 4, 5] }];
+  await checkOp(engine, { name: 'leakyRelu fd', inputs, gpu: (_, [x]) => leakyRelu(x, 0.01), reference: ([x]) => ref.leakyReluForward(x, 0.01) });
+  await checkOp(engine, { name: 'tanh fd', inputs, gpu: (_, [x]) => tanh(x), reference: ([x]) => ref.tanhForward(x) });
+  await checkOp(engine, { name: 'sigmoid fd', inputs, gpu: (_, [x]) => sigmoid(x), reference: ([x]) => ref.sigmoidForward(x) });
+  await checkOp(engine, { name: 'scale fd', inputs, gpu: (_, [x]) => scale(x, -1.5, 2), reference: ([x]) => x.map((v) => -1.5 * v + 2) });
+});
+
+test('sigmoid and tanh saturate without NaN', async () => {
+  const engine = await testEngine();
+  const inputs = [{ shape: [7], data: [-1000, -90, -20, 0, 20, 90, 1000] }];
+  await checkOp(engine, { name: 'sigmoid extreme', inputs, gpu: (_, [x]) => sigmoid(x), reference: ([x]) => ref.sigmoidForward(x), forwardOnly: true });
+  await checkOp(engine, { name: 'tanh extreme', inputs, gpu: (_, [x]) => tanh(x), reference: ([x]) => ref.tanhForward(x), forwardOnly: true });
+});
+
+test('prelu with weight gradient', async () => {
+  await checkOp(await testEngine(), {
+    name: 'prelu',
+    inputs: [{ shape: [2, 3, 4, 5] }, { shape: [1], data: [0.25] }],
+    gpu: (_, [x, w]) => prelu(x, w),
+    reference: ([x, w]) => ref.preluForward(x, w),
+  });
+});
+
+test('sum, mean, per-channel sum', async () => {
+  const engine = await testEngine();
+  await checkOp(engine, { name: 'sum', inputs: [{ shape: [3, 1001] }], gpu: (_, [x]) => sum(x), reference: ([x]) => Float64Array.of(ref.sumForward(x)), referenceBackward: ([x], g) => [ref.sumBackward(g[0], x.length)] });
+  await checkOp(engine, { name: 'mean', inputs: [{ shape: [2, 5, 7] }], gpu: (_, [x]) => mean(x), reference: ([x]) => Float64Array.of(ref.meanForward(x)) });
+  await checkOp(engine, {
+    name: 'sumChannels', inputs: [{ shape: [3, 5, 4, 3] }], gpu: (_, [x]) => sumChannels(x),
+    reference: ([x]) => ref.sumAxesForward(x, [3, 5, 4, 3], [0, 2, 3]).output,
+  });
+});
+
+test.run();
