@@ -72,18 +72,23 @@ export function parameter(tensor: Tensor): Tensor {
   return tensor;
 }
 
-export type GradientAdder = (accumulated: Tensor, addition: Tensor) => Tensor;
+export interface GradientMath {
+  add(a: Tensor, b: Tensor): Tensor;
+  addInPlace(target: Tensor, addition: Tensor): void;
+  ones(like: Tensor): Tensor;
+}
 
 /**
  * Back-propagates from `loss` through every node recorded so far, accumulating into `.grad` of the
- * leaves (adding to what is there, so calls accumulate until the caller zeroes them). The tape is
- * consumed: nodes that do not lead to the loss just release what they saved.
+ * leaves in place (so calls accumulate until the caller zeroes them, and gradients that live in
+ * flat parameter storage stay there). The tape is consumed: nodes that do not lead to the loss
+ * just release what they saved. `math` comes from engine/ops (see ops/backward.ts).
  */
-export function backward(loss: Tensor, seedGradient: Tensor, add: GradientAdder): void {
+export function backwardWith(math: GradientMath, loss: Tensor, seedGradient?: Tensor): void {
   const engine = loss.engine;
   const tape = state(engine);
   const nodes = tape.nodes.splice(0);
-  const grads = new Map<Tensor, Tensor>([[loss, seedGradient]]);
+  const grads = new Map<Tensor, Tensor>([[loss, seedGradient ?? engine.keep(math.ones(loss))]]);
   noGrad(engine, () => {
     for (let i = nodes.length - 1; i >= 0; i--) {
       const node = nodes[i];
@@ -107,13 +112,16 @@ export function backward(loss: Tensor, seedGradient: Tensor, add: GradientAdder)
     if (input.gradFn) {
       const existing = grads.get(input);
       grads.set(input, existing ? sumAndDispose(existing, grad) : grad);
+    } else if (input.grad) {
+      math.addInPlace(input.grad, grad);
+      grad.dispose();
     } else {
-      input.grad = input.grad ? sumAndDispose(input.grad, grad) : grad;
+      input.grad = grad;
     }
   }
 
   function sumAndDispose(a: Tensor, b: Tensor): Tensor {
-    const sum = engine.keep(add(a, b));
+    const sum = engine.keep(math.add(a, b));
     a.dispose();
     b.dispose();
     return sum;

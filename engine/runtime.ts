@@ -120,16 +120,23 @@ export class Engine {
     new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     staging.unmap();
     this.endPass();
-    this.commandEncoder().copyBufferToBuffer(staging, 0, tensor.pooled.buffer!, 0, staging.size);
+    this.commandEncoder().copyBufferToBuffer(staging, 0, tensor.pooled.buffer!, tensor.byteOffset, staging.size);
     this.afterSubmit.push(() => staging.destroy());
   }
 
   /** A tensor of another shape sharing `source`'s buffer. */
   view(source: Tensor, shape: readonly number[]): Tensor {
     if (shapeSize(shape) !== source.size) throw new Error(`cannot view ${shapeString(source.shape)} as ${shapeString(shape)}`);
+    return this.slice(source, source.byteOffset, shape, source.name);
+  }
+
+  /** A tensor over part of `source`'s buffer, from `byteOffset` (a multiple of 256, as WebGPU binds). */
+  slice(source: Tensor, byteOffset: number, shape: readonly number[], name: string): Tensor {
     const storage = source.pooled;
+    if (byteOffset % 256 !== 0) throw new Error(`${name}: offset ${byteOffset} is not 256-byte aligned`);
+    if (byteOffset + shapeSize(shape) * BYTES_PER_ELEMENT[source.dtype] > storage.size) throw new Error(`${name}: slice runs past its buffer`);
     this.storageReferences.set(storage, (this.storageReferences.get(storage) ?? 0) + 1);
-    return this.track(new Tensor(this, shape, source.dtype, storage, source.name));
+    return this.track(new Tensor(this, shape, source.dtype, storage, name, byteOffset));
   }
 
   /** Called by Tensor.dispose(); the buffer returns to the pool when its last view is gone. */
@@ -197,7 +204,7 @@ export class Engine {
       if (binding.elementType && binding.elementType !== tensor.dtype) {
         throw new KernelBindingError(`${kernel.name}: "${binding.name}" wants ${binding.elementType}, got ${tensor.dtype} ${tensor}`);
       }
-      if (tensor.pooled.size < binding.minBytes) {
+      if (tensor.byteLength < binding.minBytes) {
         throw new KernelBindingError(`${kernel.name}: "${binding.name}" needs ${binding.minBytes} bytes, got ${tensor.byteLength}`);
       }
     }
@@ -211,10 +218,10 @@ export class Engine {
     if (!this.gpu || x * y * z === 0) return;
 
     const pipeline = this.pipeline(kernel, args.overrides ?? {});
-    const entries: GPUBindGroupEntry[] = layout.bindings.map((binding) => ({
-      binding: binding.binding,
-      resource: { buffer: args.buffers[binding.name].pooled.buffer! },
-    }));
+    const entries: GPUBindGroupEntry[] = layout.bindings.map((binding) => {
+      const tensor = args.buffers[binding.name];
+      return { binding: binding.binding, resource: { buffer: tensor.pooled.buffer!, offset: tensor.byteOffset, size: Math.max(4, tensor.byteLength) } };
+    });
     if (layout.params) {
       entries.push({ binding: layout.params.binding, resource: { buffer: this.uniformBuffer!, offset: paramOffset, size: layout.params.size } });
     }
@@ -314,7 +321,7 @@ export class Engine {
     this.endPass();
     const encoder = this.commandEncoder();
     tensors.forEach((tensor, i) => {
-      if (tensor.byteLength) encoder.copyBufferToBuffer(tensor.pooled.buffer!, 0, staging, offsets[i], tensor.byteLength);
+      if (tensor.byteLength) encoder.copyBufferToBuffer(tensor.pooled.buffer!, tensor.byteOffset, staging, offsets[i], tensor.byteLength);
     });
     this.flush();
     try {

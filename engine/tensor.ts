@@ -34,6 +34,8 @@ export class Tensor {
     readonly dtype: DType,
     private storage: PooledBuffer | null,
     readonly name = 'tensor',
+    /** Where this tensor starts in its buffer (views into flat parameter storage); 256-aligned. */
+    readonly byteOffset = 0,
   ) {
     this.size = shapeSize(shape);
   }

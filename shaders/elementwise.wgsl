@@ -29,6 +29,13 @@ fn mul(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) gr
   if (i < params.count) { out[i] = a[i] * b[i]; }
 }
 
+// out += a: gradient accumulation into parameter gradients that live in flat storage.
+@compute @workgroup_size(256)
+fn add_inplace(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = element(id, groups);
+  if (i < params.count) { out[i] += a[i]; }
+}
+
 // out = alpha * a + beta * b
 @compute @workgroup_size(256)
 fn axpby(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

@@ -10,6 +10,7 @@ import { sumToShape } from './reduce.ts';
 
 const kernels = {
   add: kernel('elementwise', 'add'),
+  addInPlace: kernel('elementwise', 'add_inplace'),
   mul: kernel('elementwise', 'mul'),
   axpby: kernel('elementwise', 'axpby'),
   affine: kernel('elementwise', 'affine'),
@@ -50,6 +51,22 @@ export function add(a: Tensor, b: Tensor): Tensor {
   return record(out, [a, b], 'add', (dy) => [a.requiresGrad ? copy(dy) : null, b.requiresGrad ? copy(dy) : null]);
 }
 
+/** target += addition, in place (never recorded). */
+export function addInPlace(target: Tensor, addition: Tensor): void {
+  sameShape(target, addition, 'addInPlace');
+  target.engine.run(kernels.addInPlace, {
+    buffers: { out: target, a: addition },
+    params: { count: target.size, alpha: 0, beta: 0 },
+    workgroups: linearGrid(target.size),
+    label: `addInPlace ${shapeString(target.shape)}`,
+  });
+}
+
+/** Sets every element of `target` to `value`, in place. */
+export function fillInPlace(target: Tensor, value: number): void {
+  target.engine.run(kernels.fill, { buffers: { out: target }, params: { count: target.size, alpha: value, beta: 0 }, workgroups: linearGrid(target.size), label: 'fill' });
+}
+
 export function mul(a: Tensor, b: Tensor): Tensor {
   sameShape(a, b, 'mul');
   const out = map(kernels.mul, a, { a, b }, 0, 0, 'mul');
@@ -79,7 +96,7 @@ export function copy(x: Tensor): Tensor {
 
 export function full(like: { engine: Tensor['engine']; shape: readonly number[] }, value: number, name = 'full'): Tensor {
   const out = like.engine.empty(like.shape, 'f32', name);
-  like.engine.run(kernels.fill, { buffers: { out }, params: { count: out.size, alpha: value, beta: 0 }, workgroups: linearGrid(out.size), label: name });
+  fillInPlace(out, value);
   return out;
 }
 

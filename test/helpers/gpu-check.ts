@@ -4,8 +4,8 @@
 
 import type { Engine } from '../../engine/runtime.ts';
 import type { Tensor } from '../../engine/tensor.ts';
-import { backward } from '../../engine/autograd.ts';
-import { add, full, mul } from '../../engine/ops/elementwise.ts';
+import { backward } from '../../engine/ops/backward.ts';
+import { mul } from '../../engine/ops/elementwise.ts';
 import { sum } from '../../engine/ops/reduce.ts';
 import { assertClose, numericGradients, type Tolerance } from './finite-diff.ts';
 import { mulberry32, randn } from './random.ts';
@@ -60,7 +60,7 @@ export async function checkOp(engine: Engine, check: OpCheck): Promise<void> {
     const upstreamTensor = engine.fromArray(upstream, output.shape, 'f32', 'upstream');
     // loss = sum(output * upstream), so d loss / d output = upstream.
     const loss = sum(mul(output, upstreamTensor));
-    backward(loss, full(loss, 1, 'seed'), add);
+    backward(loss);
     const inputElements = hostInputs.reduce((total, a) => total + a.length, 0);
     if (!check.referenceBackward && inputElements > 5000) {
       throw new Error(`${check.name}: ${inputElements} input elements is too many for finite differences; give referenceBackward`);
