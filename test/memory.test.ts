@@ -1,0 +1,104 @@
+// The buffer pool under training-like churn: no leaks, reuse after warm-up, a clear over-budget
+// error, and a dry run that reports the same peak as the real run of the same sequence.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Engine } from '../engine/runtime.ts';
+import { BufferPool, sizeClass, parseBytes } from '../engine/memory.ts';
+import { OverBudgetError } from '../engine/errors.ts';
+import { leakyRelu, add, scale } from '../engine/ops/elementwise.ts';
+import { sum } from '../engine/ops/reduce.ts';
+import { backward } from '../engine/ops/backward.ts';
+import { ParameterGroup } from '../engine/parameters.ts';
+import { testEngine } from './helpers/engine.ts';
+
+/** One training-like step: an input upload, a forward with intermediates, backward, a readback-free update. */
+function step(engine: Engine, group: ParameterGroup, batch: number): void {
+  engine.tidy(() => {
+    const input = engine.empty([batch, 3, 17, 9], 'f32', 'input');
+    const weight = group.get('w');
+    const hidden = leakyRelu(add(input, scale(input, 0.5)));
+    const loss = sum(add(hidden, weight));
+    backward(loss);
+  });
+}
+
+test('200 allocate/compute/dispose iterations: live bytes flat, >= 99% served from the pool', async () => {
+  const engine = await testEngine();
+  const group = new ParameterGroup(engine, [{ name: 'w', shape: [4, 3, 17, 9] }], 'leaktest');
+  for (let i = 0; i < 5; i++) step(engine, group, 4);
+  await engine.sync();
+  const warm = engine.memory();
+  for (let i = 0; i < 200; i++) step(engine, group, 4);
+  await engine.sync();
+  const after = engine.memory();
+  assert.is(after.liveBytes, warm.liveBytes, 'live bytes after 200 steps equal those after warm-up');
+  const created = after.created - warm.created;
+  const reused = after.reused - warm.reused;
+  assert.ok(reused / (created + reused) >= 0.99, `served from pool: ${reused} of ${created + reused}`);
+  group.dispose();
+});
+
+test('an over-budget allocation fails before creating anything, naming size, live bytes and holders', async () => {
+  const engine = await Engine.create({ maxBytes: 1 << 20 });
+  const big = engine.empty([100_000], 'f32', 'activations.big');
+  const before = engine.memory();
+  try {
+    engine.empty([200_000], 'f32', 'activations.too-big');
+    assert.unreachable('should have thrown');
+  } catch (error) {
+    assert.instance(error, OverBudgetError);
+    const message = (error as Error).message;
+    assert.match(message, /activations\.too-big needs 832\.0 KiB/);
+    assert.match(message, /416\.0 KiB live of 1\.00 MiB/);
+    assert.match(message, /top holders: activations\.big/);
+    assert.not.match(message, /\n/);
+  }
+  assert.is(engine.memory().created, before.created, 'nothing was created');
+  big.dispose();
+  // Freed buffers held by the pool are given back to make room before the budget is declared broken.
+  const reused = engine.empty([200_000], 'f32', 'fits-after-trim');
+  reused.dispose();
+  engine.destroy();
+});
+
+test('dry run reports the same peak as the real run of the same steps', async () => {
+  const peaks: number[] = [];
+  for (const dryRun of [false, true]) {
+    const engine = await Engine.create({ dryRun });
+    const group = new ParameterGroup(engine, [{ name: 'w', shape: [8, 3, 17, 9] }], 'dry');
+    for (let i = 0; i < 3; i++) step(engine, group, 8);
+    await engine.sync();
+    peaks.push(engine.memory().peakHeldBytes);
+    engine.destroy();
+  }
+  assert.ok(peaks[0] > 0);
+  assert.is(peaks[1], peaks[0]);
+});
+
+test('size classes waste at most 12.5% and byte sizes parse', () => {
+  for (const bytes of [1, 255, 257, 4097, 1e6, 3 * 2 ** 30 + 1]) {
+    const size = sizeClass(bytes);
+    assert.ok(size >= bytes && (bytes < 4096 || size <= bytes * 1.125), `${bytes} -> ${size}`);
+  }
+  assert.is(parseBytes('4GiB'), 4 * 2 ** 30);
+  assert.is(parseBytes('512M'), 512 * 2 ** 20);
+  assert.throws(() => parseBytes('lots'), /not a byte size/);
+});
+
+test('double release is an error', () => {
+  const pool = new BufferPool(null);
+  const entry = pool.acquire(100, 'x');
+  pool.release(entry);
+  assert.throws(() => pool.release(entry), /released twice/);
+});
+
+test('use after dispose is an error naming the tensor', async () => {
+  const engine = await testEngine();
+  const tensor = engine.empty([3], 'f32', 'gone');
+  tensor.dispose();
+  await engine.read([]).catch(() => {});
+  assert.throws(() => tensor.pooled, /gone \[3\] used after dispose/);
+});
+
+test.run();
