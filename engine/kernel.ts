@@ -90,5 +90,6 @@ function reflectLayout(source: string, entry: string, name: string): KernelLayou
     });
   }
   const workgroupSize = (fn.workgroupSize ?? [1, 1, 1]).map((v) => (typeof v === 'number' && v > 0 ? v : 1)) as [number, number, number];
-  return { bindings, params, overrides: fn.overrides.map((o) => o.name), workgroupSize };
+  // Module-level: an override used only in @workgroup_size is not listed among the function's.
+  return { bindings, params, overrides: reflect.overrides.map((o) => o.name), workgroupSize };
 }

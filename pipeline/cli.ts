@@ -6,14 +6,20 @@ import { Command, CommanderError } from 'commander';
 import { BadInputFileError, DeviceError, OverBudgetError, UsageError } from '../engine/errors.ts';
 import { register as registerPhantom } from './commands/phantom.ts';
 import { register as registerPrepare } from './commands/prepare.ts';
+import { register as registerTrain } from './commands/train.ts';
+import { register as registerGenerate } from './commands/generate.ts';
 
 export function buildProgram(): Command {
   const program = new Command('xraygen')
     .description('synthetic chest X-rays: conditional GAN + SRGAN on a WebGPU engine')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerPhantom, registerPrepare]) register(program);
-  for (const command of program.commands) command.exitOverride();
+  for (const register of [registerGenerate, registerTrain, registerPrepare, registerPhantom]) register(program);
+  const exitOverride = (command: Command): void => {
+    command.exitOverride();
+    command.commands.forEach(exitOverride);
+  };
+  exitOverride(program);
   return program;
 }
 

@@ -4,7 +4,7 @@
 
 import { UsageError } from '../../engine/errors.ts';
 import type { ImageCache } from './cache.ts';
-import { hashKeys, shuffled } from './random.ts';
+import { hashKeys, shuffled } from '../../engine/host-random.ts';
 import type { Split } from './split.ts';
 
 export interface BatchOptions {
@@ -22,6 +22,8 @@ export interface BatchOptions {
   hrCrop?: number;
   /** batches prepared ahead by prefetchBatches (default 2) */
   prefetch?: number;
+  /** start after this many batches (resuming a run); the batches that follow are unchanged */
+  skip?: number;
 }
 
 export type Shape = [number, number, number, number];
@@ -65,11 +67,16 @@ function* planBatches(cache: ImageCache, options: BatchOptions): Generator<Batch
   const pool = cache.indicesOf(options.split ?? 'train');
   if (pool.length === 0) throw new UsageError(`the cache has no images in split '${options.split ?? 'train'}'`);
   const epochs = options.epochs ?? 1;
+  let toSkip = options.skip ?? 0;
   for (let epoch = 0; epoch < epochs; epoch++) {
     const order = options.shuffle === false ? pool : shuffled(pool, options.seed ?? 0, shuffleStream + epoch);
     for (let start = 0, step = 0; start < order.length; start += batchSize, step++) {
       const indices = order.slice(start, start + batchSize);
       if (indices.length < batchSize && options.dropLast) break;
+      if (toSkip > 0) {
+        toSkip--;
+        continue;
+      }
       yield { epoch, step, indices };
     }
   }

@@ -65,3 +65,6 @@ export function readCsvTable(file: string, requiredColumns: readonly string[]): 
   }
   return { file, header, rows, columns };
 }
+
+/** The header of NIH's Data_Entry_2017.csv (the bracketed columns hold two comma-separated fields). */
+export const chestXray8CsvHeader = 'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BadInputFileError } from '../../engine/errors.ts';
 import { readCsvTable } from './csv.ts';
 import { labelFromFindings, labelIds, type LabelId } from './labels.ts';
-import { hashKeys, hashString } from './random.ts';
+import { hashKeys, hashString } from '../../engine/host-random.ts';
 import { defaultSplitFractions, splitByPatient, type OfficialSplitLists, type Split, type SplitFractions } from './split.ts';
 
 export const csvFileNames = ['Data_Entry_2017.csv', 'Data_Entry_2017_v2020.csv'];

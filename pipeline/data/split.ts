@@ -1,7 +1,7 @@
 // Patient-wise train/val/test assignment: every image of a patient lands in the same split,
 // deterministic from a seed, or taken from the official train_val_list.txt / test_list.txt.
 
-import { shuffled } from './random.ts';
+import { shuffled } from '../../engine/host-random.ts';
 
 export type Split = 'train' | 'val' | 'test';
 export const splitNames: readonly Split[] = ['train', 'val', 'test'];

@@ -2,7 +2,7 @@
 // exposure of this image (position, rotation, inspiration, exposure, noise). Units: fractions of the image width.
 
 import type { LabelId } from '../data/labels.ts';
-import { RandomStream } from '../data/random.ts';
+import { RandomStream } from '../../engine/host-random.ts';
 
 export interface PatientBuild {
   /** half width of the thorax */

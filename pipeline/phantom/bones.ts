@@ -1,7 +1,7 @@
 // Bony structures of the phantom as density at a point: spine, posterior and anterior ribs,
 // clavicles and humeral heads. Bones have bright cortical margins, as on a real film.
 
-import { RandomStream } from '../data/random.ts';
+import { RandomStream } from '../../engine/host-random.ts';
 import { smoothstep } from './fields.ts';
 import type { Thorax } from './thorax.ts';
 

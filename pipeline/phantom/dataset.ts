@@ -7,13 +7,13 @@ import { join } from 'node:path';
 import { UsageError } from '../../engine/errors.ts';
 import { findingNames, labelIds, type LabelId } from '../data/labels.ts';
 import { startProgress } from '../data/progress.ts';
-import { RandomStream, shuffled } from '../data/random.ts';
+import { chestXray8CsvHeader } from '../data/csv.ts';
+import { RandomStream, shuffled } from '../../engine/host-random.ts';
 import { defaultWorkerCount, WorkerPool } from '../data/worker-pool.ts';
 import { findingsOfLabel, samplePatientBuild, type PhantomFindings } from './anatomy.ts';
 import { renderToFile, type RenderJob } from './render-job.ts';
 import { phantomSize } from './render.ts';
 
-export const phantomCsvHeader = 'Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]';
 
 /** Rows that are not exactly one class; the loader must leave them out. */
 const otherFindings = ['Mass|Pneumonia', 'Effusion', 'Cardiomegaly', 'Infiltration|Pneumonia', 'Mass|Nodule', 'Atelectasis', 'Nodule'];
@@ -80,7 +80,7 @@ export function planPhantomRows(count: number, seed: number, imagesPerFolder = 2
 }
 
 function csvText(rows: PhantomRow[], seed: number): string {
-  const lines = [phantomCsvHeader];
+  const lines = [chestXray8CsvHeader];
   rows.forEach((row, rowNumber) => {
     const random = new RandomStream(seed, 0xc5700000 + row.patientId);
     const build = samplePatientBuild(seed, row.patientId);

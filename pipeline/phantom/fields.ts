@@ -1,7 +1,7 @@
 // Drawing primitives for the phantom: smooth value noise, soft-edged tubes (vessels, bronchi) and
 // a fast seeded normal generator for quantum noise. All fields are Float32Array planes of size x size.
 
-import { hashKeys, mix32 } from '../data/random.ts';
+import { hashKeys, mix32 } from '../../engine/host-random.ts';
 
 export function smoothstep(edge0: number, edge1: number, value: number): number {
   const t = Math.min(1, Math.max(0, (value - edge0) / (edge1 - edge0)));

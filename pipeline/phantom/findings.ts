@@ -1,7 +1,7 @@
 // The two findings as density fields over the work grid: Mass (well-circumscribed round/oval opacities
 // inside a lung) and Pneumonia (ill-defined patchy consolidation within a lobe, with air bronchograms).
 
-import { RandomStream } from '../data/random.ts';
+import { RandomStream } from '../../engine/host-random.ts';
 import type { Consolidation, Opacity } from './anatomy.ts';
 import { addTube, branchingTree, smoothstep, valueNoise } from './fields.ts';
 import type { Thorax } from './thorax.ts';

@@ -3,7 +3,7 @@
 // then upsampled to 1024 with quantum noise added at full resolution.
 
 import { makeGreyImage, type GreyImage } from '../data/image.ts';
-import { RandomStream } from '../data/random.ts';
+import { RandomStream } from '../../engine/host-random.ts';
 import type { PhantomSpec } from './anatomy.ts';
 import { boneDensity, ribLevels } from './bones.ts';
 import { addTube, branchingTree, FastNormal, smoothstep, valueNoise } from './fields.ts';

@@ -1,4 +1,4 @@
-// Counter-based random numbers for the data pipeline: every draw is a pure function of
+// Counter-based random numbers on the host (data pipeline, weight init): every draw is a pure function of
 // (seed, stream, counter), so shuffles, splits, crops and phantoms are reproducible and order-free.
 
 /** A 32-bit integer mixer (lowbias32 by Chris Wellons): good avalanche, cheap in JS. */

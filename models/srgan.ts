@@ -1,0 +1,108 @@
+// The SRGAN of ../shared/ARCHITECTURE.md: an SRResNet generator (x4, one channel, residual trunk,
+// pixel-shuffle upsampling) and a VGG-style discriminator ending in global average pooling.
+
+import type { Engine } from '../engine/runtime.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import { conv2d } from '../engine/ops/conv.ts';
+import { add, leakyRelu, prelu, tanh } from '../engine/ops/elementwise.ts';
+import { globalAvgPool, pixelShuffle, reshape } from '../engine/ops/layout.ts';
+import { Module, batchNormSpecs, constant, fanInUniform, parameter, type TensorSpec } from './module.ts';
+import { runBatchNorm } from './batchnorm-layer.ts';
+
+export interface SrganConfig {
+  channels: number;
+  residualBlocks: number;
+  /** Each upsampling block doubles the size (two blocks: x4). */
+  upsampleBlocks: number;
+  discriminatorChannels: number[];
+  discriminatorHidden: number;
+  slope: number;
+}
+
+export const srganConfigs = {
+  paper: { channels: 64, residualBlocks: 16, upsampleBlocks: 2, discriminatorChannels: [64, 64, 128, 128, 256, 256, 512, 512], discriminatorHidden: 1024, slope: 0.2 },
+  small: { channels: 32, residualBlocks: 8, upsampleBlocks: 2, discriminatorChannels: [32, 32, 64, 64, 128, 128], discriminatorHidden: 256, slope: 0.2 },
+  tiny: { channels: 8, residualBlocks: 2, upsampleBlocks: 2, discriminatorChannels: [4, 4, 8, 8], discriminatorHidden: 16, slope: 0.2 },
+} satisfies Record<string, SrganConfig>;
+
+function convSpecs(name: string, cout: number, cin: number, k: number, bias: boolean): TensorSpec[] {
+  const init = fanInUniform(cin * k * k);
+  const specs = [parameter(`${name}.weight`, [cout, cin, k, k], init)];
+  if (bias) specs.push(parameter(`${name}.bias`, [cout], init));
+  return specs;
+}
+
+const preluSpec = (name: string) => parameter(name, [1], constant(0.25));
+
+export function srGeneratorSpecs(config: SrganConfig): TensorSpec[] {
+  const c = config.channels;
+  const specs = [...convSpecs('head', c, 1, 9, true), preluSpec('head_act.weight')];
+  for (let i = 0; i < config.residualBlocks; i++) {
+    specs.push(...convSpecs(`res.${i}.conv1`, c, c, 3, true), ...batchNormSpecs(`res.${i}.bn1`, c, 0), preluSpec(`res.${i}.act.weight`));
+    specs.push(...convSpecs(`res.${i}.conv2`, c, c, 3, true), ...batchNormSpecs(`res.${i}.bn2`, c, 0));
+  }
+  specs.push(...convSpecs('trunk.conv', c, c, 3, true), ...batchNormSpecs('trunk.bn', c, 0));
+  for (let j = 0; j < config.upsampleBlocks; j++) specs.push(...convSpecs(`up.${j}.conv`, 4 * c, c, 3, true), preluSpec(`up.${j}.act.weight`));
+  specs.push(...convSpecs('tail', 1, c, 9, true));
+  return specs;
+}
+
+export function srDiscriminatorSpecs(config: SrganConfig): TensorSpec[] {
+  const specs: TensorSpec[] = [];
+  let inChannels = 1;
+  config.discriminatorChannels.forEach((channels, k) => {
+    specs.push(...convSpecs(`features.${k}.conv`, channels, inChannels, 3, k === 0));
+    if (k > 0) specs.push(...batchNormSpecs(`features.${k}.bn`, channels, 0));
+    inChannels = channels;
+  });
+  specs.push(...convSpecs('head.fc1', config.discriminatorHidden, inChannels, 1, true), ...convSpecs('head.fc2', 1, config.discriminatorHidden, 1, true));
+  return specs;
+}
+
+export class SrGenerator extends Module {
+  constructor(engine: Engine, readonly config: SrganConfig) {
+    super(engine, 'generator', srGeneratorSpecs(config));
+  }
+
+  private conv(name: string, x: Tensor, padding: number): Tensor {
+    return conv2d(x, this.tensor(`${name}.weight`), this.tensor(`${name}.bias`), { stride: 1, padding });
+  }
+
+  /** lr: [N, 1, h, w] in [-1, 1] -> [N, 1, 4h, 4w] in [-1, 1]. */
+  forward(lr: Tensor, training: boolean): Tensor {
+    const head = prelu(this.conv('head', lr, 4), this.tensor('head_act.weight'));
+    let h = head;
+    for (let i = 0; i < this.config.residualBlocks; i++) {
+      let r = runBatchNorm(this, `res.${i}.bn1`, this.conv(`res.${i}.conv1`, h, 1), training);
+      r = prelu(r, this.tensor(`res.${i}.act.weight`));
+      r = runBatchNorm(this, `res.${i}.bn2`, this.conv(`res.${i}.conv2`, r, 1), training);
+      h = add(h, r);
+    }
+    h = add(head, runBatchNorm(this, 'trunk.bn', this.conv('trunk.conv', h, 1), training));
+    for (let j = 0; j < this.config.upsampleBlocks; j++) {
+      h = prelu(pixelShuffle(this.conv(`up.${j}.conv`, h, 1), 2), this.tensor(`up.${j}.act.weight`));
+    }
+    return tanh(this.conv('tail', h, 4));
+  }
+}
+
+export class SrDiscriminator extends Module {
+  constructor(engine: Engine, readonly config: SrganConfig) {
+    super(engine, 'discriminator', srDiscriminatorSpecs(config));
+  }
+
+  /** images: [N, 1, H, W] (any size) -> logits [N]. */
+  forward(images: Tensor, training: boolean): Tensor {
+    let h = images;
+    this.config.discriminatorChannels.forEach((_, k) => {
+      const bias = k === 0 ? this.tensor('features.0.conv.bias') : null;
+      h = conv2d(h, this.tensor(`features.${k}.conv.weight`), bias, { stride: k % 2 === 0 ? 1 : 2, padding: 1 });
+      if (k > 0) h = runBatchNorm(this, `features.${k}.bn`, h, training);
+      h = leakyRelu(h, this.config.slope);
+    });
+    h = globalAvgPool(h);
+    h = leakyRelu(conv2d(h, this.tensor('head.fc1.weight'), this.tensor('head.fc1.bias'), { stride: 1, padding: 0 }), this.config.slope);
+    const logits = conv2d(h, this.tensor('head.fc2.weight'), this.tensor('head.fc2.bias'), { stride: 1, padding: 0 });
+    return reshape(logits, [images.shape[0]]);
+  }
+}

@@ -1,0 +1,105 @@
+// `xraygen train cgan|srgan`: headless GAN training (see pipeline/train/loop.ts).
+
+import type { Command } from 'commander';
+import { UsageError } from '../../engine/errors.ts';
+import { parseBytes } from '../../engine/memory.ts';
+import { dryRun, runTraining, type StopFlag } from '../train/loop.ts';
+import type { TrainOptions } from '../train/setup.ts';
+import { parseIntegerOption } from './options.ts';
+
+interface TrainFlags {
+  data: string;
+  out?: string;
+  config: string;
+  epochs?: number;
+  steps?: number;
+  batch?: number;
+  lr?: string;
+  seed: number;
+  vram: string;
+  resume?: boolean;
+  sampleEvery: number;
+  checkpointEvery: number;
+  keep: number;
+  dryRun?: boolean;
+  fullImage?: boolean;
+  pretrainSteps?: number;
+  phantomCount: number;
+}
+
+function parseLearningRate(value: string): number {
+  const lr = Number(value);
+  if (!(lr > 0 && lr < 1)) throw new UsageError(`--lr must be a number in (0, 1), got '${value}'`);
+  return lr;
+}
+
+export function register(program: Command): void {
+  const train = program.command('train').description('train the conditional GAN or the SRGAN headlessly');
+  for (const model of ['cgan', 'srgan'] as const) {
+    const command = train
+      .command(model)
+      .description(model === 'cgan' ? 'conditional GAN: 128x128 images for a finding' : 'SRGAN: 128 -> 512 super-resolution (MSE pre-training, then adversarial)')
+      .requiredOption('--data <dir|cache|phantom>', "a ChestX-ray8 folder, a prepared cache, or 'phantom' for the built-in synthetic set")
+      .option('--out <dir>', 'run folder (default runs/<model>)')
+      .option('--config <name>', 'model size: paper, small or tiny', 'paper')
+      .option('--epochs <n>', 'epochs to train', parseIntegerOption('--epochs', 1))
+      .option('--steps <n>', 'steps to train (instead of --epochs)', parseIntegerOption('--steps', 1))
+      .option('--batch <n>', `batch size (default ${model === 'cgan' ? 64 : 16})`, parseIntegerOption('--batch', 1))
+      .option('--lr <rate>', `Adam learning rate (default ${model === 'cgan' ? '2e-4' : '1e-4'})`)
+      .option('--seed <s>', 'seed for init, batches, noise and dropout', parseIntegerOption('--seed', 0), 0)
+      .option('--vram <bytes>', 'hard GPU memory budget, e.g. 4GiB', '4GiB')
+      .option('--resume', 'continue from the last checkpoint in --out')
+      .option('--sample-every <n>', 'steps between sample grids', parseIntegerOption('--sample-every', 1), 100)
+      .option('--checkpoint-every <n>', 'steps between checkpoints', parseIntegerOption('--checkpoint-every', 1), 500)
+      .option('--keep <k>', 'checkpoints kept', parseIntegerOption('--keep', 1), 3)
+      .option('--dry-run', 'print the planned peak GPU bytes as JSON and exit')
+      .option('--phantom-count <n>', 'images in the phantom set made for --data phantom', parseIntegerOption('--phantom-count', 30), 300);
+    if (model === 'srgan') {
+      command.option('--full-image', 'train on whole 512/128 pairs instead of 96/24 crops');
+      command.option('--pretrain-steps <n>', 'MSE-only steps before the adversarial phase (default: a quarter of the run)', parseIntegerOption('--pretrain-steps', 0));
+    }
+    command.action(async (flags: TrainFlags) => {
+      const options: TrainOptions = {
+        model,
+        data: flags.data,
+        out: flags.out ?? `runs/${model}`,
+        config: flags.config,
+        epochs: flags.epochs,
+        steps: flags.steps,
+        batch: flags.batch,
+        lr: flags.lr === undefined ? undefined : parseLearningRate(flags.lr),
+        seed: flags.seed,
+        vramBytes: (() => { try { return parseBytes(flags.vram); } catch (e) { throw new UsageError(`--vram: ${(e as Error).message}`); } })(),
+        resume: Boolean(flags.resume),
+        sampleEvery: flags.sampleEvery,
+        checkpointEvery: flags.checkpointEvery,
+        keepCheckpoints: flags.keep,
+        dryRun: Boolean(flags.dryRun),
+        fullImage: Boolean(flags.fullImage),
+        pretrainSteps: flags.pretrainSteps,
+        phantomCount: flags.phantomCount,
+        log: (line) => console.log(line),
+      };
+      if (options.epochs !== undefined && options.steps !== undefined) throw new UsageError('give --epochs or --steps, not both');
+      if (options.dryRun) {
+        console.log(JSON.stringify(await dryRun(options)));
+        return;
+      }
+      const stop: StopFlag = { stop: false };
+      const onSignal = (signal: string) => {
+        if (stop.stop) process.exit(130);
+        stop.stop = true;
+        console.error(`${signal}: finishing this step and writing a checkpoint (again to abort)`);
+      };
+      const onInt = () => onSignal('SIGINT');
+      const onTerm = () => onSignal('SIGTERM');
+      process.on('SIGINT', onInt).on('SIGTERM', onTerm);
+      try {
+        const result = await runTraining(options, stop);
+        console.log(`${result.interrupted ? 'stopped' : 'finished'} at step ${result.steps} in ${result.seconds.toFixed(1)} s; checkpoint ${result.checkpoint}; peak GPU ${(result.peakBytes / 2 ** 20).toFixed(1)} MiB (planned ${(result.plannedPeakBytes / 2 ** 20).toFixed(1)} MiB)`);
+      } finally {
+        process.off('SIGINT', onInt).off('SIGTERM', onTerm);
+      }
+    });
+  }
+}

@@ -1,0 +1,118 @@
+// One CGAN training step as in the paper (eqs. 2-4): D maximises log D(x|y) + log(1 - D(G(z|y)|y)),
+// G minimises -log D(G(z|y)|y); BCE-with-logits, Adam (2e-4, betas 0.5/0.999), labels uniform.
+
+import type { Engine } from '../../engine/runtime.ts';
+import type { Tensor } from '../../engine/tensor.ts';
+import { detach, clearTape, noGrad } from '../../engine/autograd.ts';
+import { backward } from '../../engine/ops/backward.ts';
+import { add, full, sigmoid } from '../../engine/ops/elementwise.ts';
+import { mean } from '../../engine/ops/reduce.ts';
+import { bceWithLogits } from '../../engine/ops/losses.ts';
+import { randomNormal } from '../../engine/ops/random.ts';
+import { Adam } from '../../engine/optim/adam.ts';
+import { RandomStream, hashKeys } from '../../engine/host-random.ts';
+import { CganDiscriminator, CganGenerator, cganImageSize, type CganConfig } from '../../models/cgan.ts';
+import type { Batch } from '../data/batches.ts';
+import type { GreyImage } from '../data/image.ts';
+import { gridFromBatch } from './images.ts';
+import type { GanTrainer, StepMetrics } from './trainer.ts';
+
+export interface CganTrainerOptions {
+  config: CganConfig;
+  seed: number;
+  lr: number;
+  betas: [number, number];
+}
+
+const SAMPLES_PER_CLASS = 6;
+const LABEL_STREAM = 0x1abe1;
+
+export class CganTrainer implements GanTrainer {
+  readonly generator: CganGenerator;
+  readonly discriminator: CganDiscriminator;
+  readonly parts;
+  readonly weightModules;
+  readonly batchOptions = { mode: 'lr' as const };
+  private readonly sampleZ: Tensor;
+  private readonly sampleLabels: Tensor;
+
+  constructor(readonly engine: Engine, readonly options: CganTrainerOptions) {
+    const { config, seed } = options;
+    this.generator = new CganGenerator(engine, config);
+    this.discriminator = new CganDiscriminator(engine, config);
+    this.generator.initialize(seed);
+    this.discriminator.initialize(seed);
+    const adam = { lr: options.lr, betas: options.betas };
+    this.parts = [
+      { name: 'generator', module: this.generator, optimizer: new Adam(this.generator.params, adam) },
+      { name: 'discriminator', module: this.discriminator, optimizer: new Adam(this.discriminator.params, adam) },
+    ];
+    this.weightModules = [this.generator, this.discriminator];
+    // Fixed sample inputs from their own host stream, so grids are comparable across a run and its resumes.
+    const count = config.numClasses * SAMPLES_PER_CLASS;
+    const random = new RandomStream(seed, 0x5a3b1e);
+    this.sampleZ = engine.keep(engine.fromArray(Float32Array.from({ length: count * config.zDim }, () => random.normal()), [count, config.zDim], 'f32', 'samples.z'));
+    this.sampleLabels = engine.keep(engine.fromArray(Int32Array.from({ length: count }, (_, i) => Math.floor(i / SAMPLES_PER_CLASS)), [count], 'i32', 'samples.labels'));
+  }
+
+  async step(batch: Batch, step: number): Promise<StepMetrics> {
+    const engine = this.engine;
+    const { config } = this.options;
+    const n = batch.labels.length;
+    const [optimizerG, optimizerD] = this.parts.map((p) => p.optimizer);
+    const fakeLabelValues = Int32Array.from({ length: n }, (_, i) => hashKeys(this.options.seed, LABEL_STREAM, step, i) % config.numClasses);
+    const outputs = engine.tidy(() => {
+      const real = engine.fromArray(batch.lr, batch.lrShape, 'f32', 'batch.real');
+      const labels = engine.fromArray(batch.labels, [n], 'i32', 'batch.labels');
+      const fakeLabels = engine.fromArray(fakeLabelValues, [n], 'i32', 'batch.fakeLabels');
+      const ones = full({ engine, shape: [n] }, 1, 'targets.real');
+      const zeros = full({ engine, shape: [n] }, 0, 'targets.fake');
+      const fake = this.generator.forward(randomNormal(engine, [n, config.zDim]), fakeLabels, true);
+
+      this.discriminator.params.zeroGrad();
+      const realLogits = this.discriminator.forward(real, labels, true);
+      const fakeLogits = this.discriminator.forward(detach(fake), fakeLabels, true);
+      const lossD = add(bceWithLogits(realLogits, ones), bceWithLogits(fakeLogits, zeros));
+      backward(lossD);
+      optimizerD.step();
+
+      this.generator.params.zeroGrad();
+      const fooledLogits = this.discriminator.forward(fake, fakeLabels, true);
+      const lossG = bceWithLogits(fooledLogits, ones);
+      backward(lossG);
+      optimizerG.step();
+      clearTape(engine);
+      return noGrad(engine, () => [lossD, lossG, mean(sigmoid(realLogits)), mean(sigmoid(fakeLogits)), mean(sigmoid(fooledLogits))]);
+    });
+    const values = await engine.read(outputs);
+    for (const tensor of outputs) tensor.dispose();
+    const [lossD, lossG, dReal, dFake, dFooled] = values.map((v) => v[0]);
+    return { loss_d: lossD, loss_g: lossG, d_real: dReal, d_fake: dFake, d_fake_after: dFooled };
+  }
+
+  async sampleGrid(): Promise<GreyImage> {
+    const engine = this.engine;
+    const images = engine.tidy(() => noGrad(engine, () => this.generator.forward(this.sampleZ, this.sampleLabels, false)));
+    const [pixels] = await engine.read([images]);
+    images.dispose();
+    return gridFromBatch(pixels as Float32Array, cganImageSize(this.options.config), this.options.config.numClasses, SAMPLES_PER_CLASS);
+  }
+
+  syntheticBatch(batchSize: number): Batch {
+    const size = cganImageSize(this.options.config);
+    return {
+      epoch: 0, step: 0,
+      lr: new Float32Array(batchSize * size * size), lrShape: [batchSize, 1, size, size],
+      labels: new Int32Array(batchSize), indices: new Int32Array(batchSize),
+    };
+  }
+
+  dispose(): void {
+    for (const part of this.parts) {
+      part.optimizer.dispose();
+      part.module.dispose();
+    }
+    this.sampleZ.dispose();
+    this.sampleLabels.dispose();
+  }
+}

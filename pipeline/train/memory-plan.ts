@@ -1,0 +1,37 @@
+// "Does this fit?": replays training steps on a dry-run engine (allocations only, no kernels) and
+// reports the pool's peak; when a batch does not fit, finds the largest that does.
+
+import { Engine } from '../../engine/runtime.ts';
+import { OverBudgetError } from '../../engine/errors.ts';
+import { createTrainer, type TrainOptions } from './setup.ts';
+
+/** Peak GPU bytes (pool high-water mark) of two training steps at `batch`. */
+export async function plannedPeakBytes(options: TrainOptions, batch: number): Promise<number> {
+  const engine = await Engine.create({ dryRun: true, seed: options.seed });
+  const trainer = createTrainer(engine, options, null, 0);
+  // Step numbers past any pre-training phase: the adversarial step is the larger one.
+  for (let step = 0; step < 2; step++) await trainer.step(trainer.syntheticBatch(batch), Number.MAX_SAFE_INTEGER - 1);
+  await trainer.sampleGrid();
+  const peak = engine.memory().peakHeldBytes;
+  trainer.dispose();
+  engine.destroy();
+  return peak;
+}
+
+/** The largest batch <= `upTo` whose planned peak is within `budget` (0 when even 1 does not fit). */
+export async function largestFittingBatch(options: TrainOptions, upTo: number, budget: number): Promise<number> {
+  let low = 0;
+  let high = upTo;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if ((await plannedPeakBytes(options, middle)) <= budget) low = middle;
+    else high = middle - 1;
+  }
+  return low;
+}
+
+export function assertFits(peak: number, budget: number, largest: number, batch: number): void {
+  if (peak <= budget) return;
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  throw new OverBudgetError(`batch ${batch} needs a planned peak of ${gib(peak)}, over the --vram budget of ${gib(budget)}; the largest batch that fits is ${largest}`, peak, 0, budget);
+}
