@@ -79,15 +79,18 @@ export interface GradientMath {
 }
 
 /**
- * Back-propagates from `loss` through every node recorded so far, accumulating into `.grad` of the
- * leaves in place (so calls accumulate until the caller zeroes them, and gradients that live in
- * flat parameter storage stay there). The tape is consumed: nodes that do not lead to the loss
- * just release what they saved. `math` comes from engine/ops (see ops/backward.ts).
+ * Back-propagates from `loss` through the recorded nodes that lead to it, accumulating into `.grad`
+ * of the leaves in place (so calls accumulate until the caller zeroes them, and gradients that live
+ * in flat parameter storage stay there). Those nodes leave the tape and release what they saved;
+ * nodes that do not lead to the loss stay for a later backward (a GAN's generator graph survives
+ * the discriminator's backward through a detached fake). `math` comes from engine/ops/backward.ts.
  */
 export function backwardWith(math: GradientMath, loss: Tensor, seedGradient?: Tensor): void {
   const engine = loss.engine;
   const tape = state(engine);
-  const nodes = tape.nodes.splice(0);
+  const reachable = nodesLeadingTo(loss);
+  const nodes = tape.nodes.filter((node) => reachable.has(node));
+  tape.nodes = tape.nodes.filter((node) => !reachable.has(node));
   const grads = new Map<Tensor, Tensor>([[loss, seedGradient ?? engine.keep(math.ones(loss))]]);
   noGrad(engine, () => {
     for (let i = nodes.length - 1; i >= 0; i--) {
@@ -126,6 +129,18 @@ export function backwardWith(math: GradientMath, loss: Tensor, seedGradient?: Te
     b.dispose();
     return sum;
   }
+}
+
+function nodesLeadingTo(loss: Tensor): Set<TapeNode> {
+  const found = new Set<TapeNode>();
+  const pending = loss.gradFn ? [loss.gradFn] : [];
+  while (pending.length) {
+    const node = pending.pop()!;
+    if (found.has(node)) continue;
+    found.add(node);
+    for (const input of node.inputs) if (input.gradFn) pending.push(input.gradFn);
+  }
+  return found;
 }
 
 /** Drops recorded nodes without back-propagating (e.g. after a forward-only pass with grads on). */

@@ -60,7 +60,7 @@ export async function runTraining(options: TrainOptions, stopFlag: StopFlag = { 
     if (!previous) throw new BadInputFileError(run.checkpoints, 'no checkpoint to resume from');
     state = await loadCheckpoint(previous, trainer.parts);
     engine.randomCounter = state.randomCounter;
-    run.rewriteMetrics(run.readMetrics(state.step - 1));
+    run.rewriteMetrics(run.readMetrics(state.step));
     options.log(`resuming ${previous} at step ${state.step}`);
   } else if (previous) {
     throw new UsageError(`${options.out} already has checkpoints: pass --resume to continue, or choose another --out`);

@@ -1,0 +1,107 @@
+// conv2d and convTranspose2d (PyTorch semantics, NCHW), each with its backward beside it. Both
+// directions are one implicit-GEMM gather (the grad-input of each op is the other op's forward)
+// and one chunked weight-gradient GEMM: engine/ops/conv-kernels.ts, shaders/conv_*.wgsl.
+
+import { record } from '../autograd.ts';
+import type { Tensor } from '../tensor.ts';
+import { shapeString } from '../tensor.ts';
+import { convolutionWeightGradient, gatherConvolution } from './conv-kernels.ts';
+import { reduceOuterInner } from './reduce.ts';
+
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: number;
+}
+
+export interface ConvTranspose2dOptions extends Conv2dOptions {
+  /** Extra rows and columns at the bottom/right of the output (PyTorch `output_padding`). */
+  outputPadding?: number;
+}
+
+function checkShapes(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, inChannelAxis: 0 | 1): void {
+  const problem = x.shape.length !== 4 ? 'x must be [N, C, H, W]'
+    : weight.shape.length !== 4 ? 'weight must be 4-d'
+    : weight.shape[inChannelAxis] !== x.shape[1] ? `weight ${shapeString(weight.shape)} does not take ${x.shape[1]} input channels`
+    : bias && bias.size !== weight.shape[1 - inChannelAxis] ? `bias ${shapeString(bias.shape)} does not match ${weight.shape[1 - inChannelAxis]} output channels`
+    : null;
+  if (problem) throw new Error(`${op}: ${problem} (x ${shapeString(x.shape)}, weight ${shapeString(weight.shape)})`);
+}
+
+/** Bias gradient: dy [N, C, H, W] summed over everything but channels. */
+function biasGradient(dy: Tensor): Tensor {
+  const [batch, channels, height, width] = dy.shape;
+  return reduceOuterInner(dy, batch, channels, height * width);
+}
+
+/** x: [N, Cin, H, W]; weight: [Cout, Cin, kH, kW]; bias: [Cout] -> [N, Cout, OH, OW]. */
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, { stride = 1, padding = 0 }: Conv2dOptions = {}): Tensor {
+  checkShapes('conv2d', x, weight, bias, 1);
+  const [batch, inChannels, inHeight, inWidth] = x.shape;
+  const [outChannels, , kernelHeight, kernelWidth] = weight.shape;
+  const outHeight = Math.floor((inHeight + 2 * padding - kernelHeight) / stride) + 1;
+  const outWidth = Math.floor((inWidth + 2 * padding - kernelWidth) / stride) + 1;
+  if (outHeight < 1 || outWidth < 1) throw new Error(`conv2d: input ${shapeString(x.shape)} is smaller than the kernel`);
+  const out = gatherConvolution(x, weight, true, bias, {
+    batch, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, kernelHeight, kernelWidth, stride, padding, transposed: false,
+  });
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(out, inputs, 'conv2d', (dy) => [
+    x.requiresGrad ? conv2dGradInput(dy, weight, x.shape, { stride, padding }) : null,
+    weight.requiresGrad ? conv2dGradWeight(dy, x, weight.shape, { stride, padding }) : null,
+    bias?.requiresGrad ? biasGradient(dy) : null,
+  ], [x, weight]);
+}
+
+/** conv2d's dx [N, Cin, H, W]: a convTranspose2d of dy with the same weight, cut to x's size. */
+export function conv2dGradInput(dy: Tensor, weight: Tensor, xShape: readonly number[], { stride = 1, padding = 0 }: Conv2dOptions): Tensor {
+  const [batch, outChannels, outHeight, outWidth] = dy.shape;
+  const [, inChannels, inHeight, inWidth] = xShape;
+  const [, , kernelHeight, kernelWidth] = weight.shape;
+  return gatherConvolution(dy, weight, false, null, {
+    batch, inChannels: outChannels, inHeight: outHeight, inWidth: outWidth, outChannels: inChannels, outHeight: inHeight, outWidth: inWidth,
+    kernelHeight, kernelWidth, stride, padding, transposed: true,
+  });
+}
+
+/** conv2d's dW [Cout, Cin, kH, kW]. */
+export function conv2dGradWeight(dy: Tensor, x: Tensor, weightShape: readonly number[], { stride = 1, padding = 0 }: Conv2dOptions): Tensor {
+  return convolutionWeightGradient(dy, x, weightShape[2], weightShape[3], stride, padding);
+}
+
+/** x: [N, Cin, H, W]; weight: [Cin, Cout, kH, kW]; bias: [Cout] -> [N, Cout, OH, OW]. */
+export function convTranspose2d(
+  x: Tensor, weight: Tensor, bias: Tensor | null, { stride = 1, padding = 0, outputPadding = 0 }: ConvTranspose2dOptions = {},
+): Tensor {
+  checkShapes('convTranspose2d', x, weight, bias, 0);
+  if (outputPadding >= stride) throw new Error(`convTranspose2d: outputPadding ${outputPadding} must be smaller than stride ${stride}`);
+  const [batch, inChannels, inHeight, inWidth] = x.shape;
+  const [, outChannels, kernelHeight, kernelWidth] = weight.shape;
+  const outHeight = (inHeight - 1) * stride - 2 * padding + kernelHeight + outputPadding;
+  const outWidth = (inWidth - 1) * stride - 2 * padding + kernelWidth + outputPadding;
+  if (outHeight < 1 || outWidth < 1) throw new Error(`convTranspose2d: padding ${padding} leaves no output for ${shapeString(x.shape)}`);
+  const out = gatherConvolution(x, weight, false, bias, {
+    batch, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, kernelHeight, kernelWidth, stride, padding, transposed: true,
+  });
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(out, inputs, 'convTranspose2d', (dy) => [
+    x.requiresGrad ? convTranspose2dGradInput(dy, weight, x.shape, { stride, padding }) : null,
+    weight.requiresGrad ? convTranspose2dGradWeight(dy, x, weight.shape, { stride, padding }) : null,
+    bias?.requiresGrad ? biasGradient(dy) : null,
+  ], [x, weight]);
+}
+
+/** convTranspose2d's dx [N, Cin, H, W]: a conv2d of dy with the weight read as [Cout' = Cin, Cin' = Cout, kH, kW]. */
+export function convTranspose2dGradInput(dy: Tensor, weight: Tensor, xShape: readonly number[], { stride = 1, padding = 0 }: Conv2dOptions): Tensor {
+  const [batch, outChannels, outHeight, outWidth] = dy.shape;
+  const [, inChannels, inHeight, inWidth] = xShape;
+  const [, , kernelHeight, kernelWidth] = weight.shape;
+  return gatherConvolution(dy, weight, true, null, {
+    batch, inChannels: outChannels, inHeight: outHeight, inWidth: outWidth, outChannels: inChannels, outHeight: inHeight, outWidth: inWidth,
+    kernelHeight, kernelWidth, stride, padding, transposed: false,
+  });
+}
+
+/** convTranspose2d's dW [Cin, Cout, kH, kW]: x plays the gathering side, dy the window side. */
+export function convTranspose2dGradWeight(dy: Tensor, x: Tensor, weightShape: readonly number[], { stride = 1, padding = 0 }: Conv2dOptions): Tensor {
+  return convolutionWeightGradient(x, dy, weightShape[2], weightShape[3], stride, padding);
+}

@@ -1,0 +1,208 @@
+// BatchNorm2d (engine/ops/batchnorm.ts). x: [N, C, H, W] seen as [batch, channels, plane].
+// Per-channel reductions use one workgroup per channel: 256 lanes walk the channel's batch * plane
+// elements with a (batch, pixel) cursor instead of a division per element, then a two-level merge.
+// The variance never uses E[x^2] - E[x]^2 on raw values (in f32 that loses everything when
+// |mean| >> std): see train_statistics. stats holds [mean (C), invstd (C)] for the other passes.
+
+struct Params {
+  batch: u32,
+  channels: u32,
+  plane: u32,
+  eps: f32,
+  momentum: f32,
+  // 1 / (N*H*W) in training, where the batch statistics depend on x; 0 in eval.
+  correction: f32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read_write> stats: array<f32>;
+@group(0) @binding(2) var<uniform> params: Params;
+@group(0) @binding(3) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(4) var<storage, read_write> running_var: array<f32>;
+@group(0) @binding(5) var<storage, read> weight: array<f32>;
+@group(0) @binding(6) var<storage, read> bias: array<f32>;
+@group(0) @binding(7) var<storage, read> saved_stats: array<f32>;
+@group(0) @binding(8) var<storage, read_write> out: array<f32>;
+@group(0) @binding(9) var<storage, read> dy: array<f32>;
+@group(0) @binding(10) var<storage, read_write> grad_weight: array<f32>;
+@group(0) @binding(11) var<storage, read_write> grad_bias: array<f32>;
+@group(0) @binding(12) var<storage, read> sum_dy: array<f32>;
+@group(0) @binding(13) var<storage, read> sum_dy_xhat: array<f32>;
+
+var<workgroup> partial_a: array<f32, 256>;
+var<workgroup> partial_b: array<f32, 256>;
+var<workgroup> partial_count: array<f32, 256>;
+
+// Workgroup reductions take two serial levels (16 lanes fold 16 partials each, then lane 0 folds
+// those 16) rather than an 8-level tree: on CPU Vulkan every barrier costs more than the adds.
+
+/** Sums a and b over the workgroup's 256 lanes; lane 0 gets both totals. */
+fn workgroup_sum(lane: u32, a: f32, b: f32) -> vec2<f32> {
+  partial_a[lane] = a;
+  partial_b[lane] = b;
+  workgroupBarrier();
+  if (lane < 16u) {
+    var total = vec2<f32>(0.0, 0.0);
+    for (var k = lane; k < 256u; k += 16u) { total += vec2<f32>(partial_a[k], partial_b[k]); }
+    partial_a[lane] = total.x;
+    partial_b[lane] = total.y;
+  }
+  workgroupBarrier();
+  var total = vec2<f32>(0.0, 0.0);
+  if (lane == 0u) {
+    for (var k = 0u; k < 16u; k++) { total += vec2<f32>(partial_a[k], partial_b[k]); }
+  }
+  return total;
+}
+
+// The cursor that visits lane, lane + 256, ... of one channel's batch * plane elements.
+struct Cursor {
+  n: u32,
+  p: u32,
+}
+
+fn cursor_start(lane: u32) -> Cursor {
+  return Cursor(lane / params.plane, lane % params.plane);
+}
+
+fn cursor_next(cursor: Cursor) -> Cursor {
+  // step_p < plane, so one wrap is enough.
+  var next = Cursor(cursor.n + 256u / params.plane, cursor.p + 256u % params.plane);
+  if (next.p >= params.plane) {
+    next.p -= params.plane;
+    next.n += 1u;
+  }
+  return next;
+}
+
+fn element_index(cursor: Cursor, channel: u32) -> u32 {
+  return (cursor.n * params.channels + channel) * params.plane + cursor.p;
+}
+
+/** Adds the statistics in slot `source` to those in slot `destination` (Chan et al.'s pairwise formula). */
+fn merge_slot(destination: u32, source: u32) {
+  let count_b = partial_count[source];
+  if (count_b == 0.0) { return; }
+  let count_a = partial_count[destination];
+  let total = count_a + count_b;
+  let delta = partial_a[source] - partial_a[destination];
+  partial_a[destination] += delta * count_b / total;
+  partial_b[destination] += partial_b[source] + delta * delta * count_a * count_b / total;
+  partial_count[destination] = total;
+}
+
+/** Merges lane statistics (count, mean, M2 = sum of squared deviations); lane 0 ends with the totals in slot 0. */
+fn merge_statistics(lane: u32, count: f32, mean: f32, m2: f32) {
+  partial_count[lane] = count;
+  partial_a[lane] = mean;
+  partial_b[lane] = m2;
+  workgroupBarrier();
+  if (lane < 16u) {
+    for (var k = lane + 16u; k < 256u; k += 16u) { merge_slot(lane, k); }
+  }
+  workgroupBarrier();
+  if (lane == 0u) {
+    for (var k = 1u; k < 16u; k++) { merge_slot(0u, k); }
+  }
+}
+
+// One workgroup per channel, one pass over x: each lane sums its elements shifted by its first
+// element (so the squares do not cancel catastrophically when |mean| >> std), the lanes merge
+// exactly, and lane 0 writes mean and invstd to stats and updates the running statistics in place.
+@compute @workgroup_size(256)
+fn train_statistics(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let channel = group.x;
+  var cursor = cursor_start(lane);
+  var shift = 0.0;
+  if (cursor.n < params.batch) { shift = x[element_index(cursor, channel)]; }
+  var count = 0.0;
+  var shifted_sum = 0.0;
+  var shifted_squares = 0.0;
+  for (; cursor.n < params.batch; cursor = cursor_next(cursor)) {
+    let shifted = x[element_index(cursor, channel)] - shift;
+    shifted_sum += shifted;
+    shifted_squares += shifted * shifted;
+    count += 1.0;
+  }
+  let lane_count = max(count, 1.0);
+  merge_statistics(lane, count, shift + shifted_sum / lane_count, max(shifted_squares - shifted_sum * shifted_sum / lane_count, 0.0));
+  if (lane == 0u) {
+    let total = partial_count[0];
+    let mean = partial_a[0];
+    let variance = partial_b[0] / total;
+    stats[channel] = mean;
+    stats[params.channels + channel] = inverseSqrt(variance + params.eps);
+    let unbiased = partial_b[0] / (total - 1.0);
+    running_mean[channel] = (1.0 - params.momentum) * running_mean[channel] + params.momentum * mean;
+    running_var[channel] = (1.0 - params.momentum) * running_var[channel] + params.momentum * unbiased;
+  }
+}
+
+// One thread per channel: eval mode normalises with the running statistics.
+@compute @workgroup_size(64)
+fn eval_statistics(@builtin(global_invocation_id) id: vec3<u32>) {
+  let channel = id.x;
+  if (channel >= params.channels) { return; }
+  stats[channel] = running_mean[channel];
+  stats[params.channels + channel] = inverseSqrt(running_var[channel] + params.eps);
+}
+
+// Element-wise passes: with PLANE_GRID the grid is [plane / 256, channels, batch], so the channel
+// comes from the workgroup id; otherwise (planes under 256, where that grid would idle most lanes)
+// a linear grid, paying two integer divisions per element (scalarised on CPU Vulkan).
+// Entry points pass it to locate() themselves: wgsl_reflect only lists overrides an entry names.
+override PLANE_GRID: bool = false;
+
+struct Element {
+  index: u32,
+  channel: u32,
+  valid: bool,
+}
+
+fn locate(id: vec3<u32>, groups: vec3<u32>, plane_grid: bool) -> Element {
+  if (plane_grid) {
+    return Element((id.z * params.channels + id.y) * params.plane + id.x, id.y, id.x < params.plane);
+  }
+  let i = id.x + id.y * groups.x * 256u;
+  return Element(i, (i / params.plane) % params.channels, i < params.batch * params.channels * params.plane);
+}
+
+// out = (x - mean) * invstd * weight + bias
+@compute @workgroup_size(256)
+fn normalize(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let e = locate(id, groups, PLANE_GRID);
+  if (!e.valid) { return; }
+  let scale = saved_stats[params.channels + e.channel] * weight[e.channel];
+  out[e.index] = (x[e.index] - saved_stats[e.channel]) * scale + bias[e.channel];
+}
+
+// One workgroup per channel: grad_bias = sum dy, grad_weight = sum dy * xhat.
+@compute @workgroup_size(256)
+fn backward_reduce(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let channel = group.x;
+  let mean = saved_stats[channel];
+  let invstd = saved_stats[params.channels + channel];
+  var dy_total = 0.0;
+  var dy_xhat_total = 0.0;
+  for (var cursor = cursor_start(lane); cursor.n < params.batch; cursor = cursor_next(cursor)) {
+    let index = element_index(cursor, channel);
+    dy_total += dy[index];
+    dy_xhat_total += dy[index] * (x[index] - mean);
+  }
+  let totals = workgroup_sum(lane, dy_total, dy_xhat_total);
+  if (lane == 0u) {
+    grad_bias[channel] = totals.x;
+    grad_weight[channel] = totals.y * invstd;
+  }
+}
+
+// dx = weight * invstd * (dy - correction * (sum dy + xhat * sum dy xhat)).
+@compute @workgroup_size(256)
+fn backward_input(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let e = locate(id, groups, PLANE_GRID);
+  if (!e.valid) { return; }
+  let invstd = saved_stats[params.channels + e.channel];
+  let xhat = (x[e.index] - saved_stats[e.channel]) * invstd;
+  let centred = dy[e.index] - params.correction * (sum_dy[e.channel] + xhat * sum_dy_xhat[e.channel]);
+  out[e.index] = weight[e.channel] * invstd * centred;
+}

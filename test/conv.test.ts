@@ -1,0 +1,131 @@
+// conv2d and convTranspose2d on the GPU against the float64 reference (forward, grad-input,
+// grad-weight, grad-bias): awkward sizes with analytic reference gradients, tiny ones with finite
+// differences, the GAN layers at batch 1-2, and every conv case of the committed PyTorch vectors.
+
+import { test } from 'uvu';
+import { testEngine } from './helpers/engine.ts';
+import { checkOp } from './helpers/gpu-check.ts';
+import { assertClose } from './helpers/finite-diff.ts';
+import * as ref from './helpers/reference.ts';
+import type { Shape4 } from './helpers/reference.ts';
+import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
+import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
+import { backward } from '../engine/ops/backward.ts';
+
+interface Case {
+  x: Shape4;
+  weight: Shape4;
+  stride: number;
+  padding: number;
+  outputPadding?: number;
+  bias: boolean;
+}
+
+const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+const describe = (c: Case): string =>
+  `x${c.x.join('x')} w${c.weight.join('x')} s${c.stride} p${c.padding}${c.outputPadding ? ` op${c.outputPadding}` : ''}${c.bias ? ' bias' : ''}`;
+
+async function checkConv(c: Case, transposed: boolean, finiteDifferences = false): Promise<void> {
+  const options = { stride: c.stride, padding: c.padding, outputPadding: c.outputPadding ?? 0 };
+  const outChannels = transposed ? c.weight[1] : c.weight[0];
+  const forward = transposed ? ref.convTranspose2dForward : ref.conv2dForward;
+  const backwardReference = transposed ? ref.convTranspose2dBackward : ref.conv2dBackward;
+  // Sums of many unit-variance products grow like sqrt(terms); float32 rounding grows with them.
+  const terms = size(c.weight) / outChannels;
+  const tolerance = { atol: 1e-4 * Math.max(1, Math.sqrt(terms)), rtol: 1e-4 };
+  const gradTerms = Math.max(terms, size(c.x) / c.x[1]);
+  await checkOp(await testEngine(), {
+    name: `${transposed ? 'convTranspose2d' : 'conv2d'} ${describe(c)}`,
+    inputs: [{ shape: [...c.x] }, { shape: [...c.weight] }, ...(c.bias ? [{ shape: [outChannels] }] : [])],
+    gpu: (_, [x, weight, bias]) => (transposed ? convTranspose2d(x, weight, bias ?? null, options) : conv2d(x, weight, bias ?? null, options)),
+    reference: ([x, weight, bias]) => forward(x, c.x, weight, c.weight, bias ?? null, options).output,
+    referenceBackward: finiteDifferences ? undefined : ([x, weight], upstream) => {
+      const grads = backwardReference(upstream, x, c.x, weight, c.weight, options);
+      return [grads.gradInput, grads.gradWeight, ...(c.bias ? [grads.gradBias] : [])];
+    },
+    tolerance,
+    gradTolerance: { atol: 1e-4 * Math.max(10, Math.sqrt(gradTerms) * 4), rtol: 1e-3 },
+  });
+}
+
+const convCases: Case[] = [
+  { x: [1, 1, 1, 1], weight: [1, 1, 1, 1], stride: 1, padding: 0, bias: true },
+  { x: [1, 3, 7, 5], weight: [1, 3, 3, 3], stride: 1, padding: 1, bias: true },
+  { x: [2, 5, 9, 11], weight: [7, 5, 1, 1], stride: 1, padding: 0, bias: false },
+  { x: [1, 3, 13, 10], weight: [5, 3, 9, 9], stride: 1, padding: 4, bias: true },
+  { x: [3, 4, 16, 14], weight: [9, 4, 4, 4], stride: 2, padding: 1, bias: false },
+  { x: [2, 6, 11, 9], weight: [5, 6, 2, 3], stride: 1, padding: 1, bias: true },
+  { x: [1, 2, 9, 8], weight: [3, 2, 3, 5], stride: 3, padding: 2, bias: true },
+  { x: [2, 17, 6, 6], weight: [13, 17, 3, 3], stride: 2, padding: 0, bias: true },
+  { x: [2, 4, 4, 4], weight: [1, 4, 4, 4], stride: 1, padding: 0, bias: true },
+];
+
+const convTransposeCases: Case[] = [
+  { x: [1, 1, 1, 1], weight: [1, 1, 1, 1], stride: 1, padding: 0, bias: true },
+  { x: [3, 6, 1, 1], weight: [6, 5, 4, 4], stride: 1, padding: 0, bias: false },
+  { x: [2, 5, 5, 7], weight: [5, 3, 4, 4], stride: 2, padding: 1, bias: true },
+  { x: [1, 3, 6, 5], weight: [3, 1, 4, 4], stride: 2, padding: 1, bias: true },
+  { x: [2, 3, 4, 5], weight: [3, 2, 3, 3], stride: 2, padding: 1, outputPadding: 1, bias: true },
+  { x: [1, 4, 3, 4], weight: [4, 7, 2, 3], stride: 3, padding: 0, outputPadding: 2, bias: false },
+  { x: [2, 9, 7, 6], weight: [9, 5, 3, 3], stride: 1, padding: 1, bias: true },
+  { x: [1, 2, 5, 4], weight: [2, 3, 5, 5], stride: 3, padding: 2, outputPadding: 1, bias: true },
+  { x: [1, 7, 4, 4], weight: [7, 6, 1, 1], stride: 2, padding: 0, outputPadding: 1, bias: false },
+];
+
+test('conv2d awkward shapes', async () => {
+  for (const c of convCases) await checkConv(c, false);
+});
+
+test('convTranspose2d awkward shapes', async () => {
+  for (const c of convTransposeCases) await checkConv(c, true);
+});
+
+test('conv2d and convTranspose2d by finite differences', async () => {
+  await checkConv({ x: [2, 3, 5, 6], weight: [2, 3, 4, 4], stride: 2, padding: 1, bias: true }, false, true);
+  await checkConv({ x: [1, 2, 6, 5], weight: [3, 2, 3, 2], stride: 1, padding: 1, bias: true }, false, true);
+  await checkConv({ x: [2, 3, 3, 3], weight: [3, 2, 4, 4], stride: 2, padding: 1, bias: true }, true, true);
+  await checkConv({ x: [1, 2, 3, 2], weight: [2, 3, 3, 3], stride: 2, padding: 1, outputPadding: 1, bias: false }, true, true);
+});
+
+test('GAN layers at small batch', async () => {
+  const k4s2p1 = { stride: 2, padding: 1, bias: false };
+  await checkConv({ x: [1, 150, 1, 1], weight: [150, 64, 4, 4], stride: 1, padding: 0, bias: false }, true);
+  await checkConv({ x: [1, 128, 8, 8], weight: [128, 64, 4, 4], ...k4s2p1 }, true);
+  await checkConv({ x: [1, 64, 16, 16], weight: [64, 32, 4, 4], ...k4s2p1 }, true);
+  await checkConv({ x: [2, 32, 32, 32], weight: [32, 1, 4, 4], stride: 2, padding: 1, bias: true }, true);
+  await checkConv({ x: [2, 2, 64, 64], weight: [32, 2, 4, 4], stride: 2, padding: 1, bias: true }, false);
+  await checkConv({ x: [1, 64, 16, 16], weight: [128, 64, 4, 4], ...k4s2p1 }, false);
+  await checkConv({ x: [1, 128, 4, 4], weight: [1, 128, 4, 4], stride: 1, padding: 0, bias: true }, false);
+  await checkConv({ x: [1, 16, 24, 24], weight: [16, 16, 3, 3], stride: 1, padding: 1, bias: true }, false);
+  await checkConv({ x: [1, 1, 24, 24], weight: [16, 1, 9, 9], stride: 1, padding: 4, bias: true }, false);
+});
+
+test('PyTorch vectors: every conv2d and conv_transpose2d case', async () => {
+  const engine = await testEngine();
+  const cases = Object.entries(loadOpsVectors().cases).filter(([, v]) => v.op === 'conv2d' || v.op === 'conv_transpose2d');
+  if (cases.length < 10) throw new Error(`only ${cases.length} conv cases in ops.json`);
+  for (const [name, vector] of cases) {
+    const tensor = (key: string) => {
+      const entry = vector.inputs[key]!;
+      const t = engine.fromArray(tensorValues(entry), entry.shape, 'f32', key);
+      t.requiresGrad = true;
+      return t;
+    };
+    const x = tensor('x');
+    const weight = tensor('weight');
+    const bias = vector.config['bias'] ? tensor('bias') : null;
+    const options = { stride: vector.config['stride'] as number, padding: vector.config['padding'] as number };
+    const out = vector.op === 'conv2d' ? conv2d(x, weight, bias, options)
+      : convTranspose2d(x, weight, bias, { ...options, outputPadding: vector.config['output_padding'] as number });
+    const upstream = vector.grad_outputs!['output']!;
+    backward(out, engine.fromArray(tensorValues(upstream), upstream.shape, 'f32', 'upstream'));
+    const named = { x, weight, ...(bias ? { bias } : {}) };
+    const [actual, ...grads] = await engine.read([out, ...Object.values(named).map((t) => t.grad!)]);
+    const tolerance = { atol: 1e-4, rtol: 1e-4 };
+    assertClose(actual!, tensorValues(vector.outputs['output']!), tolerance, `${name} output`);
+    Object.keys(named).forEach((key, i) => assertClose(grads[i]!, tensorValues(vector.grads![key]!), tolerance, `${name} grad ${key}`));
+    for (const t of [out, x, weight, ...(bias ? [bias] : [])]) t.dispose();
+  }
+});
+
+test.run();
