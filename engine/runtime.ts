@@ -293,7 +293,10 @@ export class Engine {
 
   /** Submits everything recorded so far (one command buffer). */
   flush(): void {
-    if (!this.gpu) return;
+    if (!this.gpu) {
+      this.uniformUsed = 0;
+      return;
+    }
     this.throwIfFailed();
     if (!this.encoder) return;
     this.endPass();

@@ -61,6 +61,16 @@ for (const model of ['cgan', 'srgan'] as const) {
   });
 }
 
+test('srgan with gradient accumulation over micro-batches trains both phases', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'xraygen-train-micro-'));
+  const result = await runTraining({ ...(await options('srgan', out, 3)), pretrainSteps: 1, microBatch: 2 });
+  assert.is(result.steps, 3);
+  const records = losses(out);
+  assert.is(records.length, 3);
+  assert.ok('loss_d' in records[2] && Number.isFinite(records[2].loss_d));
+  assert.is(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).microBatch, 2);
+});
+
 test('a run folder with checkpoints is not overwritten without --resume', async () => {
   const out = mkdtempSync(join(tmpdir(), 'xraygen-train-twice-'));
   await runTraining(await options('cgan', out, 2));

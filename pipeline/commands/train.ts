@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../engine/errors.ts';
 import { parseBytes } from '../../engine/memory.ts';
-import { dryRun, runTraining, type StopFlag } from '../train/loop.ts';
+import { planMemory, runTraining, type StopFlag } from '../train/loop.ts';
 import type { TrainOptions } from '../train/setup.ts';
 import { parseIntegerOption } from './options.ts';
 
@@ -24,6 +24,7 @@ interface TrainFlags {
   dryRun?: boolean;
   fullImage?: boolean;
   pretrainSteps?: number;
+  microBatch?: number;
   phantomCount: number;
 }
 
@@ -56,6 +57,7 @@ export function register(program: Command): void {
       .option('--phantom-count <n>', 'images in the phantom set made for --data phantom', parseIntegerOption('--phantom-count', 30), 300);
     if (model === 'srgan') {
       command.option('--full-image', 'train on whole 512/128 pairs instead of 96/24 crops');
+      command.option('--micro-batch <n>', 'images per pass, accumulating gradients over the batch (default: the batch, or what fits --vram)', parseIntegerOption('--micro-batch', 1));
       command.option('--pretrain-steps <n>', 'MSE-only steps before the adversarial phase (default: a quarter of the run)', parseIntegerOption('--pretrain-steps', 0));
     }
     command.action(async (flags: TrainFlags) => {
@@ -77,12 +79,13 @@ export function register(program: Command): void {
         dryRun: Boolean(flags.dryRun),
         fullImage: Boolean(flags.fullImage),
         pretrainSteps: flags.pretrainSteps,
+        microBatch: flags.microBatch,
         phantomCount: flags.phantomCount,
         log: (line) => console.log(line),
       };
       if (options.epochs !== undefined && options.steps !== undefined) throw new UsageError('give --epochs or --steps, not both');
       if (options.dryRun) {
-        console.log(JSON.stringify(await dryRun(options)));
+        console.log(JSON.stringify(await planMemory(options)));
         return;
       }
       const stop: StopFlag = { stop: false };

@@ -11,7 +11,7 @@ import { startTrainingProgress } from './progress.ts';
 import { RunDirectory } from './run-dir.ts';
 import { checkpointName, listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint, weightTensors, type TrainingState } from './checkpoint.ts';
 import { createTrainer, defaults, hrCropOf, modelConfig, resolveData, type TrainOptions } from './setup.ts';
-import { assertFits, largestFittingBatch, plannedPeakBytes } from './memory-plan.ts';
+import { assertFits, largestFittingBatch, largestFittingMicroBatch, plannedPeakBytes } from './memory-plan.ts';
 import { writeReport } from './report.ts';
 
 export interface TrainResult {
@@ -28,21 +28,41 @@ export interface StopFlag {
   stop: boolean;
 }
 
-export async function dryRun(options: TrainOptions): Promise<{ peakBytes: number; batch: number; fits: boolean; largestBatch?: number }> {
-  const batch = options.batch ?? defaults[options.model].batch;
-  const peakBytes = await plannedPeakBytes(options, batch);
-  const fits = peakBytes <= options.vramBytes;
-  return fits ? { peakBytes, batch, fits } : { peakBytes, batch, fits, largestBatch: await largestFittingBatch(options, batch, options.vramBytes) };
+export interface MemoryPlan {
+  peakBytes: number;
+  batch: number;
+  /** Set when the whole batch does not fit but gradient accumulation over micro-batches does. */
+  microBatch?: number;
+  fits: boolean;
+  largestBatch?: number;
 }
 
-export async function runTraining(options: TrainOptions, stopFlag: StopFlag = { stop: false }): Promise<TrainResult> {
+/** The planned peak for the options; a too-large SRGAN batch falls back to micro-batches that fit. */
+export async function planMemory(options: TrainOptions): Promise<MemoryPlan> {
+  const batch = options.batch ?? defaults[options.model].batch;
+  const peakBytes = await plannedPeakBytes(options, batch);
+  if (peakBytes <= options.vramBytes) return { peakBytes, batch, microBatch: options.microBatch, fits: true };
+  if (options.microBatch === undefined) {
+    const microBatch = await largestFittingMicroBatch(options, batch, options.vramBytes);
+    if (microBatch > 0) return { peakBytes: await plannedPeakBytes({ ...options, microBatch }, batch), batch, microBatch, fits: true };
+  }
+  return { peakBytes, batch, microBatch: options.microBatch, fits: false, largestBatch: await largestFittingBatch(options, batch, options.vramBytes) };
+}
+
+export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = { stop: false }): Promise<TrainResult> {
   const began = Date.now();
+  let options = requested;
   const batch = options.batch ?? defaults[options.model].batch;
   const config = modelConfig(options);
   if (options.steps === undefined && options.epochs === undefined) throw new UsageError('give --steps or --epochs');
 
-  const planned = await plannedPeakBytes(options, batch);
-  if (planned > options.vramBytes) assertFits(planned, options.vramBytes, await largestFittingBatch(options, batch, options.vramBytes), batch);
+  const plan = await planMemory(options);
+  if (!plan.fits) assertFits(plan.peakBytes, options.vramBytes, plan.largestBatch ?? 0, batch);
+  const planned = plan.peakBytes;
+  if (plan.microBatch !== options.microBatch) {
+    options = { ...options, microBatch: plan.microBatch };
+    options.log(`batch ${batch} fits the budget as micro-batches of ${plan.microBatch} (gradient accumulation; BatchNorm statistics per micro-batch)`);
+  }
 
   const run = new RunDirectory(options.out);
   run.create();
@@ -67,7 +87,7 @@ export async function runTraining(options: TrainOptions, stopFlag: StopFlag = { 
   } else {
     run.rewriteMetrics([]);
   }
-  const resolved = { model: options.model, config: options.config, modelConfig: config, batch, totalSteps, stepsPerEpoch, seed: options.seed, lr: options.lr ?? defaults[options.model].lr, vramBytes: options.vramBytes, plannedPeakBytes: planned, hrCrop: options.model === 'srgan' ? hrCropOf(options) : undefined, data: options.data, adapter: engine.describe(), features: [...engine.features] };
+  const resolved = { model: options.model, config: options.config, modelConfig: config, batch, totalSteps, stepsPerEpoch, seed: options.seed, lr: options.lr ?? defaults[options.model].lr, vramBytes: options.vramBytes, plannedPeakBytes: planned, microBatch: options.microBatch, hrCrop: options.model === 'srgan' ? hrCropOf(options) : undefined, data: options.data, adapter: engine.describe(), features: [...engine.features] };
   run.writeJsonAtomic(run.config, resolved);
 
   const checkpoint = async (): Promise<string> => {

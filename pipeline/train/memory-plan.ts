@@ -30,6 +30,18 @@ export async function largestFittingBatch(options: TrainOptions, upTo: number, b
   return low;
 }
 
+/**
+ * For the SRGAN, the largest micro-batch (gradient accumulation) under `batch` whose planned peak
+ * fits, or 0 when none does.
+ */
+export async function largestFittingMicroBatch(options: TrainOptions, batch: number, budget: number): Promise<number> {
+  if (options.model !== 'srgan') return 0;
+  for (let micro = batch - 1; micro >= 1; micro = micro > 4 ? Math.ceil(micro / 2) : micro - 1) {
+    if ((await plannedPeakBytes({ ...options, microBatch: micro }, batch)) <= budget) return micro;
+  }
+  return 0;
+}
+
 export function assertFits(peak: number, budget: number, largest: number, batch: number): void {
   if (peak <= budget) return;
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;

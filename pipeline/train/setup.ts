@@ -34,6 +34,8 @@ export interface TrainOptions {
   fullImage: boolean;
   /** SRGAN: MSE-only steps before the adversarial phase (default: a quarter of the run). */
   pretrainSteps?: number;
+  /** SRGAN: images per forward/backward pass (gradient accumulation); default: the whole batch, or what fits. */
+  microBatch?: number;
   /** Images of the phantom set made for `--data phantom`. */
   phantomCount: number;
   log: (line: string) => void;
@@ -110,6 +112,7 @@ export function createTrainer(engine: Engine, options: TrainOptions, cache: Imag
     pretrainSteps: options.pretrainSteps ?? Math.floor(totalSteps / 4),
     adversarialWeight: 1e-3,
     hrCrop,
+    microBatch: options.microBatch,
     samples: srSamples(cache, hrCrop),
   });
 }

@@ -5,7 +5,7 @@ import type { Engine } from '../../engine/runtime.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import { clearTape, detach, noGrad } from '../../engine/autograd.ts';
 import { backward } from '../../engine/ops/backward.ts';
-import { add, axpby, full, sigmoid } from '../../engine/ops/elementwise.ts';
+import { add, axpby, full, scale, sigmoid } from '../../engine/ops/elementwise.ts';
 import { mean } from '../../engine/ops/reduce.ts';
 import { bceWithLogits, mse } from '../../engine/ops/losses.ts';
 import { Adam } from '../../engine/optim/adam.ts';
@@ -25,6 +25,8 @@ export interface SrganTrainerOptions {
   adversarialWeight: number;
   /** HR crop side (LR is a quarter); 0 = whole 512/128 images. */
   hrCrop: number;
+  /** Images per forward/backward pass; smaller than the batch means gradient accumulation. */
+  microBatch?: number;
   /** Fixed LR inputs for sample grids: [K, 1, h, w] in [-1, 1], with their HR counterparts. */
   samples: { lr: Float32Array; hr: Float32Array; count: number; lrSize: number };
 }
@@ -54,13 +56,20 @@ export class SrganTrainer implements GanTrainer {
   }
 
   async step(batch: Batch, step: number): Promise<StepMetrics> {
-    const engine = this.engine;
     const adversarial = step >= this.options.pretrainSteps;
+    const micro = this.options.microBatch ?? batch.labels.length;
+    const values = micro >= batch.labels.length ? await this.wholeBatchStep(batch, adversarial) : await this.microBatchStep(batch, adversarial, micro);
+    if (!adversarial) return { loss_mse: values[0] };
+    const [lossMse, lossG, lossD, dReal, dFake] = values;
+    return { loss_mse: lossMse, loss_g: lossG, loss_d: lossD, d_real: dReal, d_fake: dFake };
+  }
+
+  /** The textbook step: one G forward shared by the D and G updates. Returns the metric values in step()'s order. */
+  private async wholeBatchStep(batch: Batch, adversarial: boolean): Promise<number[]> {
+    const engine = this.engine;
     const [optimizerG, optimizerD] = this.parts.map((p) => p.optimizer);
-    const n = batch.labels.length;
     const outputs = engine.tidy(() => {
-      const lr = engine.fromArray(batch.lr, batch.lrShape, 'f32', 'batch.lr');
-      const hr = engine.fromArray(batch.hr!, batch.hrShape!, 'f32', 'batch.hr');
+      const { lr, hr } = this.upload(batch);
       const sr = this.generator.forward(lr, true);
       const pixelLoss = mse(sr, hr);
       if (!adversarial) {
@@ -69,18 +78,12 @@ export class SrganTrainer implements GanTrainer {
         optimizerG.step();
         return [pixelLoss];
       }
-      const ones = full({ engine, shape: [n] }, 1, 'targets.real');
-      const zeros = full({ engine, shape: [n] }, 0, 'targets.fake');
       this.discriminator.params.zeroGrad();
-      const realLogits = this.discriminator.forward(hr, true);
-      const fakeLogits = this.discriminator.forward(detach(sr), true);
-      const lossD = add(bceWithLogits(realLogits, ones), bceWithLogits(fakeLogits, zeros));
+      const [lossD, realLogits, fakeLogits] = this.discriminatorLoss(hr, detach(sr));
       backward(lossD);
       optimizerD.step();
-
       this.generator.params.zeroGrad();
-      const fooledLogits = this.discriminator.forward(sr, true);
-      const lossG = axpby(1, pixelLoss, this.options.adversarialWeight, bceWithLogits(fooledLogits, ones));
+      const lossG = this.generatorLoss(sr, pixelLoss);
       backward(lossG);
       optimizerG.step();
       clearTape(engine);
@@ -88,9 +91,80 @@ export class SrganTrainer implements GanTrainer {
     });
     const values = (await engine.read(outputs)).map((v) => v[0]);
     for (const tensor of outputs) tensor.dispose();
-    if (!adversarial) return { loss_mse: values[0] };
-    const [lossMse, lossG, lossD, dReal, dFake] = values;
-    return { loss_mse: lossMse, loss_g: lossG, loss_d: lossD, d_real: dReal, d_fake: dFake };
+    return values;
+  }
+
+  /**
+   * The same update with gradients accumulated over micro-batches, so whole 128 -> 512 images fit
+   * the memory budget: D's update first (over every micro-batch), then G's, recomputing SR = G(lr)
+   * per micro-batch. Losses are weighted by micro-batch size, so the gradients are those of the
+   * batch mean; BatchNorm normalises with each micro-batch's statistics.
+   */
+  private async microBatchStep(batch: Batch, adversarial: boolean, micro: number): Promise<number[]> {
+    const engine = this.engine;
+    const [optimizerG, optimizerD] = this.parts.map((p) => p.optimizer);
+    const pieces = splitBatch(batch, micro);
+    const n = batch.labels.length;
+    const metrics: Tensor[][] = [];
+    if (adversarial) {
+      this.discriminator.params.zeroGrad();
+      for (const piece of pieces) {
+        metrics.push(engine.tidy(() => {
+          const { lr, hr } = this.upload(piece);
+          const sr = noGrad(engine, () => this.generator.forward(lr, true));
+          const [lossD, realLogits, fakeLogits] = this.discriminatorLoss(hr, sr);
+          backward(scale(lossD, piece.labels.length / n));
+          return noGrad(engine, () => [lossD, mean(sigmoid(realLogits)), mean(sigmoid(fakeLogits))]);
+        }));
+      }
+      optimizerD.step();
+    }
+    this.generator.params.zeroGrad();
+    pieces.forEach((piece, k) => {
+      const kept = engine.tidy(() => {
+        const { lr, hr } = this.upload(piece);
+        const sr = this.generator.forward(lr, true);
+        const pixelLoss = mse(sr, hr);
+        const lossG = adversarial ? this.generatorLoss(sr, pixelLoss) : pixelLoss;
+        backward(scale(lossG, piece.labels.length / n));
+        clearTape(engine);
+        return [pixelLoss, lossG];
+      });
+      metrics[k] = [...kept, ...(metrics[k] ?? [])];
+    });
+    optimizerG.step();
+    const read = await engine.read(metrics.flat());
+    for (const tensor of metrics.flat()) tensor.dispose();
+    // Per-piece [mse, lossG, (lossD, dReal, dFake)], averaged with the pieces' sizes as weights.
+    const width = adversarial ? 5 : 1;
+    const totals = new Array<number>(width).fill(0);
+    pieces.forEach((piece, k) => {
+      for (let j = 0; j < width; j++) totals[j] += (read[k * (adversarial ? 5 : 2) + j][0] * piece.labels.length) / n;
+    });
+    return totals;
+  }
+
+  private upload(piece: Pick<Batch, 'lr' | 'lrShape' | 'hr' | 'hrShape'>): { lr: Tensor; hr: Tensor } {
+    return {
+      lr: this.engine.fromArray(piece.lr, piece.lrShape, 'f32', 'batch.lr'),
+      hr: this.engine.fromArray(piece.hr!, piece.hrShape!, 'f32', 'batch.hr'),
+    };
+  }
+
+  /** BCE(D(hr), real) + BCE(D(sr), fake), with the logits for the D(x) / D(G(z)) metrics. */
+  private discriminatorLoss(hr: Tensor, sr: Tensor): [Tensor, Tensor, Tensor] {
+    const n = hr.shape[0];
+    const realLogits = this.discriminator.forward(hr, true);
+    const fakeLogits = this.discriminator.forward(sr, true);
+    const lossD = add(bceWithLogits(realLogits, full({ engine: this.engine, shape: [n] }, 1, 'targets.real')), bceWithLogits(fakeLogits, full({ engine: this.engine, shape: [n] }, 0, 'targets.fake')));
+    return [lossD, realLogits, fakeLogits];
+  }
+
+  /** MSE(SR, HR) + weight * BCE(D(SR), real). */
+  private generatorLoss(sr: Tensor, pixelLoss: Tensor): Tensor {
+    const fooledLogits = this.discriminator.forward(sr, true);
+    const real = full({ engine: this.engine, shape: [sr.shape[0]] }, 1, 'targets.real');
+    return axpby(1, pixelLoss, this.options.adversarialWeight, bceWithLogits(fooledLogits, real));
   }
 
   /** Rows: LR input upscaled by SR, next to the HR target. */
@@ -127,4 +201,23 @@ export class SrganTrainer implements GanTrainer {
     }
     this.sampleLr.dispose();
   }
+}
+
+/** Consecutive slices of a batch with at most `size` images each. */
+function splitBatch(batch: Batch, size: number): Array<Pick<Batch, 'lr' | 'lrShape' | 'hr' | 'hrShape' | 'labels'>> {
+  const n = batch.labels.length;
+  const [, , lrSide] = batch.lrShape;
+  const [, , hrSide] = batch.hrShape!;
+  const pieces = [];
+  for (let start = 0; start < n; start += size) {
+    const count = Math.min(size, n - start);
+    pieces.push({
+      lr: batch.lr.subarray(start * lrSide * lrSide, (start + count) * lrSide * lrSide),
+      lrShape: [count, 1, lrSide, lrSide] as Batch['lrShape'],
+      hr: batch.hr!.subarray(start * hrSide * hrSide, (start + count) * hrSide * hrSide),
+      hrShape: [count, 1, hrSide, hrSide] as Batch['lrShape'],
+      labels: batch.labels.subarray(start, start + count),
+    });
+  }
+  return pieces;
 }
