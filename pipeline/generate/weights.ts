@@ -52,21 +52,23 @@ export function configFor<C>(weights: LoadedWeights, presets: Record<string, C>,
     }
   }
   candidates.push(...Object.values(presets));
-  let firstProblems: string[] = [];
+  let firstProblems: string[] | null = null;
   for (const candidate of candidates) {
-    const problems: string[] = [];
+    let expected: TensorSpec[];
     try {
-      for (const spec of specs(candidate)) {
-        const entry = weights.file.tensors.get(`${prefix}.${spec.name}`);
-        if (!entry) problems.push(`${prefix}.${spec.name} missing`);
-        else if (shapeString(entry.shape) !== shapeString(spec.shape)) problems.push(`${prefix}.${spec.name} is ${shapeString(entry.shape)}, want ${shapeString(spec.shape)}`);
-        if (problems.length >= 3) break;
-      }
+      expected = specs(candidate);
     } catch {
-      problems.push('unusable config');
+      continue; // metadata of another model's config
+    }
+    const problems: string[] = [];
+    for (const spec of expected) {
+      const entry = weights.file.tensors.get(`${prefix}.${spec.name}`);
+      if (!entry) problems.push(`${prefix}.${spec.name} missing`);
+      else if (shapeString(entry.shape) !== shapeString(spec.shape)) problems.push(`${prefix}.${spec.name} is ${shapeString(entry.shape)}, want ${shapeString(spec.shape)}`);
+      if (problems.length >= 3) break;
     }
     if (problems.length === 0) return candidate;
-    if (firstProblems.length === 0) firstProblems = problems;
+    firstProblems ??= problems;
   }
-  throw new BadInputFileError(weights.path, `not ${what} weights: ${firstProblems.join('; ')}`);
+  throw new BadInputFileError(weights.path, `not ${what} weights: ${(firstProblems ?? ['no usable config']).join('; ')}`);
 }
