@@ -11,12 +11,11 @@ import {
   checkEmbeddingIndices, concatChannels, embedding, flatten, globalAvgPool, pixelShuffle, pixelUnshuffle, reshape,
 } from '../engine/ops/layout.ts';
 import { testEngine } from './helpers/engine.ts';
+import { checkTorchCases } from './helpers/torch-check.ts';
 import { checkOp } from './helpers/gpu-check.ts';
-import { assertClose } from './helpers/finite-diff.ts';
 import { mulberry32, randInt, randn } from './helpers/random.ts';
 import * as ref from './helpers/reference.ts';
 import type { Shape4 } from './helpers/reference.ts';
-import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 
 test('reshape chain passes gradients through views', async () => {
   const engine = await testEngine();
@@ -144,40 +143,14 @@ test('globalAvgPool on 1x1, 7x5 and a discriminator-sized input', async () => {
   });
 });
 
-const torchTolerance = { atol: 1e-5, rtol: 1e-4 };
-
 test('layout ops match the PyTorch vectors', async () => {
-  const engine = await testEngine();
-  const { cases } = loadOpsVectors();
-  const ops: Record<string, (t: Record<string, Tensor>, config: Record<string, unknown>) => Tensor> = {
+  const seen = await checkTorchCases(await testEngine(), {
     embedding: (t) => embedding(t.indices, t.weight),
     concat_channels: (t) => concatChannels([t.input0, t.input1]),
     pixel_shuffle: (t, config) => pixelShuffle(t.x, config.upscale_factor as number),
     global_avg_pool: (t) => globalAvgPool(t.x),
-  };
-  const seen: string[] = [];
-  for (const [name, vector] of Object.entries(cases)) {
-    const op = ops[vector.op];
-    if (!op) continue;
-    const tensors: Record<string, Tensor> = {};
-    for (const [inputName, entry] of Object.entries(vector.inputs)) {
-      const integer = entry.dtype === 'int64';
-      tensors[inputName] = engine.fromArray(tensorValues(entry), entry.shape, integer ? 'i32' : 'f32', inputName);
-      tensors[inputName].requiresGrad = !integer;
-    }
-    const output = op(tensors, vector.config);
-    const [actual] = await engine.read([output]);
-    assertClose(actual, tensorValues(vector.outputs.output), torchTolerance, `${name} output`);
-    const upstream = vector.grad_outputs!.output;
-    backward(output, engine.fromArray(tensorValues(upstream), upstream.shape, 'f32', 'upstream'));
-    for (const [inputName, expected] of Object.entries(vector.grads ?? {})) {
-      const [grad] = await engine.read([tensors[inputName].grad!]);
-      assertClose(grad, tensorValues(expected), torchTolerance, `${name} grad ${inputName}`);
-    }
-    for (const tensor of Object.values(tensors)) tensor.dispose();
-    seen.push(name);
-  }
-  assert.equal(seen.sort(), ['concat_channels', 'embedding', 'global_avg_pool', 'pixel_shuffle_r2', 'pixel_shuffle_r3']);
+  });
+  assert.equal(seen, ['concat_channels', 'embedding', 'global_avg_pool', 'pixel_shuffle_r2', 'pixel_shuffle_r3']);
 });
 
 test.run();
