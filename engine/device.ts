@@ -29,7 +29,9 @@ async function getGpu(): Promise<GPU> {
   const moduleName = 'webgpu';
   const dawn = (await import(/* @vite-ignore */ moduleName)) as { create(flags: string[]): GPU; globals: object };
   Object.assign(globalThis, dawn.globals);
-  return dawn.create([]);
+  // Dawn rounds timestamps to 65.5 us by default (a fingerprinting guard meant for the web); a
+  // profiler on a local machine wants them exact.
+  return dawn.create(['disable-dawn-features=timestamp_quantization']);
 }
 
 let cachedGpu: Promise<GPU> | null = null;

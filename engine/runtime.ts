@@ -37,6 +37,15 @@ export interface DispatchObserver {
   afterDispatch(pass: GPUComputePassEncoder, kernel: Kernel, args: DispatchArgs): void;
   beforeSubmit?(encoder: GPUCommandEncoder): void;
   afterSubmit?(): void;
+  /**
+   * A descriptor here gives this dispatch a compute pass of its own: WebGPU times whole passes
+   * (`timestampWrites`), so a profiler with pass-level timestamps asks for one pass per dispatch.
+   */
+  passDescriptor?(kernel: Kernel, args: DispatchArgs): GPUComputePassDescriptor | undefined;
+  /** A pipeline was compiled; times from performance.now(), in ms. */
+  pipelineCompiled?(kernel: Kernel, startMs: number, endMs: number): void;
+  /** The engine waited for the GPU (a mapAsync, onSubmittedWorkDone); times in ms. */
+  waited?(what: string, startMs: number, endMs: number): void;
 }
 
 const UNIFORM_SLOT = 256;
@@ -226,7 +235,9 @@ export class Engine {
       entries.push({ binding: layout.params.binding, resource: { buffer: this.uniformBuffer!, offset: paramOffset, size: layout.params.size } });
     }
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
-    const pass = this.computePass();
+    const ownPass = this.observer?.passDescriptor?.(kernel, args);
+    if (ownPass) this.endPass();
+    const pass = this.computePass(ownPass);
     this.observer?.beforeDispatch(pass, kernel, args);
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
@@ -265,12 +276,14 @@ export class Engine {
       for (const name of Object.keys(overrides)) {
         if (!known.has(name)) throw new KernelBindingError(`${kernel.name}: unknown override "${name}"`);
       }
+      const startMs = performance.now();
       const module = this.device.createShaderModule({ code: kernel.source, label: kernel.name });
       pipeline = this.device.createComputePipeline({
         layout: 'auto',
         compute: { module, entryPoint: kernel.entry, constants: overrides },
         label: kernel.name,
       });
+      this.observer?.pipelineCompiled?.(kernel, startMs, performance.now());
       this.pipelines.set(key, pipeline);
     }
     return pipeline;
@@ -281,8 +294,8 @@ export class Engine {
     return this.encoder;
   }
 
-  private computePass(): GPUComputePassEncoder {
-    this.pass ??= this.commandEncoder().beginComputePass();
+  private computePass(descriptor?: GPUComputePassDescriptor): GPUComputePassEncoder {
+    this.pass ??= this.commandEncoder().beginComputePass(descriptor);
     return this.pass;
   }
 
@@ -352,7 +365,10 @@ export class Engine {
     const lost = gpu.lost.then(() => {
       throw new DeviceError(`${gpu.lostReason} (while ${what})`);
     });
-    return Promise.race([promise, lost]);
+    const startMs = performance.now();
+    const result = await Promise.race([promise, lost]);
+    this.observer?.waited?.(what, startMs, performance.now());
+    return result;
   }
 
   private throwIfFailed(): void {

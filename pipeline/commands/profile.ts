@@ -1,0 +1,170 @@
+// `xraygen profile train-cgan|train-srgan|generate`: runs a few steps of a real workload under the
+// kernel profiler (engine/profile/) and prints a per-kernel table; `--trace` writes the Chrome
+// trace-event JSON. The workloads use synthetic inputs and fresh (or given) weights: no data set.
+
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { Engine } from '../../engine/runtime.ts';
+import { UsageError } from '../../engine/errors.ts';
+import { Profiler, profileSteps } from '../../engine/profile/profiler.ts';
+import { formatTable, kernelTable, summarize, type GroupBy, type KernelRow, type ProfileSummary } from '../../engine/profile/table.ts';
+import { buildTrace, type ChromeTrace } from '../../engine/profile/trace.ts';
+import { CganDiscriminator, CganGenerator, cganConfigs, discriminatorSpecs, generatorSpecs, type CganConfig } from '../../models/cgan.ts';
+import { SrGenerator, srganConfigs, srGeneratorSpecs, type SrganConfig } from '../../models/srgan.ts';
+import { createTrainer, defaults, type TrainOptions } from '../train/setup.ts';
+import { generateImages } from '../generate/sample.ts';
+import { configFor, readWeights } from '../generate/weights.ts';
+import { parseIntegerOption } from './options.ts';
+
+export const workloads = ['train-cgan', 'train-srgan', 'generate'] as const;
+export type Workload = (typeof workloads)[number];
+
+export interface ProfileOptions {
+  workload: Workload;
+  config: string;
+  steps: number;
+  batch?: number;
+  seed: number;
+  /** false: time on the CPU even where timestamp-query exists (the fallback path). */
+  timestamps: boolean;
+  groupBy: GroupBy;
+  /** generate: CGAN / SRGAN weights files (default: random initialisation). */
+  weights?: string;
+  srWeights?: string;
+  sr: boolean;
+  /** train-srgan: whole 512/128 images instead of 96/24 crops. */
+  fullImage: boolean;
+  /** Engine options, e.g. disableFeatures for tests. */
+  disableFeatures?: string[];
+}
+
+export interface ProfileReport {
+  rows: KernelRow[];
+  summary: ProfileSummary;
+  table: string;
+  trace: ChromeTrace;
+  /** mapAsync readbacks made by the profiler itself. */
+  profilerReadbacks: number;
+}
+
+type StepRunner = { runStep: (index: number) => Promise<unknown>; dispose: () => void; description: string };
+
+function presetOf<C>(presets: Record<string, C>, name: string): C {
+  const config = presets[name];
+  if (!config) throw new UsageError(`--config must be one of ${Object.keys(presets).join(', ')}, got '${name}'`);
+  return config;
+}
+
+function trainingWorkload(engine: Engine, options: ProfileOptions): StepRunner {
+  const model = options.workload === 'train-cgan' ? 'cgan' : 'srgan';
+  const batch = options.batch ?? defaults[model].batch;
+  const trainOptions: TrainOptions = {
+    model, data: 'synthetic', out: '', config: options.config, batch, seed: options.seed, vramBytes: Number.MAX_SAFE_INTEGER,
+    resume: false, sampleEvery: 0, checkpointEvery: 0, keepCheckpoints: 0, dryRun: false, fullImage: options.fullImage,
+    // The adversarial phase: the complete SRGAN step (G and D).
+    pretrainSteps: 0, phantomCount: 0, log: () => {},
+  };
+  const trainer = createTrainer(engine, trainOptions, null, options.steps + 1);
+  const data = trainer.syntheticBatch(batch);
+  return {
+    runStep: (index) => trainer.step(data, index),
+    dispose: () => trainer.dispose(),
+    description: `${options.workload} --config ${options.config} --batch ${batch}`,
+  };
+}
+
+function generateWorkload(engine: Engine, options: ProfileOptions): StepRunner {
+  const batch = options.batch ?? 16;
+  const weights = options.weights ? readWeights(options.weights) : null;
+  const cganConfig = weights ? configFor<CganConfig>(weights, cganConfigs, generatorSpecs, 'generator', 'CGAN generator') : presetOf<CganConfig>(cganConfigs, options.config);
+  if (weights) configFor<CganConfig>(weights, { found: cganConfig }, discriminatorSpecs, 'discriminator', 'CGAN discriminator');
+  const srWeights = options.sr && options.srWeights ? readWeights(options.srWeights) : null;
+  const srConfig = srWeights ? configFor<SrganConfig>(srWeights, srganConfigs, srGeneratorSpecs, 'generator', 'SRGAN generator') : presetOf<SrganConfig>(srganConfigs, options.config);
+  const generator = new CganGenerator(engine, cganConfig);
+  const discriminator = new CganDiscriminator(engine, cganConfig);
+  const srGenerator = options.sr ? new SrGenerator(engine, srConfig) : null;
+  if (weights) {
+    generator.loadStateDict(weights.file);
+    discriminator.loadStateDict(weights.file);
+  } else {
+    generator.initialize(options.seed);
+    discriminator.initialize(options.seed);
+  }
+  if (srWeights) srGenerator!.loadStateDict(srWeights.file);
+  else srGenerator?.initialize(options.seed);
+  // Threshold 0 and one try: every step draws, filters and upsamples exactly one batch.
+  const items = Array.from({ length: batch }, (_, index) => ({ index, label: index % cganConfig.numClasses }));
+  return {
+    runStep: (index) => generateImages(engine, { generator, discriminator, srGenerator }, { items, seed: options.seed + index, threshold: 0, maxTries: 1, batch, sr: options.sr }),
+    dispose: () => [generator, discriminator, srGenerator].forEach((module) => module?.dispose()),
+    description: `generate --config ${options.config} --batch ${batch}${options.sr ? '' : ' --no-sr'}${weights ? ` --weights ${weights.path}` : ''}`,
+  };
+}
+
+/** The library call behind the command (tests call it directly). */
+export async function runProfile(options: ProfileOptions): Promise<ProfileReport> {
+  const engine = await Engine.create({ seed: options.seed, disableFeatures: options.disableFeatures });
+  try {
+    const workload = options.workload === 'generate' ? generateWorkload(engine, options) : trainingWorkload(engine, options);
+    const profiler = new Profiler(engine, { timestamps: options.timestamps });
+    try {
+      await engine.sync();
+      const steps = await profileSteps(profiler, workload.runStep, options.steps);
+      const rows = kernelTable(steps, options.groupBy);
+      const summary = summarize(steps);
+      const trace = buildTrace(steps, { workload: workload.description, adapter: engine.describe(), clock: profiler.clock, date: new Date().toISOString() });
+      const table = `${workload.description} on ${engine.describe()}\n${formatTable(rows, summary)}`;
+      return { rows, summary, table, trace, profilerReadbacks: profiler.readbacks };
+    } finally {
+      profiler.detach();
+      workload.dispose();
+    }
+  } finally {
+    engine.destroy();
+  }
+}
+
+interface ProfileFlags {
+  config: string;
+  steps: number;
+  batch?: number;
+  seed: number;
+  trace?: string;
+  by: string;
+  timestamps: boolean;
+  weights?: string;
+  srWeights?: string;
+  sr: boolean;
+  fullImage?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('profile')
+    .description('profile the GPU kernels of a workload: a per-kernel table, and a Chrome trace (Perfetto, chrome://tracing) with --trace')
+    .argument('<workload>', workloads.join(' | '))
+    .option('--config <name>', 'model config preset: paper, small or tiny', 'paper')
+    .option('--steps <n>', 'profiled steps, after one warm-up step', parseIntegerOption('--steps', 1), 3)
+    .option('--batch <b>', 'batch size (default: the training default, or 16 for generate)', parseIntegerOption('--batch', 1))
+    .option('--seed <s>', 'seed of weights and noise', parseIntegerOption('--seed', 0), 0)
+    .option('--trace <file>', 'write the Chrome trace-event JSON here')
+    .option('--by <grouping>', 'table rows per kernel or per label (shapes)', 'kernel')
+    .option('--no-timestamps', 'time on the CPU even where timestamp-query exists')
+    .option('--weights <file>', 'generate: CGAN weights (default: random initialisation)')
+    .option('--sr-weights <file>', 'generate: SRGAN weights (default: random initialisation)')
+    .option('--no-sr', 'generate: leave out the SRGAN x4 pass')
+    .option('--full-image', 'train-srgan: whole 512/128 images instead of 96/24 crops')
+    .action(async (workload: string, flags: ProfileFlags) => {
+      if (!(workloads as readonly string[]).includes(workload)) throw new UsageError(`workload must be one of ${workloads.join(', ')}, got '${workload}'`);
+      if (flags.by !== 'kernel' && flags.by !== 'label') throw new UsageError(`--by must be kernel or label, got '${flags.by}'`);
+      const report = await runProfile({
+        workload: workload as Workload, config: flags.config, steps: flags.steps, batch: flags.batch, seed: flags.seed, timestamps: flags.timestamps,
+        groupBy: flags.by, weights: flags.weights, srWeights: flags.srWeights, sr: flags.sr, fullImage: flags.fullImage ?? false,
+      });
+      console.log(report.table);
+      if (flags.trace) {
+        writeFileSync(flags.trace, JSON.stringify(report.trace));
+        console.log(`wrote ${report.trace.traceEvents.length} trace events to ${flags.trace} (open in https://ui.perfetto.dev or chrome://tracing)`);
+      }
+    });
+}
