@@ -8,13 +8,15 @@ import { register as registerPhantom } from './commands/phantom.ts';
 import { register as registerPrepare } from './commands/prepare.ts';
 import { register as registerTrain } from './commands/train.ts';
 import { register as registerGenerate } from './commands/generate.ts';
+import { register as registerEvaluate } from './commands/evaluate.ts';
+import { register as registerProfile } from './commands/profile.ts';
 
 export function buildProgram(): Command {
   const program = new Command('xraygen')
     .description('synthetic chest X-rays: conditional GAN + SRGAN on a WebGPU engine')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [registerGenerate, registerTrain, registerPrepare, registerPhantom]) register(program);
+  for (const register of [registerGenerate, registerEvaluate, registerTrain, registerPrepare, registerPhantom, registerProfile]) register(program);
   const exitOverride = (command: Command): void => {
     command.exitOverride();
     command.commands.forEach(exitOverride);

@@ -6,6 +6,7 @@ import { parseBytes } from '../../engine/memory.ts';
 import { planMemory, runTraining, type StopFlag } from '../train/loop.ts';
 import type { TrainOptions } from '../train/setup.ts';
 import { parseIntegerOption } from './options.ts';
+import { registerTrainClassifier } from './train-classifier.ts';
 
 interface TrainFlags {
   data: string;
@@ -105,4 +106,5 @@ export function register(program: Command): void {
       }
     });
   }
+  registerTrainClassifier(train);
 }

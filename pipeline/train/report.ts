@@ -8,7 +8,7 @@ import type { RunDirectory } from './run-dir.ts';
 
 let chartSource: string | null = null;
 
-function chartJs(): string {
+export function chartJs(): string {
   // The UMD build is not in the package's exports map; it sits beside the CommonJS entry.
   chartSource ??= readFileSync(join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.js'), 'utf8');
   return chartSource;
