@@ -26,6 +26,8 @@ export interface CganConfig {
 export const cganConfigs = {
   paper: { numClasses: 3, zDim: 100, embedDim: 50, generatorChannels: [512, 256, 128, 64, 32], discriminatorChannels: [32, 64, 128, 256, 512], dropout: 0.3, slope: 0.2 },
   small: { numClasses: 3, zDim: 100, embedDim: 50, generatorChannels: [256, 128, 64, 32, 16], discriminatorChannels: [16, 32, 64, 128, 256], dropout: 0.3, slope: 0.2 },
+  /** Paper layout at 1/8 of the channels: the learning check that fits a 2-core CPU budget. */
+  mini: { numClasses: 3, zDim: 100, embedDim: 50, generatorChannels: [64, 32, 16, 8, 8], discriminatorChannels: [8, 8, 16, 32, 64], dropout: 0.3, slope: 0.2 },
   tiny: { numClasses: 3, zDim: 8, embedDim: 4, generatorChannels: [16, 8, 8, 4, 4], discriminatorChannels: [4, 4, 8, 8, 16], dropout: 0.3, slope: 0.2 },
 } satisfies Record<string, CganConfig>;
 

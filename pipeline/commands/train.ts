@@ -43,7 +43,7 @@ export function register(program: Command): void {
       .description(model === 'cgan' ? 'conditional GAN: 128x128 images for a finding' : 'SRGAN: 128 -> 512 super-resolution (MSE pre-training, then adversarial)')
       .requiredOption('--data <dir|cache|phantom>', "a ChestX-ray8 folder, a prepared cache, or 'phantom' for the built-in synthetic set")
       .option('--out <dir>', 'run folder (default runs/<model>)')
-      .option('--config <name>', 'model size: paper, small or tiny', 'paper')
+      .option('--config <name>', 'model size: paper, small, mini (CGAN) or tiny', 'paper')
       .option('--epochs <n>', 'epochs to train', parseIntegerOption('--epochs', 1))
       .option('--steps <n>', 'steps to train (instead of --epochs)', parseIntegerOption('--steps', 1))
       .option('--batch <n>', `batch size (default ${model === 'cgan' ? 64 : 16})`, parseIntegerOption('--batch', 1))

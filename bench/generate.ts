@@ -1,0 +1,31 @@
+// Wall time of the product's main job, `generate --class all --count 3` (one image per class,
+// threshold 0.9, SR to 512), split into start-up (device, weights, first pipelines) and generation.
+// The paper reports "less than a second" on a GTX 1050 Ti.
+//
+//   npx tsx bench/generate.ts [--weights FILE] [--sr-weights FILE] [--no-sr] [--json FILE]
+
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { runGenerate } from '../pipeline/generate/job.ts';
+import { Engine } from '../engine/runtime.ts';
+
+const { values } = parseArgs({ options: { weights: { type: 'string' }, 'sr-weights': { type: 'string' }, 'no-sr': { type: 'boolean' }, json: { type: 'string' }, seed: { type: 'string', default: '0' } } });
+
+const probe = await Engine.create();
+const adapter = probe.describe();
+probe.destroy();
+
+const began = performance.now();
+const out = mkdtempSync(join(tmpdir(), 'xraygen-bench-generate-'));
+const summary = await runGenerate({
+  weights: values.weights, srWeights: values['sr-weights'], className: 'all', count: 3, threshold: 0.9, maxTries: 20,
+  sr: !values['no-sr'], seed: Number(values.seed), batch: 16, out,
+}, (line) => console.log(`  ${line}`));
+const total = (performance.now() - began) / 1000;
+
+const result = { adapter, sr: !values['no-sr'], written: summary.written, startup_s: summary.startupSeconds, generation_s: summary.generationSeconds, total_s: total };
+console.log(`adapter: ${adapter}`);
+console.log(`generate --class all --count 3 (threshold 0.9${result.sr ? ', SR 512' : ''}): start-up ${result.startup_s.toFixed(2)} s, generation ${result.generation_s.toFixed(2)} s, total ${total.toFixed(2)} s, ${summary.written} image(s) kept`);
+if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
