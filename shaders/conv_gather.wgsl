@@ -61,6 +61,10 @@ fn phaseLength(size: u32, phase: i32) -> i32 {
   return max(0, (i32(size) - phase + s - 1) / s);
 }
 
+// 2: each thread computes 8 output channels (two vec4 weight loads per step, fewer input loads per
+// multiply-add); 1: 4 channels, for layers with few output channels.
+override CHANNEL_QUADS: u32 = 2u;
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>) {
   let s = i32(params.stride);
@@ -83,8 +87,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
   let height = i32(params.inHeight);
   let width = i32(params.inWidth);
   let inPlane = height * width;
-  let channelQuads = (params.outChannels + 3u) / 4u;
-  let channelQuad = group.y;
+  let channelQuads = (params.outChannels + 4u * CHANNEL_QUADS - 1u) / (4u * CHANNEL_QUADS) * CHANNEL_QUADS;
+  let channelQuad = group.y * CHANNEL_QUADS;
   let kernelWidth = i32(params.kernelWidth);
   let taps = i32(params.kernelHeight) * kernelWidth;
   let weightChannelStride = u32(taps) * channelQuads;
@@ -94,6 +98,10 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
+  var second0 = vec4<f32>(0.0);
+  var second1 = vec4<f32>(0.0);
+  var second2 = vec4<f32>(0.0);
+  var second3 = vec4<f32>(0.0);
   for (var jy = 0; jy < rowLine.count; jy++) {
     let inRow = rowLine.origin + rowLine.tapStep * jy;
     if (inRow < 0 || inRow >= height) { continue; }
@@ -115,6 +123,13 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         acc1 += w * values.y;
         acc2 += w * values.z;
         acc3 += w * values.w;
+        if (CHANNEL_QUADS == 2u) {
+          let w2 = weights[weightIndex + 1u];
+          second0 += w2 * values.x;
+          second1 += w2 * values.y;
+          second2 += w2 * values.z;
+          second3 += w2 * values.w;
+        }
         weightIndex += weightChannelStride;
         channelOffset += u32(inPlane);
       }
@@ -125,14 +140,14 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
   let outRow = u32(select(rowIndex, phaseRow + s * rowIndex, params.transposed != 0u));
   let columnStep = select(1, s, params.transposed != 0u);
   let columnStart = select(column0, phaseColumn + s * column0, params.transposed != 0u);
-  let accumulators = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  let accumulators = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, second0, second1, second2, second3);
   for (var i = 0; i < 4; i++) {
     if (column0 + i >= columns) { break; }
     let outColumn = u32(columnStart + columnStep * i);
-    for (var k = 0u; k < 4u; k++) {
+    for (var k = 0u; k < 4u * CHANNEL_QUADS; k++) {
       let co = channelQuad * 4u + k;
       if (co >= params.outChannels) { break; }
-      var value = accumulators[i][k];
+      var value = accumulators[i + 4 * i32(k / 4u)][k % 4u];
       if (params.hasBias != 0u) { value += bias[co]; }
       out[(u32(n) * params.outChannels + co) * outPlane + outRow * params.outWidth + outColumn] = value;
     }

@@ -4,7 +4,7 @@
 // the window side [N, B, XH, XW]:
 //   dW[a, b, ky, kx] = sum over n, gy, gx of G[n, a, gy, gx] * X[n, b, gy*s - p + ky, gx*s - p + kx].
 // conv2d: G = dy, X = x, dW is [Cout, Cin, kH, kW]. convTranspose2d: G = x, X = dy, dW is [Cin, Cout, kH, kW].
-// Each thread owns 4 a x 4 b at one tap; a is fixed per workgroup so G loads are uniform.
+// Each thread owns 4 * A_QUADS a x 4 b at one tap; a is fixed per workgroup so G loads are uniform.
 
 struct Params {
   batch: u32,
@@ -30,13 +30,16 @@ struct Params {
 @group(0) @binding(4) var<storage, read> partialSums: array<f32>;
 @group(0) @binding(5) var<storage, read_write> result: array<f32>;
 
+// 2: eight a per thread (more multiply-adds per input gather); 1: four, for thin layers.
+override A_QUADS: u32 = 2u;
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>) {
   let taps = params.kernelHeight * params.kernelWidth;
   let tap = id.x % taps;
   let b0 = (id.x / taps) * 4u;
   if (b0 >= params.inChannels) { return; }
-  let a0 = group.y * 4u;
+  let a0 = group.y * 4u * A_QUADS;
   let s = i32(params.stride);
   let p = i32(params.padding);
   let ky = i32(tap / params.kernelWidth);
@@ -46,13 +49,18 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
   // Channels past the end read the last one and are never written back.
   let lastA = params.gradChannels - 1u;
   let lastB = params.inChannels - 1u;
-  let gradOffsets = vec4<u32>(a0, min(a0 + 1u, lastA), min(a0 + 2u, lastA), min(a0 + 3u, lastA)) * gradPlane;
+  let gradOffsets = vec4<u32>(min(a0, lastA), min(a0 + 1u, lastA), min(a0 + 2u, lastA), min(a0 + 3u, lastA)) * gradPlane;
+  let gradOffsets2 = vec4<u32>(min(a0 + 4u, lastA), min(a0 + 5u, lastA), min(a0 + 6u, lastA), min(a0 + 7u, lastA)) * gradPlane;
   let inOffsets = vec4<u32>(b0, min(b0 + 1u, lastB), min(b0 + 2u, lastB), min(b0 + 3u, lastB)) * inPlane;
 
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
+  var acc4 = vec4<f32>(0.0);
+  var acc5 = vec4<f32>(0.0);
+  var acc6 = vec4<f32>(0.0);
+  var acc7 = vec4<f32>(0.0);
   let rowStart = group.z * params.rowsPerChunk;
   let rowEnd = min(rowStart + params.rowsPerChunk, params.batch * params.gradHeight);
   for (var row = rowStart; row < rowEnd; row++) {
@@ -60,7 +68,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     let gy = row % params.gradHeight;
     let iy = i32(gy) * s - p + ky;
     if (iy < 0 || iy >= i32(params.inHeight)) { continue; }
-    let gradRow = gradOffsets + (n * params.gradChannels * gradPlane + gy * params.gradWidth);
+    let gradRowOffset = n * params.gradChannels * gradPlane + gy * params.gradWidth;
+    let gradRow = gradOffsets + gradRowOffset;
+    let gradRow2 = gradOffsets2 + gradRowOffset;
     let inRow = inOffsets + (n * params.inChannels * inPlane + u32(iy) * params.inWidth);
     var ix = kx - p;
     for (var gx = 0u; gx < params.gradWidth; gx++) {
@@ -73,13 +83,20 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
       acc1 += g.y * v;
       acc2 += g.z * v;
       acc3 += g.w * v;
+      if (A_QUADS == 2u) {
+        let h = vec4<f32>(gradient[gradRow2.x + gx], gradient[gradRow2.y + gx], gradient[gradRow2.z + gx], gradient[gradRow2.w + gx]);
+        acc4 += h.x * v;
+        acc5 += h.y * v;
+        acc6 += h.z * v;
+        acc7 += h.w * v;
+      }
       ix += s;
     }
   }
 
-  let accumulators = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  let accumulators = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
   let chunkStart = group.z * params.gradChannels * params.inChannels * taps;
-  for (var i = 0u; i < 4u; i++) {
+  for (var i = 0u; i < 4u * A_QUADS; i++) {
     let a = a0 + i;
     if (a >= params.gradChannels) { break; }
     for (var j = 0u; j < 4u; j++) {

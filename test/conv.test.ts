@@ -100,6 +100,11 @@ test('GAN layers at small batch', async () => {
   await checkConv({ x: [1, 1, 24, 24], weight: [16, 1, 9, 9], stride: 1, padding: 4, bias: true }, false);
 });
 
+test('GAN layers with their full channel counts at batch 1', async () => {
+  await checkConv({ x: [1, 256, 16, 16], weight: [256, 128, 4, 4], stride: 2, padding: 1, bias: false }, true);
+  await checkConv({ x: [1, 128, 32, 32], weight: [256, 128, 4, 4], stride: 2, padding: 1, bias: false }, false);
+});
+
 test('PyTorch vectors: every conv2d and conv_transpose2d case', async () => {
   const engine = await testEngine();
   const cases = Object.entries(loadOpsVectors().cases).filter(([, v]) => v.op === 'conv2d' || v.op === 'conv_transpose2d');

@@ -13,6 +13,9 @@ const weightGradientKernel = kernel('conv_grad_weight');
 const reduceChunksKernel = kernel('conv_grad_weight', 'reduce_chunks');
 
 const GATHER_WORKGROUP = 64;
+
+/** Register-blocking choices, mutable so that bench/kernels.ts can compare variants in one process. */
+export const convTuning = { maxChannelQuads: 2, maxWeightGradQuads: 2 };
 const MAX_WORKGROUPS = 65535;
 
 /** Sizes of one gather: input [N, Cin, H, W] -> output [N, Cout, OH, OW]. */
@@ -36,11 +39,11 @@ export interface GatherGeometry {
  * weight [A, B, kH, kW] -> [Cin, kH, kW, Cout padded to 4]: vec4 loads of four output channels.
  * `outputIsFirst`: A is the output channel (conv2d layout) rather than the input channel.
  */
-function packWeights(weight: Tensor, outputIsFirst: boolean): Tensor {
+function packWeights(weight: Tensor, outputIsFirst: boolean, channelBlock: number): Tensor {
   const [first, second, kernelHeight, kernelWidth] = weight.shape;
   const outChannels = outputIsFirst ? first : second;
   const inChannels = outputIsFirst ? second : first;
-  const paddedOutChannels = Math.ceil(outChannels / 4) * 4;
+  const paddedOutChannels = Math.ceil(outChannels / channelBlock) * channelBlock;
   const taps = kernelHeight * kernelWidth;
   const count = inChannels * taps * paddedOutChannels;
   const packed = weight.engine.empty([count], 'f32', 'conv packed weights');
@@ -65,7 +68,9 @@ export function gatherMacs(g: GatherGeometry): number {
 export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry): Tensor {
   const engine = x.engine;
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
-  const packed = packWeights(weight, outputIsFirst);
+  // Eight output channels per thread halve the input loads per multiply-add; four waste less on thin layers.
+  const channelQuads = g.outChannels > 4 ? convTuning.maxChannelQuads : 1;
+  const packed = packWeights(weight, outputIsFirst, 4 * channelQuads);
   // Phase 0 has the most rows and columns; threads past their own phase's extent return at once.
   const phaseStride = g.transposed ? g.stride : 1;
   const threads = g.batch * Math.ceil(g.outHeight / phaseStride) * Math.ceil(Math.ceil(g.outWidth / phaseStride) / 4);
@@ -79,7 +84,8 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
       kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride, padding: g.padding,
       transposed: g.transposed ? 1 : 0, hasBias: bias ? 1 : 0,
     },
-    workgroups: [groups, Math.ceil(g.outChannels / 4), phaseStride * phaseStride],
+    overrides: { CHANNEL_QUADS: channelQuads },
+    workgroups: [groups, Math.ceil(g.outChannels / (4 * channelQuads)), phaseStride * phaseStride],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding}`,
     flops: 2 * gatherMacs(g),
     bytes: (x.size + packed.size + out.size) * 4,
@@ -102,7 +108,8 @@ export function convolutionWeightGradient(gradient: Tensor, input: Tensor, kerne
   const [, inChannels, inHeight, inWidth] = input.shape;
   const taps = kernelHeight * kernelWidth;
   const groupsX = Math.ceil((Math.ceil(inChannels / 4) * taps) / GATHER_WORKGROUP);
-  const groupsY = Math.ceil(gradChannels / 4);
+  const aQuads = gradChannels > 4 ? convTuning.maxWeightGradQuads : 1;
+  const groupsY = Math.ceil(gradChannels / (4 * aQuads));
   const rows = batch * gradHeight;
   const chunks = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / (groupsX * groupsY)), Math.floor(rows / MIN_ROWS_PER_CHUNK)));
   const rowsPerChunk = Math.ceil(rows / chunks);
@@ -117,6 +124,7 @@ export function convolutionWeightGradient(gradient: Tensor, input: Tensor, kerne
   engine.run(weightGradientKernel, {
     buffers: { gradient, input, partial },
     params,
+    overrides: { A_QUADS: aQuads },
     workgroups: [groupsX, groupsY, usedChunks],
     label: `conv weight grad ${shapeString(gradient.shape)} x ${shapeString(input.shape)} -> ${shapeString(shape)}`,
     flops: 2 * size * rows * gradWidth,
