@@ -2,8 +2,10 @@
 // gradients on large shapes and central differences on small ones.
 
 import { test } from 'uvu';
+import * as assert from 'uvu/assert';
 import { testEngine } from './helpers/engine.ts';
 import { checkOp } from './helpers/gpu-check.ts';
+import { checkTorchCases } from './helpers/torch-check.ts';
 import * as ref from './helpers/reference.ts';
 import { add, axpby, leakyRelu, mul, prelu, scale, sigmoid, tanh } from '../engine/ops/elementwise.ts';
 import { mean, sum, sumChannels } from '../engine/ops/reduce.ts';
@@ -77,6 +79,21 @@ test('sum, mean, per-channel sum', async () => {
     name: 'sumChannels', inputs: [{ shape: [3, 5, 4, 3] }], gpu: (_, [x]) => sumChannels(x),
     reference: ([x]) => ref.sumAxesForward(x, [3, 5, 4, 3], [0, 2, 3]).output,
   });
+});
+
+test('element-wise ops and reductions match the PyTorch vectors', async () => {
+  const seen = await checkTorchCases(await testEngine(), {
+    add: (t) => add(t.a, t.b),
+    mul: (t) => mul(t.a, t.b),
+    scale: (t, config) => scale(t.x, config.factor as number),
+    leaky_relu: (t, config) => leakyRelu(t.x, config.negative_slope as number),
+    prelu: (t) => prelu(t.x, t.weight),
+    tanh: (t) => tanh(t.x),
+    sigmoid: (t) => sigmoid(t.x),
+    sum: (t) => sum(t.x),
+    mean: (t) => mean(t.x),
+  });
+  assert.equal(seen, ['add', 'leaky_relu_0.01', 'leaky_relu_0.2', 'mean', 'mul', 'prelu', 'scale', 'sigmoid', 'sum', 'tanh']);
 });
 
 test.run();
