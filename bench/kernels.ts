@@ -1,6 +1,10 @@
 // Kernel benchmark: forward, grad-input and grad-weight of the GAN / SRGAN conv layers, median
-// milliseconds and GFLOP/s (2 x multiply-adds). `--only G2,D2` picks layers, `--json FILE` writes
-// the figures, `--repeats N` sets dispatches per timed batch. Results: bench/RESULTS.md.
+// milliseconds and GFLOP/s (2 x multiply-adds), beside TF.js's WebGPU backend on the same device
+// when @tensorflow/tfjs-backend-webgpu is installed. `--only G2,D2` picks layers, `--json FILE`
+// writes the figures, `--repeats N` sets calls per timed batch, `--no-tfjs` skips the comparator,
+// `--compare maxChannelQuads=1` times the engine with and without a convTuning change, alternating
+// A/B in one process (best of 5 each), so that a shared machine's load hits both sides alike.
+// Results: bench/RESULTS.md.
 
 import { writeFileSync } from 'node:fs';
 import { Engine } from '../engine/runtime.ts';
@@ -8,111 +12,145 @@ import type { Tensor } from '../engine/tensor.ts';
 import {
   conv2d, conv2dGradInput, conv2dGradWeight, convTranspose2d, convTranspose2dGradInput, convTranspose2dGradWeight,
 } from '../engine/ops/conv.ts';
-
-interface Layer {
-  name: string;
-  transposed: boolean;
-  batch: number;
-  inChannels: number;
-  outChannels: number;
-  inSize: number;
-  kernel: number;
-  stride: number;
-  padding: number;
-}
-
-const gan = { batch: 16, kernel: 4, stride: 2, padding: 1 };
-const sr = { batch: 4, kernel: 3, stride: 1, padding: 1, inSize: 128, transposed: false };
-const layers: Layer[] = [
-  { name: 'G1', transposed: true, inChannels: 512, outChannels: 256, inSize: 8, ...gan },
-  { name: 'G2', transposed: true, inChannels: 256, outChannels: 128, inSize: 16, ...gan },
-  { name: 'G3', transposed: true, inChannels: 128, outChannels: 64, inSize: 32, ...gan },
-  { name: 'G4', transposed: true, inChannels: 64, outChannels: 1, inSize: 64, ...gan },
-  { name: 'D1', transposed: false, inChannels: 1, outChannels: 64, inSize: 128, ...gan },
-  { name: 'D2', transposed: false, inChannels: 64, outChannels: 128, inSize: 64, ...gan },
-  { name: 'D3', transposed: false, inChannels: 128, outChannels: 256, inSize: 32, ...gan },
-  { name: 'S1', inChannels: 64, outChannels: 64, ...sr },
-  { name: 'U1', inChannels: 64, outChannels: 256, ...sr },
-];
+import { convTuning } from '../engine/ops/conv-kernels.ts';
+import { layerGflop, layers, lcgValues, outputSize, passNames } from './conv-layers.ts';
+import type { Layer, Passes } from './conv-layers.ts';
+import { loadTfjs, tfjsPasses } from './tfjs-conv.ts';
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(name);
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
-/** Deterministic values in [-1, 1) (a small LCG: the figures must not depend on the data). */
 function filled(engine: Engine, shape: number[], seed: number): Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(size);
-  let state = seed >>> 0;
-  for (let i = 0; i < size; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    data[i] = state / 2 ** 31 - 1;
-  }
-  return engine.fromArray(data, shape, 'f32', 'bench');
+  return engine.fromArray(lcgValues(shape.reduce((a, b) => a * b, 1), seed), shape, 'f32', 'bench');
 }
 
-/** Median wall time of one call, timing batches of `repeats` calls between GPU syncs. */
-async function time(engine: Engine, repeats: number, fn: () => Tensor): Promise<number> {
-  engine.tidy(fn);
-  await engine.sync();
+function enginePasses(engine: Engine, layer: Layer): Passes {
+  const { batch, inChannels, outChannels, inSize, kernel, stride, padding, transposed } = layer;
+  const outSize = outputSize(layer);
+  const x = filled(engine, [batch, inChannels, inSize, inSize], 1);
+  const weight = filled(engine, transposed ? [inChannels, outChannels, kernel, kernel] : [outChannels, inChannels, kernel, kernel], 2);
+  const dy = filled(engine, [batch, outChannels, outSize, outSize], 3);
+  const options = { stride, padding };
+  const scoped = (fn: () => Tensor) => () => engine.tidy(() => { fn(); });
+  return {
+    fwd: scoped(() => (transposed ? convTranspose2d(x, weight, null, options) : conv2d(x, weight, null, options))),
+    dx: scoped(() => (transposed ? convTranspose2dGradInput(dy, weight, x.shape, options) : conv2dGradInput(dy, weight, x.shape, options))),
+    dw: scoped(() => (transposed ? convTranspose2dGradWeight(dy, x, weight.shape, options) : conv2dGradWeight(dy, x, weight.shape, options))),
+    dispose: () => [x, weight, dy].forEach((t) => t.dispose()),
+  };
+}
+
+/**
+ * Wall and CPU time of one call: `repeats` calls recorded, then one wait until the queue is empty.
+ * The CPU time (all threads of this process: lavapipe runs the shaders on its worker threads) is
+ * what a loaded, shared machine disturbs least.
+ */
+async function timeOnce(fn: () => void, sync: () => Promise<void>, repeats: number): Promise<{ wall: number; cpu: number }> {
+  const start = performance.now();
+  const cpuStart = process.cpuUsage();
+  for (let i = 0; i < repeats; i++) fn();
+  await sync();
+  const cpu = process.cpuUsage(cpuStart);
+  return { wall: (performance.now() - start) / repeats, cpu: (cpu.user + cpu.system) / 1e3 / repeats };
+}
+
+/** Median of 5 timed batches after one warm-up call (of 1 when the warm-up took over 5 s). */
+async function median(fn: () => void, sync: () => Promise<void>, repeats: number): Promise<number> {
+  const warmUp = await timeOnce(fn, sync, 1);
   const samples: number[] = [];
-  for (let run = 0; run < 5; run++) {
-    const start = performance.now();
-    for (let i = 0; i < repeats; i++) engine.tidy(fn);
-    await engine.sync();
-    samples.push((performance.now() - start) / repeats);
-  }
+  const runs = warmUp.wall > 5000 ? 1 : 5;
+  for (let run = 0; run < runs; run++) samples.push((await timeOnce(fn, sync, repeats)).wall);
   samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)];
+  return samples[Math.floor(runs / 2)];
+}
+
+const shapeLabel = (l: Layer): string =>
+  `${l.transposed ? 'convT' : 'conv'} ${l.inChannels}->${l.outChannels} ${l.inSize}->${outputSize(l)} k${l.kernel}s${l.stride}p${l.padding} b${l.batch}`;
+
+/** `name=value,...` applied to convTuning; returns the function that restores the previous values. */
+function applyTuning(change: Record<string, number>): () => void {
+  const tuning = convTuning as unknown as Record<string, number>;
+  const previous = Object.fromEntries(Object.keys(change).map((key) => [key, tuning[key]]));
+  Object.assign(tuning, change);
+  return () => Object.assign(tuning, previous);
+}
+
+async function compare(engine: Engine, selected: Layer[], spec: string, repeats: number): Promise<void> {
+  const change = Object.fromEntries(spec.split(',').map((pair) => {
+    const [key, value] = pair.split('=');
+    if (!(key in convTuning)) throw new Error(`--compare: convTuning has no ${key} (has ${Object.keys(convTuning).join(', ')})`);
+    return [key, Number(value)];
+  }));
+  const sync = () => engine.sync();
+  console.log(`A = convTuning ${JSON.stringify(convTuning)}, B = A with ${spec}; best of 5 alternating A/B: wall ms (CPU ms of all threads)`);
+  for (const layer of selected) {
+    const passes = enginePasses(engine, layer);
+    const cells: string[] = [];
+    for (const pass of passNames) {
+      const best = { a: Infinity, b: Infinity, aCpu: Infinity, bCpu: Infinity };
+      for (let round = 0; round < 6; round++) {
+        const a = await timeOnce(passes[pass], sync, repeats);
+        const restore = applyTuning(change);
+        const b = await timeOnce(passes[pass], sync, repeats);
+        restore();
+        // Round 0 compiles both pipelines and is not counted.
+        if (round === 0) continue;
+        best.a = Math.min(best.a, a.wall);
+        best.b = Math.min(best.b, b.wall);
+        best.aCpu = Math.min(best.aCpu, a.cpu);
+        best.bCpu = Math.min(best.bCpu, b.cpu);
+      }
+      cells.push(`${pass} ${best.a.toFixed(0)} -> ${best.b.toFixed(0)} (${(best.b / best.a).toFixed(2)}x; cpu ${best.aCpu.toFixed(0)} -> ${best.bCpu.toFixed(0)}, ${(best.bCpu / best.aCpu).toFixed(2)}x)`);
+    }
+    console.log(`${layer.name.padEnd(4)} ${shapeLabel(layer).padEnd(32)} ${cells.join('   ')}`);
+    passes.dispose();
+  }
 }
 
 async function main(): Promise<void> {
   const only = argument('--only')?.split(',');
   const jsonPath = argument('--json');
   const repeats = Number(argument('--repeats') ?? 1);
+  const selected = layers.filter((l) => !only || only.includes(l.name));
   const engine = await Engine.create();
   const adapter = engine.describe();
   console.log(`adapter: ${adapter}`);
-  console.log('layer  shape                          GFLOP   fwd ms  GFLOP/s    dx ms  GFLOP/s    dw ms  GFLOP/s');
+  const comparison = argument('--compare');
+  if (comparison) {
+    await compare(engine, selected, comparison, repeats);
+    engine.destroy();
+    return;
+  }
+  const tfjs = process.argv.includes('--no-tfjs') ? null : await loadTfjs(engine.device);
+  if (!process.argv.includes('--no-tfjs') && !tfjs) console.log('TF.js comparator skipped: npm install -D @tensorflow/tfjs-core @tensorflow/tfjs-backend-webgpu');
+  console.log(`layer  shape                          GFLOP   fwd ms  GFLOP/s    dx ms  GFLOP/s    dw ms  GFLOP/s${tfjs ? '   TF.js fwd/dx/dw ms   engine/TF.js' : ''}`);
   const results = [];
-  for (const layer of layers.filter((l) => !only || only.includes(l.name))) {
-    const { batch, inChannels, outChannels, inSize, kernel, stride, padding } = layer;
-    const outSize = layer.transposed ? (inSize - 1) * stride - 2 * padding + kernel : Math.floor((inSize + 2 * padding - kernel) / stride) + 1;
-    const x = filled(engine, [batch, inChannels, inSize, inSize], 1);
-    const weight = filled(engine, layer.transposed ? [inChannels, outChannels, kernel, kernel] : [outChannels, inChannels, kernel, kernel], 2);
-    const dy = filled(engine, [batch, outChannels, outSize, outSize], 3);
-    const options = { stride, padding };
-    // Useful multiply-adds: every (input pixel, tap, output pixel) pair that exists, times channels.
-    const macs = (layer.transposed ? batch * inSize * inSize : batch * outSize * outSize) * kernel * kernel * inChannels * outChannels * usefulTapFraction(layer, outSize);
-    const gflop = (2 * macs) / 1e9;
-    const fwd = await time(engine, repeats, () => layer.transposed ? convTranspose2d(x, weight, null, options) : conv2d(x, weight, null, options));
-    const dx = await time(engine, repeats, () => layer.transposed ? convTranspose2dGradInput(dy, weight, x.shape, options) : conv2dGradInput(dy, weight, x.shape, options));
-    const dw = await time(engine, repeats, () => layer.transposed ? convTranspose2dGradWeight(dy, x, weight.shape, options) : conv2dGradWeight(dy, x, weight.shape, options));
+  for (const layer of selected) {
+    const gflop = layerGflop(layer);
+    const passes = enginePasses(engine, layer);
+    const times = { fwd: 0, dx: 0, dw: 0 };
+    for (const pass of passNames) times[pass] = await median(passes[pass], () => engine.sync(), repeats);
+    passes.dispose();
     const rate = (ms: number) => (gflop / (ms / 1e3)).toFixed(2).padStart(8);
-    const shape = `${layer.transposed ? 'convT' : 'conv'} ${inChannels}->${outChannels} ${inSize}->${outSize} k${kernel}s${stride}p${padding} b${batch}`;
-    console.log(`${layer.name.padEnd(6)} ${shape.padEnd(30)} ${gflop.toFixed(3).padStart(6)} ${fwd.toFixed(2).padStart(8)} ${rate(fwd)} ${dx.toFixed(2).padStart(8)} ${rate(dx)} ${dw.toFixed(2).padStart(8)} ${rate(dw)}`);
-    results.push({ name: layer.name, gflop, engine: { fwd_ms: fwd, dx_ms: dx, dw_ms: dw } });
-    for (const t of [x, weight, dy]) t.dispose();
+    let line = `${layer.name.padEnd(6)} ${shapeLabel(layer).padEnd(30)} ${gflop.toFixed(3).padStart(6)}`;
+    for (const pass of passNames) line += ` ${times[pass].toFixed(2).padStart(8)} ${rate(times[pass])}`;
+    const result: Record<string, unknown> = { name: layer.name, gflop, engine: { fwd_ms: times.fwd, dx_ms: times.dx, dw_ms: times.dw } };
+    if (tfjs) {
+      const theirs = tfjsPasses(tfjs, layer);
+      const other = { fwd: 0, dx: 0, dw: 0 };
+      for (const pass of passNames) other[pass] = await median(theirs[pass], tfjs.sync, repeats);
+      theirs.dispose();
+      line += `   ${passNames.map((p) => other[p].toFixed(0)).join('/').padEnd(18)}   ${passNames.map((p) => (times[p] / other[p]).toFixed(2)).join(' ')}`;
+      result['tfjs'] = { fwd_ms: other.fwd, dx_ms: other.dx, dw_ms: other.dw };
+    }
+    console.log(line);
+    results.push(result);
   }
   if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ adapter, layers: results }, null, 2));
+  tfjs?.dispose();
   engine.destroy();
-}
-
-/** Fraction of kernel taps that land inside the input at the borders (padding costs nothing useful). */
-function usefulTapFraction(layer: Layer, outSize: number): number {
-  const { kernel, stride, padding, transposed, inSize } = layer;
-  const gatherSize = transposed ? inSize : outSize;
-  const windowSize = transposed ? outSize : inSize;
-  let inside = 0;
-  for (let g = 0; g < gatherSize; g++) {
-    for (let k = 0; k < kernel; k++) {
-      const w = g * stride - padding + k;
-      if (w >= 0 && w < windowSize) inside++;
-    }
-  }
-  const fraction = inside / (gatherSize * kernel);
-  return fraction * fraction;
 }
 
 await main();

@@ -36,13 +36,18 @@ async function getGpu(): Promise<GPU> {
 
 let cachedGpu: Promise<GPU> | null = null;
 
+/** The process's one WebGPU entry point (Dawn in Node), for a library that must share it (bench/kernels.ts: TF.js). */
+export function gpuEntryPoint(): Promise<GPU> {
+  cachedGpu ??= getGpu();
+  return cachedGpu;
+}
+
 export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContext> {
   if (typeof process !== 'undefined' && process.env && !process.env.XDG_RUNTIME_DIR) {
     // Mesa's lavapipe warns (and some loaders fail) without it on headless machines.
     process.env.XDG_RUNTIME_DIR = '/tmp';
   }
-  cachedGpu ??= getGpu();
-  const gpu = await cachedGpu;
+  const gpu = await gpuEntryPoint();
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) {
     throw new DeviceError('no WebGPU adapter: on Debian 12 run `sudo scripts/setup-system.sh` (Mesa >= 24 lavapipe), in a browser enable WebGPU');

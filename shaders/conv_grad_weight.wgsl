@@ -30,8 +30,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read> partialSums: array<f32>;
 @group(0) @binding(5) var<storage, read_write> result: array<f32>;
 
-// 2: eight a per thread (more multiply-adds per input gather); 1: four, for thin layers.
-override A_QUADS: u32 = 2u;
+// a per thread, in fours: 1, 2 or 4 (more multiply-adds per input gather, more registers).
+override A_QUADS: u32 = 4u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>) {
@@ -51,6 +51,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
   let lastB = params.inChannels - 1u;
   let gradOffsets = vec4<u32>(min(a0, lastA), min(a0 + 1u, lastA), min(a0 + 2u, lastA), min(a0 + 3u, lastA)) * gradPlane;
   let gradOffsets2 = vec4<u32>(min(a0 + 4u, lastA), min(a0 + 5u, lastA), min(a0 + 6u, lastA), min(a0 + 7u, lastA)) * gradPlane;
+  let gradOffsets3 = vec4<u32>(min(a0 + 8u, lastA), min(a0 + 9u, lastA), min(a0 + 10u, lastA), min(a0 + 11u, lastA)) * gradPlane;
+  let gradOffsets4 = vec4<u32>(min(a0 + 12u, lastA), min(a0 + 13u, lastA), min(a0 + 14u, lastA), min(a0 + 15u, lastA)) * gradPlane;
   let inOffsets = vec4<u32>(b0, min(b0 + 1u, lastB), min(b0 + 2u, lastB), min(b0 + 3u, lastB)) * inPlane;
 
   var acc0 = vec4<f32>(0.0);
@@ -61,6 +63,14 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
   var acc5 = vec4<f32>(0.0);
   var acc6 = vec4<f32>(0.0);
   var acc7 = vec4<f32>(0.0);
+  var acc8 = vec4<f32>(0.0);
+  var acc9 = vec4<f32>(0.0);
+  var acc10 = vec4<f32>(0.0);
+  var acc11 = vec4<f32>(0.0);
+  var acc12 = vec4<f32>(0.0);
+  var acc13 = vec4<f32>(0.0);
+  var acc14 = vec4<f32>(0.0);
+  var acc15 = vec4<f32>(0.0);
   let rowStart = group.z * params.rowsPerChunk;
   let rowEnd = min(rowStart + params.rowsPerChunk, params.batch * params.gradHeight);
   for (var row = rowStart; row < rowEnd; row++) {
@@ -71,6 +81,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     let gradRowOffset = n * params.gradChannels * gradPlane + gy * params.gradWidth;
     let gradRow = gradOffsets + gradRowOffset;
     let gradRow2 = gradOffsets2 + gradRowOffset;
+    let gradRow3 = gradOffsets3 + gradRowOffset;
+    let gradRow4 = gradOffsets4 + gradRowOffset;
     let inRow = inOffsets + (n * params.inChannels * inPlane + u32(iy) * params.inWidth);
     var ix = kx - p;
     for (var gx = 0u; gx < params.gradWidth; gx++) {
@@ -83,18 +95,32 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
       acc1 += g.y * v;
       acc2 += g.z * v;
       acc3 += g.w * v;
-      if (A_QUADS == 2u) {
+      if (A_QUADS >= 2u) {
         let h = vec4<f32>(gradient[gradRow2.x + gx], gradient[gradRow2.y + gx], gradient[gradRow2.z + gx], gradient[gradRow2.w + gx]);
         acc4 += h.x * v;
         acc5 += h.y * v;
         acc6 += h.z * v;
         acc7 += h.w * v;
       }
+      if (A_QUADS == 4u) {
+        let h3 = vec4<f32>(gradient[gradRow3.x + gx], gradient[gradRow3.y + gx], gradient[gradRow3.z + gx], gradient[gradRow3.w + gx]);
+        acc8 += h3.x * v;
+        acc9 += h3.y * v;
+        acc10 += h3.z * v;
+        acc11 += h3.w * v;
+        let h4 = vec4<f32>(gradient[gradRow4.x + gx], gradient[gradRow4.y + gx], gradient[gradRow4.z + gx], gradient[gradRow4.w + gx]);
+        acc12 += h4.x * v;
+        acc13 += h4.y * v;
+        acc14 += h4.z * v;
+        acc15 += h4.w * v;
+      }
       ix += s;
     }
   }
 
-  let accumulators = array<vec4<f32>, 8>(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7);
+  let accumulators = array<vec4<f32>, 16>(
+    acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9, acc10, acc11, acc12, acc13, acc14, acc15,
+  );
   let chunkStart = group.z * params.gradChannels * params.inChannels * taps;
   for (var i = 0u; i < 4u * A_QUADS; i++) {
     let a = a0 + i;

@@ -11,6 +11,7 @@ import type { Shape4 } from './helpers/reference.ts';
 import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
 import { backward } from '../engine/ops/backward.ts';
+import { convTuning } from '../engine/ops/conv-kernels.ts';
 
 interface Case {
   x: Shape4;
@@ -103,6 +104,21 @@ test('GAN layers at small batch', async () => {
 test('GAN layers with their full channel counts at batch 1', async () => {
   await checkConv({ x: [1, 256, 16, 16], weight: [256, 128, 4, 4], stride: 2, padding: 1, bias: false }, true);
   await checkConv({ x: [1, 128, 32, 32], weight: [256, 128, 4, 4], stride: 2, padding: 1, bias: false }, false);
+});
+
+test('every register blocking and gather entry point of convTuning agrees with the reference', async () => {
+  const saved = { ...convTuning };
+  try {
+    for (const [quads, stripReuse] of [[1, 0], [4, 0], [4, 1]]) {
+      Object.assign(convTuning, { maxChannelQuads: quads, maxWeightGradQuads: quads, stripReuse });
+      // Channel counts that leave the last block of 16 (or 8, or 4) partly empty.
+      await checkConv({ x: [2, 17, 6, 6], weight: [13, 17, 3, 3], stride: 2, padding: 0, bias: true }, false);
+      await checkConv({ x: [2, 9, 7, 6], weight: [9, 21, 3, 3], stride: 1, padding: 1, bias: true }, true);
+      await checkConv({ x: [1, 24, 8, 8], weight: [24, 40, 4, 4], stride: 2, padding: 1, bias: false }, true);
+    }
+  } finally {
+    Object.assign(convTuning, saved);
+  }
 });
 
 test('PyTorch vectors: every conv2d and conv_transpose2d case', async () => {

@@ -9,14 +9,28 @@ import { linearGrid } from './grid.ts';
 
 const packKernel = kernel('conv_pack_weights');
 const gatherKernel = kernel('conv_gather');
+const stripGatherKernel = kernel('conv_gather', 'main_strip');
 const weightGradientKernel = kernel('conv_grad_weight');
 const reduceChunksKernel = kernel('conv_grad_weight', 'reduce_chunks');
 
 const GATHER_WORKGROUP = 64;
-
-/** Register-blocking choices, mutable so that bench/kernels.ts can compare variants in one process. */
-export const convTuning = { maxChannelQuads: 2, maxWeightGradQuads: 2 };
 const MAX_WORKGROUPS = 65535;
+
+/**
+ * Register blocking: at most this many fours of output channels per gather thread (1, 2 or 4) and
+ * of weight-gradient rows per thread; `stripReuse` 1 picks conv_gather's main_strip where the strip
+ * fits. Mutable so that bench/kernels.ts can compare variants in one process (bench/RESULTS.md
+ * has the A/B figures behind these defaults).
+ */
+export const convTuning = { maxChannelQuads: 2, maxWeightGradQuads: 4, stripReuse: 1 };
+
+/** conv_gather.wgsl's `strip` array length. */
+const MAX_STRIP_WIDTH = 16;
+
+/** Fours of channels per thread for `channels`: no more than the layer can fill. */
+function channelQuadsFor(channels: number, maximum: number): number {
+  return channels <= 4 ? 1 : channels <= 8 ? Math.min(2, maximum) : maximum;
+}
 
 /** Sizes of one gather: input [N, Cin, H, W] -> output [N, Cout, OH, OW]. */
 export interface GatherGeometry {
@@ -68,15 +82,18 @@ export function gatherMacs(g: GatherGeometry): number {
 export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry): Tensor {
   const engine = x.engine;
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
-  // Eight output channels per thread halve the input loads per multiply-add; four waste less on thin layers.
-  const channelQuads = g.outChannels > 4 ? convTuning.maxChannelQuads : 1;
+  const channelQuads = channelQuadsFor(g.outChannels, convTuning.maxChannelQuads);
   const packed = packWeights(weight, outputIsFirst, 4 * channelQuads);
   // Phase 0 has the most rows and columns; threads past their own phase's extent return at once.
   const phaseStride = g.transposed ? g.stride : 1;
   const threads = g.batch * Math.ceil(g.outHeight / phaseStride) * Math.ceil(Math.ceil(g.outWidth / phaseStride) / 4);
   const groups = Math.ceil(threads / GATHER_WORKGROUP);
   if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
-  engine.run(gatherKernel, {
+  // main_strip loads each input column once per row and channel instead of once per tap.
+  const stripPixelStep = g.transposed ? 1 : g.stride;
+  const stripWidth = 3 * stripPixelStep + (g.transposed ? Math.ceil(g.kernelWidth / g.stride) : g.kernelWidth);
+  const strip = convTuning.stripReuse === 1 && stripWidth <= MAX_STRIP_WIDTH;
+  engine.run(strip ? stripGatherKernel : gatherKernel, {
     buffers: { x, weights: packed, bias: bias ?? packed, out },
     params: {
       batch: g.batch, inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth,
@@ -84,7 +101,7 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
       kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride, padding: g.padding,
       transposed: g.transposed ? 1 : 0, hasBias: bias ? 1 : 0,
     },
-    overrides: { CHANNEL_QUADS: channelQuads },
+    overrides: strip ? { CHANNEL_QUADS: channelQuads, STRIP_WIDTH: stripWidth, STRIP_PIXEL_STEP: stripPixelStep } : { CHANNEL_QUADS: channelQuads },
     workgroups: [groups, Math.ceil(g.outChannels / (4 * channelQuads)), phaseStride * phaseStride],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding}`,
     flops: 2 * gatherMacs(g),
@@ -108,7 +125,7 @@ export function convolutionWeightGradient(gradient: Tensor, input: Tensor, kerne
   const [, inChannels, inHeight, inWidth] = input.shape;
   const taps = kernelHeight * kernelWidth;
   const groupsX = Math.ceil((Math.ceil(inChannels / 4) * taps) / GATHER_WORKGROUP);
-  const aQuads = gradChannels > 4 ? convTuning.maxWeightGradQuads : 1;
+  const aQuads = channelQuadsFor(gradChannels, convTuning.maxWeightGradQuads);
   const groupsY = Math.ceil(gradChannels / (4 * aQuads));
   const rows = batch * gradHeight;
   const chunks = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / (groupsX * groupsY)), Math.floor(rows / MIN_ROWS_PER_CHUNK)));
