@@ -70,8 +70,12 @@ export class Engine {
   private uniformUsed = 0;
   private uniformBuffer: GPUBuffer | null = null;
 
+  /** Largest tensor one kernel binding may see (the WebGPU default, 128 MiB, in a dry run). */
+  readonly maxBindingBytes: number;
+
   private constructor(readonly gpu: GpuContext | null, options: EngineOptions) {
     this.seed = options.seed ?? 0;
+    this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
     this.pool = new BufferPool(gpu?.device ?? null, { maxBytes: options.maxBytes, onTrim: () => this.flush() });
     if (gpu) {
       this.uniformBuffer = gpu.device.createBuffer({ size: UNIFORM_ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform arena' });
@@ -215,6 +219,9 @@ export class Engine {
       }
       if (tensor.byteLength < binding.minBytes) {
         throw new KernelBindingError(`${kernel.name}: "${binding.name}" needs ${binding.minBytes} bytes, got ${tensor.byteLength}`);
+      }
+      if (tensor.byteLength > this.maxBindingBytes) {
+        throw new KernelBindingError(`${kernel.name}: "${binding.name}" ${tensor} is ${tensor.byteLength} bytes, over the adapter's ${this.maxBindingBytes}-byte storage binding limit (use a smaller batch)`);
       }
     }
     if (provided.size) throw new KernelBindingError(`${kernel.name}: unknown buffer(s) ${[...provided].join(', ')} (it binds ${layout.bindings.map((b) => b.name).join(', ')})`);

@@ -68,15 +68,18 @@ test('timestamp profile of a CGAN step: Chrome trace with kernel spans, table su
   const kernels = events.filter((e) => e.ph === 'X' && e.cat === 'kernel');
   assert.ok(kernels.every((e) => e.pid === 2 && e.tid === 1));
   const names = new Set(kernels.map((e) => e.name));
-  for (const expected of ['conv_gather', 'adam', 'batchnorm.normalize']) assert.ok(names.has(expected), `no ${expected} span in ${[...names].join(', ')}`);
-  const gather = kernels.find((e) => e.name === 'conv_gather')!;
+  // The gather has two entry points (conv_gather and conv_gather.main_strip); either counts.
+  const isGather = (name: string) => name.startsWith('conv_gather');
+  assert.ok([...names].some(isGather), `no conv_gather span in ${[...names].join(', ')}`);
+  for (const expected of ['adam', 'batchnorm.normalize']) assert.ok(names.has(expected), `no ${expected} span in ${[...names].join(', ')}`);
+  const gather = kernels.find((e) => isGather(e.name!))!;
   assert.match(String(gather.args!.label), /->/);
   assert.ok((gather.args!.flops as number) > 0);
   for (const kind of ['encode', 'submit', 'wait', 'compile']) assert.ok(events.some((e) => e.cat === kind), `no ${kind} span`);
   // One queue: kernel spans follow each other without overlapping.
   const sorted = kernels.slice().sort((a, b) => a.ts! - b.ts!);
   for (let i = 1; i < sorted.length; i++) assert.ok(sorted[i].ts! >= sorted[i - 1].ts! + sorted[i - 1].dur! - 0.01, `overlap at ${sorted[i].name}`);
-  assert.ok(report.rows.some((row) => row.name === 'conv_gather' && row.gflops !== null));
+  assert.ok(report.rows.some((row) => row.name.startsWith('conv_gather') && row.gflops !== null));
 });
 
 test('CPU fallback without timestamp-query: encode-timed dispatches, CPU-timed submits, no readbacks', async () => {
@@ -89,7 +92,7 @@ test('CPU fallback without timestamp-query: encode-timed dispatches, CPU-timed s
   assert.ok(events.some((e) => e.cat === 'gpu-queue' && e.pid === 2), 'no CPU-timed submit span');
   const dispatches = events.filter((e) => e.cat === 'kernel');
   assert.ok(dispatches.length > 0 && dispatches.every((e) => e.pid === 1));
-  assert.ok(dispatches.some((e) => e.name === 'conv_gather'));
+  assert.ok(dispatches.some((e) => e.name!.startsWith('conv_gather')));
   assert.match(report.table, /CPU encode time/);
 });
 

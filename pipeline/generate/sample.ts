@@ -109,8 +109,17 @@ export async function generateImages(engine: Engine, models: GenerationModels, r
   }
 
   kept.sort((a, b) => a.index - b.index);
-  if (request.sr && models.srGenerator) await superResolve(engine, models.srGenerator, kept, request.batch);
+  if (request.sr && models.srGenerator) await superResolve(engine, models.srGenerator, kept, srBatch(engine, models.srGenerator, kept, request.batch));
   return { images: kept, rejected: pending, stats: [...stats.values()] };
+}
+
+/** Images per SR pass: the widest activation (4C channels at half the output size) must fit one binding. */
+function srBatch(engine: Engine, srGenerator: SrGenerator, images: GeneratedImage[], batch: number): number {
+  if (images.length === 0) return batch;
+  const lowSide = Math.round(Math.sqrt(images[0].image128.length));
+  const highSide = lowSide * 2 ** srGenerator.config.upsampleBlocks;
+  const widestBytes = 4 * srGenerator.config.channels * (highSide / 2) ** 2 * 4;
+  return Math.max(1, Math.min(batch, Math.floor(engine.maxBindingBytes / widestBytes)));
 }
 
 /** Fills `image512` of every kept image with SRGAN(image128), in batches, eval mode. */

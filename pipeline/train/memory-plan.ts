@@ -2,20 +2,28 @@
 // reports the pool's peak; when a batch does not fit, finds the largest that does.
 
 import { Engine } from '../../engine/runtime.ts';
-import { OverBudgetError } from '../../engine/errors.ts';
+import { KernelBindingError, OverBudgetError } from '../../engine/errors.ts';
 import { createTrainer, type TrainOptions } from './setup.ts';
 
-/** Peak GPU bytes (pool high-water mark) of two training steps at `batch`. */
+/**
+ * Peak GPU bytes (pool high-water mark) of two training steps at `batch`; Infinity when a tensor
+ * would exceed the storage binding limit, which no budget can fix.
+ */
 export async function plannedPeakBytes(options: TrainOptions, batch: number): Promise<number> {
   const engine = await Engine.create({ dryRun: true, seed: options.seed });
   const trainer = createTrainer(engine, options, null, 0);
-  // Step numbers past any pre-training phase: the adversarial step is the larger one.
-  for (let step = 0; step < 2; step++) await trainer.step(trainer.syntheticBatch(batch), Number.MAX_SAFE_INTEGER - 1);
-  await trainer.sampleGrid();
-  const peak = engine.memory().peakHeldBytes;
-  trainer.dispose();
-  engine.destroy();
-  return peak;
+  try {
+    // Step numbers past any pre-training phase: the adversarial step is the larger one.
+    for (let step = 0; step < 2; step++) await trainer.step(trainer.syntheticBatch(batch), Number.MAX_SAFE_INTEGER - 1);
+    await trainer.sampleGrid();
+    return engine.memory().peakHeldBytes;
+  } catch (error) {
+    if (error instanceof KernelBindingError) return Infinity;
+    throw error;
+  } finally {
+    trainer.dispose();
+    engine.destroy();
+  }
 }
 
 /** The largest batch <= `upTo` whose planned peak is within `budget` (0 when even 1 does not fit). */

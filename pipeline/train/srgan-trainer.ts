@@ -37,7 +37,6 @@ export class SrganTrainer implements GanTrainer {
   readonly parts;
   readonly weightModules;
   readonly batchOptions;
-  private readonly sampleLr: Tensor;
 
   constructor(readonly engine: Engine, readonly options: SrganTrainerOptions) {
     this.generator = new SrGenerator(engine, options.config);
@@ -51,8 +50,6 @@ export class SrganTrainer implements GanTrainer {
     ];
     this.weightModules = [this.generator, this.discriminator];
     this.batchOptions = { mode: 'pairs' as const, hrCrop: options.hrCrop };
-    const { samples } = options;
-    this.sampleLr = engine.keep(engine.fromArray(samples.lr, [samples.count, 1, samples.lrSize, samples.lrSize], 'f32', 'samples.lr'));
   }
 
   async step(batch: Batch, step: number): Promise<StepMetrics> {
@@ -171,14 +168,20 @@ export class SrganTrainer implements GanTrainer {
   async sampleGrid(): Promise<GreyImage> {
     const engine = this.engine;
     const { samples } = this.options;
-    const sr = engine.tidy(() => noGrad(engine, () => this.generator.forward(this.sampleLr, false)));
-    const [pixels] = await engine.read([sr]);
-    sr.dispose();
     const hrSize = samples.lrSize * 4;
     const pairs = new Float32Array(2 * samples.count * hrSize * hrSize);
+    // One sample per pass: whole 512 px images reach the storage binding limit in twos.
+    const lrArea = samples.lrSize * samples.lrSize;
+    const hrArea = hrSize * hrSize;
     for (let i = 0; i < samples.count; i++) {
-      pairs.set((pixels as Float32Array).subarray(i * hrSize * hrSize, (i + 1) * hrSize * hrSize), 2 * i * hrSize * hrSize);
-      pairs.set(samples.hr.subarray(i * hrSize * hrSize, (i + 1) * hrSize * hrSize), (2 * i + 1) * hrSize * hrSize);
+      const sr = engine.tidy(() => noGrad(engine, () => {
+        const lr = engine.fromArray(samples.lr.subarray(i * lrArea, (i + 1) * lrArea), [1, 1, samples.lrSize, samples.lrSize], 'f32', 'samples.lr');
+        return this.generator.forward(lr, false);
+      }));
+      const [pixels] = await engine.read([sr]);
+      sr.dispose();
+      pairs.set(pixels as Float32Array, 2 * i * hrArea);
+      pairs.set(samples.hr.subarray(i * hrArea, (i + 1) * hrArea), (2 * i + 1) * hrArea);
     }
     return gridFromBatch(pairs, hrSize, samples.count, 2);
   }
@@ -199,7 +202,6 @@ export class SrganTrainer implements GanTrainer {
       part.optimizer.dispose();
       part.module.dispose();
     }
-    this.sampleLr.dispose();
   }
 }
 
