@@ -1,0 +1,53 @@
+// Device failures become errors users can read, never hangs: a lost device, a GPU validation error.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Engine } from '../engine/runtime.ts';
+import { DeviceError, KernelBindingError } from '../engine/errors.ts';
+import { kernel } from '../engine/kernel.ts';
+import { add } from '../engine/ops/elementwise.ts';
+
+test('reading after the device is lost rejects with a DeviceError', async () => {
+  const engine = await Engine.create();
+  const tensor = engine.fromArray([1, 2, 3], [3]);
+  engine.device.destroy();
+  await engine.gpu!.lost;
+  try {
+    await engine.read([tensor]);
+    assert.unreachable('read should fail');
+  } catch (error) {
+    assert.instance(error, DeviceError);
+    assert.match((error as Error).message, /GPU device lost/);
+  }
+});
+
+test('a GPU validation error surfaces at the next flush as one line', async () => {
+  const engine = await Engine.create();
+  // A buffer destroyed behind the engine's back: only the device can notice, at submit.
+  const a = engine.fromArray([1, 2], [2]);
+  const b = engine.fromArray([3, 4], [2]);
+  const sum = add(a, b);
+  a.pooled.buffer!.destroy();
+  try {
+    await engine.read([sum]);
+    assert.unreachable('read should fail');
+  } catch (error) {
+    assert.instance(error, DeviceError);
+    assert.not.match((error as Error).message, /\n/);
+  }
+  engine.destroy();
+});
+
+test('kernel bindings are checked by name and dtype before dispatch', async () => {
+  const engine = await Engine.create();
+  const x = engine.fromArray([1, 2], [2]);
+  const affine = kernel('elementwise', 'affine');
+  assert.throws(() => engine.run(affine, { buffers: { a: x }, params: { count: 2, alpha: 1, beta: 0 }, workgroups: [1] }), (e: Error) => e instanceof KernelBindingError && /missing buffer "out"/.test(e.message));
+  const ints = engine.fromArray([1, 2], [2], 'i32');
+  assert.throws(() => engine.run(affine, { buffers: { a: ints, out: x }, params: { count: 2, alpha: 1, beta: 0 }, workgroups: [1] }), /wants f32, got i32/);
+  assert.throws(() => engine.run(affine, { buffers: { a: x, out: x, extra: x }, params: { count: 2, alpha: 1, beta: 0 }, workgroups: [1] }), /unknown buffer\(s\) extra/);
+  assert.throws(() => engine.run(affine, { buffers: { a: x, out: engine.empty([2]) }, params: { count: 2, alpha: 1 }, workgroups: [1] }), /missing param "beta"/);
+  engine.destroy();
+});
+
+test.run();
