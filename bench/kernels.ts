@@ -2,11 +2,13 @@
 // milliseconds and GFLOP/s (2 x multiply-adds), beside TF.js's WebGPU backend on the same device
 // when @tensorflow/tfjs-backend-webgpu is installed. `--only G2,D2` picks layers, `--json FILE`
 // writes the figures, `--repeats N` sets calls per timed batch, `--no-tfjs` skips the comparator,
+// `--no-torch` skips the PyTorch CPU comparator (bench/torch_conv.py, when a python3 has torch),
 // `--compare maxChannelQuads=1` times the engine with and without a convTuning change, alternating
 // A/B in one process (best of 5 each), so that a shared machine's load hits both sides alike.
 // Results: bench/RESULTS.md.
 
 import { writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import {
@@ -16,6 +18,18 @@ import { convTuning } from '../engine/ops/conv-kernels.ts';
 import { layerGflop, layers, lcgValues, outputSize, passNames } from './conv-layers.ts';
 import type { Layer, Passes } from './conv-layers.ts';
 import { loadTfjs, tfjsPasses } from './tfjs-conv.ts';
+
+/** PyTorch CPU medians per layer from bench/torch_conv.py, or null when no python3 has torch. */
+function torchTimes(selected: Layer[]): { label: string; layers: Record<string, { fwd_ms: number; dx_ms: number; dw_ms: number }> } | null {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) continue;
+    const run = spawnSync(python, [new URL('./torch_conv.py', import.meta.url).pathname], { input: JSON.stringify(selected), encoding: 'utf8', maxBuffer: 1 << 24 });
+    if (run.status !== 0) throw new Error(`bench/torch_conv.py failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
+    const parsed = JSON.parse(run.stdout);
+    return { label: `PyTorch ${parsed.torch} CPU, ${parsed.threads} threads, ${parsed.blas} (${python})`, layers: parsed.layers };
+  }
+  return null;
+}
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(name);
@@ -148,7 +162,19 @@ async function main(): Promise<void> {
     console.log(line);
     results.push(result);
   }
-  if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ adapter, layers: results }, null, 2));
+  const torch = process.argv.includes('--no-torch') ? null : torchTimes(selected);
+  if (torch) {
+    console.log(`\n${torch.label}: ms fwd/dx/dw, and engine/PyTorch time ratios (above 1 = PyTorch faster)`);
+    for (const result of results) {
+      const theirs = torch.layers[result.name as string];
+      const ours = result.engine as Record<string, number>;
+      result['torch'] = theirs;
+      console.log(`${String(result.name).padEnd(6)} ${passNames.map((p) => theirs[`${p}_ms`].toFixed(1)).join('/').padEnd(24)} ${passNames.map((p) => (ours[`${p}_ms`] / theirs[`${p}_ms`]).toFixed(2)).join(' ')}`);
+    }
+  } else if (!process.argv.includes('--no-torch')) {
+    console.log('PyTorch comparator skipped: no python3 with torch (Debian: apt-get install python3-torch)');
+  }
+  if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ adapter, torch: torch?.label, layers: results }, null, 2));
   tfjs?.dispose();
   engine.destroy();
 }
