@@ -5,6 +5,7 @@
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { shaderSource } from './shader-source.ts';
 import { KernelBindingError } from './errors.ts';
+import type { Tensor } from './tensor.ts';
 
 export interface BindingInfo {
   name: string;
@@ -92,4 +93,25 @@ function reflectLayout(source: string, entry: string, name: string): KernelLayou
   const workgroupSize = (fn.workgroupSize ?? [1, 1, 1]).map((v) => (typeof v === 'number' && v > 0 ? v : 1)) as [number, number, number];
   // Module-level: an override used only in @workgroup_size is not listed among the function's.
   return { bindings, params, overrides: reflect.overrides.map((o) => o.name), workgroupSize };
+}
+
+/** Names, dtypes and sizes of the buffers a dispatch passes, against the kernel's reflected bindings. */
+export function checkBindings(kernel: Kernel, buffers: Record<string, Tensor>, maxBindingBytes: number): void {
+  const { bindings } = kernel.layout;
+  const provided = new Set(Object.keys(buffers));
+  for (const binding of bindings) {
+    const tensor = buffers[binding.name];
+    if (!tensor) throw new KernelBindingError(`${kernel.name}: missing buffer "${binding.name}"`);
+    provided.delete(binding.name);
+    if (binding.elementType && binding.elementType !== tensor.dtype) {
+      throw new KernelBindingError(`${kernel.name}: "${binding.name}" wants ${binding.elementType}, got ${tensor.dtype} ${tensor}`);
+    }
+    if (tensor.byteLength < binding.minBytes) {
+      throw new KernelBindingError(`${kernel.name}: "${binding.name}" needs ${binding.minBytes} bytes, got ${tensor.byteLength}`);
+    }
+    if (tensor.byteLength > maxBindingBytes) {
+      throw new KernelBindingError(`${kernel.name}: "${binding.name}" ${tensor} is ${tensor.byteLength} bytes, over the adapter's ${maxBindingBytes}-byte storage binding limit (use a smaller batch)`);
+    }
+  }
+  if (provided.size) throw new KernelBindingError(`${kernel.name}: unknown buffer(s) ${[...provided].join(', ')} (it binds ${bindings.map((b) => b.name).join(', ')})`);
 }

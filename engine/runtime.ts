@@ -6,6 +6,8 @@ import { requestGpu, type DeviceOptions, type GpuContext } from './device.ts';
 import { BufferPool, type PooledBuffer, type PoolStats } from './memory.ts';
 import { Tensor, BYTES_PER_ELEMENT, shapeSize, shapeString, type DType } from './tensor.ts';
 import type { Kernel } from './kernel.ts';
+import { checkBindings } from './kernel.ts';
+import { UniformArena } from './uniform-arena.ts';
 import { DeviceError, KernelBindingError } from './errors.ts';
 
 export interface EngineOptions extends DeviceOptions {
@@ -48,8 +50,6 @@ export interface DispatchObserver {
   waited?(what: string, startMs: number, endMs: number): void;
 }
 
-const UNIFORM_SLOT = 256;
-const UNIFORM_ARENA_BYTES = 256 * 1024;
 const MAX_WORKGROUPS_PER_DIM = 65535;
 
 export class Engine {
@@ -66,9 +66,7 @@ export class Engine {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly afterSubmit: Array<() => void> = [];
-  private readonly uniformData = new Uint8Array(UNIFORM_ARENA_BYTES);
-  private uniformUsed = 0;
-  private uniformBuffer: GPUBuffer | null = null;
+  private readonly uniforms: UniformArena;
 
   /** Largest tensor one kernel binding may see (the WebGPU default, 128 MiB, in a dry run). */
   readonly maxBindingBytes: number;
@@ -77,9 +75,7 @@ export class Engine {
     this.seed = options.seed ?? 0;
     this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
     this.pool = new BufferPool(gpu?.device ?? null, { maxBytes: options.maxBytes, onTrim: () => this.flush() });
-    if (gpu) {
-      this.uniformBuffer = gpu.device.createBuffer({ size: UNIFORM_ARENA_BYTES, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'uniform arena' });
-    }
+    this.uniforms = new UniformArena(gpu?.device ?? null);
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
@@ -209,27 +205,13 @@ export class Engine {
 
   run(kernel: Kernel, args: DispatchArgs): void {
     const layout = kernel.layout;
-    const provided = new Set(Object.keys(args.buffers));
-    for (const binding of layout.bindings) {
-      const tensor = args.buffers[binding.name];
-      if (!tensor) throw new KernelBindingError(`${kernel.name}: missing buffer "${binding.name}"`);
-      provided.delete(binding.name);
-      if (binding.elementType && binding.elementType !== tensor.dtype) {
-        throw new KernelBindingError(`${kernel.name}: "${binding.name}" wants ${binding.elementType}, got ${tensor.dtype} ${tensor}`);
-      }
-      if (tensor.byteLength < binding.minBytes) {
-        throw new KernelBindingError(`${kernel.name}: "${binding.name}" needs ${binding.minBytes} bytes, got ${tensor.byteLength}`);
-      }
-      if (tensor.byteLength > this.maxBindingBytes) {
-        throw new KernelBindingError(`${kernel.name}: "${binding.name}" ${tensor} is ${tensor.byteLength} bytes, over the adapter's ${this.maxBindingBytes}-byte storage binding limit (use a smaller batch)`);
-      }
-    }
-    if (provided.size) throw new KernelBindingError(`${kernel.name}: unknown buffer(s) ${[...provided].join(', ')} (it binds ${layout.bindings.map((b) => b.name).join(', ')})`);
+    checkBindings(kernel, args.buffers, this.maxBindingBytes);
     const [x, y = 1, z = 1] = args.workgroups;
     if (x > MAX_WORKGROUPS_PER_DIM || y > MAX_WORKGROUPS_PER_DIM || z > MAX_WORKGROUPS_PER_DIM) {
       throw new KernelBindingError(`${kernel.name}: ${x}x${y}x${z} workgroups exceeds ${MAX_WORKGROUPS_PER_DIM} per dimension`);
     }
-    const paramOffset = this.writeParams(kernel, args.params ?? {});
+    if (!this.uniforms.hasRoomFor(kernel)) this.flush();
+    const paramOffset = this.uniforms.write(kernel, args.params ?? {});
     this.dispatchCount++;
     if (!this.gpu || x * y * z === 0) return;
 
@@ -239,7 +221,7 @@ export class Engine {
       return { binding: binding.binding, resource: { buffer: tensor.pooled.buffer!, offset: tensor.byteOffset, size: Math.max(4, tensor.byteLength) } };
     });
     if (layout.params) {
-      entries.push({ binding: layout.params.binding, resource: { buffer: this.uniformBuffer!, offset: paramOffset, size: layout.params.size } });
+      entries.push({ binding: layout.params.binding, resource: { buffer: this.uniforms.buffer!, offset: paramOffset, size: layout.params.size } });
     }
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
     const ownPass = this.observer?.passDescriptor?.(kernel, args);
@@ -250,29 +232,6 @@ export class Engine {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y, z);
     this.observer?.afterDispatch(pass, kernel, args);
-  }
-
-  private writeParams(kernel: Kernel, values: Record<string, number>): number {
-    const params = kernel.layout.params;
-    const names = new Set(Object.keys(values));
-    if (!params) {
-      if (names.size) throw new KernelBindingError(`${kernel.name}: has no params, got ${[...names].join(', ')}`);
-      return 0;
-    }
-    if (this.uniformUsed + params.size > UNIFORM_ARENA_BYTES) this.flush();
-    const offset = this.uniformUsed;
-    const view = new DataView(this.uniformData.buffer, offset, params.size);
-    for (const field of params.fields) {
-      const value = values[field.name];
-      if (value === undefined) throw new KernelBindingError(`${kernel.name}: missing param "${field.name}"`);
-      names.delete(field.name);
-      if (field.type === 'f32') view.setFloat32(field.offset, value, true);
-      else if (field.type === 'i32') view.setInt32(field.offset, value, true);
-      else view.setUint32(field.offset, value, true);
-    }
-    if (names.size) throw new KernelBindingError(`${kernel.name}: unknown param(s) ${[...names].join(', ')}`);
-    this.uniformUsed += Math.ceil(params.size / UNIFORM_SLOT) * UNIFORM_SLOT;
-    return offset;
   }
 
   private pipeline(kernel: Kernel, overrides: Record<string, number>): GPUComputePipeline {
@@ -314,17 +273,16 @@ export class Engine {
   /** Submits everything recorded so far (one command buffer). */
   flush(): void {
     if (!this.gpu) {
-      this.uniformUsed = 0;
+      this.uniforms.upload(null);
       return;
     }
     this.throwIfFailed();
     if (!this.encoder) return;
     this.endPass();
     this.observer?.beforeSubmit?.(this.encoder);
-    if (this.uniformUsed) this.device.queue.writeBuffer(this.uniformBuffer!, 0, this.uniformData, 0, this.uniformUsed);
+    this.uniforms.upload(this.device.queue);
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
-    this.uniformUsed = 0;
     this.submitCount++;
     for (const callback of this.afterSubmit.splice(0)) callback();
     this.observer?.afterSubmit?.();
@@ -388,7 +346,7 @@ export class Engine {
   /** Frees every GPU resource; the engine cannot be used afterwards. */
   destroy(): void {
     this.pool.destroy();
-    this.uniformBuffer?.destroy();
+    this.uniforms.destroy();
     this.gpu?.device.destroy();
   }
 }
