@@ -2,23 +2,11 @@
 
 import type { Command } from 'commander';
 import { UsageError } from '../../engine/errors.ts';
-import { runGenerate } from '../generate/job.ts';
+import { runGenerate, type GenerateOptions } from '../generate/job.ts';
 import { parseIntegerOption } from './options.ts';
 
-interface GenerateFlags {
-  weights?: string;
-  srWeights?: string;
-  class: string;
-  count: number;
-  threshold: string;
-  maxTries: number;
-  sr: boolean;
-  seed: number;
-  batch: number;
-  out: string;
-  saveTensors?: string;
-  shard?: string;
-}
+/** Commander's names for GenerateOptions: `--class` and a threshold still to be parsed. */
+type GenerateFlags = Omit<GenerateOptions, 'className' | 'threshold'> & { class: string; threshold: string };
 
 export function register(program: Command): void {
   program

@@ -5,11 +5,11 @@ import type { Engine } from '../../engine/runtime.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import { detach, clearTape, noGrad } from '../../engine/autograd.ts';
 import { backward } from '../../engine/ops/backward.ts';
-import { add, full, sigmoid } from '../../engine/ops/elementwise.ts';
+import { add, sigmoid } from '../../engine/ops/elementwise.ts';
 import { mean } from '../../engine/ops/reduce.ts';
-import { bceWithLogits } from '../../engine/ops/losses.ts';
+import { bceWithLogits, constantTarget } from '../../engine/ops/losses.ts';
 import { randomNormal } from '../../engine/ops/random.ts';
-import { Adam } from '../../engine/optim/adam.ts';
+import { disposeParts, ganParts } from './checkpoint.ts';
 import { RandomStream, hashKeys } from '../../engine/host-random.ts';
 import { CganDiscriminator, CganGenerator, cganImageSize, type CganConfig } from '../../models/cgan.ts';
 import type { Batch } from '../data/batches.ts';
@@ -42,11 +42,7 @@ export class CganTrainer implements GanTrainer {
     this.discriminator = new CganDiscriminator(engine, config);
     this.generator.initialize(seed);
     this.discriminator.initialize(seed);
-    const adam = { lr: options.lr, betas: options.betas };
-    this.parts = [
-      { name: 'generator', module: this.generator, optimizer: new Adam(this.generator.params, adam) },
-      { name: 'discriminator', module: this.discriminator, optimizer: new Adam(this.discriminator.params, adam) },
-    ];
+    this.parts = ganParts(this.generator, this.discriminator, { lr: options.lr, betas: options.betas });
     this.weightModules = [this.generator, this.discriminator];
     // Fixed sample inputs from their own host stream, so grids are comparable across a run and its resumes.
     const count = config.numClasses * SAMPLES_PER_CLASS;
@@ -65,8 +61,8 @@ export class CganTrainer implements GanTrainer {
       const real = engine.fromArray(batch.lr, batch.lrShape, 'f32', 'batch.real');
       const labels = engine.fromArray(batch.labels, [n], 'i32', 'batch.labels');
       const fakeLabels = engine.fromArray(fakeLabelValues, [n], 'i32', 'batch.fakeLabels');
-      const ones = full({ engine, shape: [n] }, 1, 'targets.real');
-      const zeros = full({ engine, shape: [n] }, 0, 'targets.fake');
+      const ones = constantTarget(engine, [n], 1);
+      const zeros = constantTarget(engine, [n], 0);
       const fake = this.generator.forward(randomNormal(engine, [n, config.zDim]), fakeLabels, true);
 
       this.discriminator.params.zeroGrad();
@@ -108,10 +104,7 @@ export class CganTrainer implements GanTrainer {
   }
 
   dispose(): void {
-    for (const part of this.parts) {
-      part.optimizer.dispose();
-      part.module.dispose();
-    }
+    disposeParts(this.parts);
     this.sampleZ.dispose();
     this.sampleLabels.dispose();
   }

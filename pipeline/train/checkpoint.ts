@@ -6,7 +6,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../../engine/runtime.ts';
 import type { Module } from '../../models/module.ts';
-import type { Adam } from '../../engine/optim/adam.ts';
+import { Adam } from '../../engine/optim/adam.ts';
 import { readSafetensorsFile, writeSafetensorsFileAtomic } from '../../engine/io/safetensors-node.ts';
 import { toFloat32, type SafetensorsFile, type SafetensorsInput } from '../../engine/io/safetensors.ts';
 import { BadInputFileError } from '../../engine/errors.ts';
@@ -23,6 +23,21 @@ export interface Trainable {
   name: string;
   module: Module;
   optimizer: Adam;
+}
+
+/** A GAN's two models, each with its own Adam, in checkpoint order. */
+export function ganParts(generator: Module, discriminator: Module, adam: { lr: number; betas: [number, number] }): Trainable[] {
+  return [
+    { name: 'generator', module: generator, optimizer: new Adam(generator.params, adam) },
+    { name: 'discriminator', module: discriminator, optimizer: new Adam(discriminator.params, adam) },
+  ];
+}
+
+export function disposeParts(parts: Trainable[]): void {
+  for (const part of parts) {
+    part.optimizer.dispose();
+    part.module.dispose();
+  }
 }
 
 /** Model weights only (what `generate` needs), each module under its own prefix. */

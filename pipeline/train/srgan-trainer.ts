@@ -5,10 +5,10 @@ import type { Engine } from '../../engine/runtime.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import { clearTape, detach, noGrad } from '../../engine/autograd.ts';
 import { backward } from '../../engine/ops/backward.ts';
-import { add, axpby, full, scale, sigmoid } from '../../engine/ops/elementwise.ts';
+import { add, axpby, scale, sigmoid } from '../../engine/ops/elementwise.ts';
 import { mean } from '../../engine/ops/reduce.ts';
-import { bceWithLogits, mse } from '../../engine/ops/losses.ts';
-import { Adam } from '../../engine/optim/adam.ts';
+import { bceWithLogits, constantTarget, mse } from '../../engine/ops/losses.ts';
+import { disposeParts, ganParts } from './checkpoint.ts';
 import { SrDiscriminator, SrGenerator, type SrganConfig } from '../../models/srgan.ts';
 import type { Batch } from '../data/batches.ts';
 import type { GreyImage } from '../data/image.ts';
@@ -43,11 +43,7 @@ export class SrganTrainer implements GanTrainer {
     this.discriminator = new SrDiscriminator(engine, options.config);
     this.generator.initialize(options.seed);
     this.discriminator.initialize(options.seed);
-    const adam = { lr: options.lr, betas: options.betas };
-    this.parts = [
-      { name: 'generator', module: this.generator, optimizer: new Adam(this.generator.params, adam) },
-      { name: 'discriminator', module: this.discriminator, optimizer: new Adam(this.discriminator.params, adam) },
-    ];
+    this.parts = ganParts(this.generator, this.discriminator, { lr: options.lr, betas: options.betas });
     this.weightModules = [this.generator, this.discriminator];
     this.batchOptions = { mode: 'pairs' as const, hrCrop: options.hrCrop };
   }
@@ -153,14 +149,14 @@ export class SrganTrainer implements GanTrainer {
     const n = hr.shape[0];
     const realLogits = this.discriminator.forward(hr, true);
     const fakeLogits = this.discriminator.forward(sr, true);
-    const lossD = add(bceWithLogits(realLogits, full({ engine: this.engine, shape: [n] }, 1, 'targets.real')), bceWithLogits(fakeLogits, full({ engine: this.engine, shape: [n] }, 0, 'targets.fake')));
+    const lossD = add(bceWithLogits(realLogits, constantTarget(this.engine, [n], 1)), bceWithLogits(fakeLogits, constantTarget(this.engine, [n], 0)));
     return [lossD, realLogits, fakeLogits];
   }
 
   /** MSE(SR, HR) + weight * BCE(D(SR), real). */
   private generatorLoss(sr: Tensor, pixelLoss: Tensor): Tensor {
     const fooledLogits = this.discriminator.forward(sr, true);
-    const real = full({ engine: this.engine, shape: [sr.shape[0]] }, 1, 'targets.real');
+    const real = constantTarget(this.engine, [sr.shape[0]], 1);
     return axpby(1, pixelLoss, this.options.adversarialWeight, bceWithLogits(fooledLogits, real));
   }
 
@@ -198,10 +194,7 @@ export class SrganTrainer implements GanTrainer {
   }
 
   dispose(): void {
-    for (const part of this.parts) {
-      part.optimizer.dispose();
-      part.module.dispose();
-    }
+    disposeParts(this.parts);
   }
 }
 
