@@ -8,6 +8,8 @@ export const OPTIONAL_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] 
 export interface GpuContext {
   device: GPUDevice;
   features: ReadonlySet<string>;
+  /** The smallest subgroup the adapter may run (0 without the 'subgroups' feature). */
+  subgroupMinSize: number;
   /** One line naming the adapter and backend, for logs and run configs. */
   description: string;
   /** Resolves (never rejects) when the device is lost; `lostReason` is set first. */
@@ -75,6 +77,7 @@ export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContex
   const context: GpuContext = {
     device,
     features: new Set(requiredFeatures),
+    subgroupMinSize: requiredFeatures.includes('subgroups') ? ((adapter.info as { subgroupMinSize?: number }).subgroupMinSize ?? 0) : 0,
     description: describeAdapter(adapter),
     lostReason: null,
     lost: Promise.resolve(),

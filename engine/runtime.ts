@@ -95,6 +95,11 @@ export class Engine {
     return this.gpu?.features ?? new Set();
   }
 
+  /** The smallest subgroup size kernels can rely on; 0 when subgroups are unavailable. */
+  get subgroupMinSize(): number {
+    return this.gpu?.subgroupMinSize ?? 0;
+  }
+
   describe(): string {
     return this.gpu ? this.gpu.description : 'dry run (no device)';
   }

@@ -27,9 +27,11 @@ struct Params {
   padding: u32,
   transposed: u32,
   hasBias: u32,
+  // Output channels of the packed weights (see conv_pack_weights.wgsl).
+  paddedOutChannels: u32,
 }
 
-// x: [N, Cin, H, W]; weights: packed [Cin, kH, kW, ceil(Cout/4)] vec4 (see pack_weights);
+// x: [N, Cin, H, W]; weights: packed [Cin, kH, kW, paddedOutChannels / 4] vec4 (see pack_weights);
 // out: [N, Cout, OH, OW].
 @group(0) @binding(0) var<storage, read> x: array<f32>;
 @group(0) @binding(1) var<storage, read> weights: array<vec4<f32>>;
@@ -139,7 +141,7 @@ fn position(id: vec3<u32>, group: vec3<u32>) -> Position {
   at.rowLine = tapLine(at.rowIndex, at.phaseRow, i32(params.kernelHeight));
   at.columnLine = tapLine(at.column0, at.phaseColumn, i32(params.kernelWidth));
   at.pixelStep = select(1, s, params.transposed == 0u);
-  at.channelQuads = (params.outChannels + 4u * CHANNEL_QUADS - 1u) / (4u * CHANNEL_QUADS) * CHANNEL_QUADS;
+  at.channelQuads = params.paddedOutChannels / 4u;
   at.channelQuad = group.y * CHANNEL_QUADS;
   at.batchStart = at.n * i32(params.inChannels * params.inHeight * params.inWidth);
   return at;

@@ -3,6 +3,7 @@
 // grad-input), and the chunked weight-gradient GEMM. WGSL: shaders/conv_*.wgsl.
 
 import { kernel } from '../kernel.ts';
+import type { Engine } from '../runtime.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid } from './grid.ts';
@@ -10,26 +11,61 @@ import { linearGrid } from './grid.ts';
 const packKernel = kernel('conv_pack_weights');
 const gatherKernel = kernel('conv_gather');
 const stripGatherKernel = kernel('conv_gather', 'main_strip');
+const subgroupGatherKernel = kernel('conv_gather_subgroup');
 const weightGradientKernel = kernel('conv_grad_weight');
 const reduceChunksKernel = kernel('conv_grad_weight', 'reduce_chunks');
+const subgroupWeightGradientKernel = kernel('conv_grad_weight_subgroup');
 
 const GATHER_WORKGROUP = 64;
 const MAX_WORKGROUPS = 65535;
 
 /**
- * Register blocking: at most this many fours of output channels per gather thread (1, 2 or 4) and
- * of weight-gradient rows per thread; `stripReuse` 1 picks conv_gather's main_strip where the strip
- * fits. Mutable so that bench/kernels.ts can compare variants in one process (bench/RESULTS.md
- * has the A/B figures behind these defaults).
+ * A gather's kernel and output channels per thread: `subgroup` (conv_gather_subgroup.wgsl, weights
+ * shared through the subgroup), `strip` (conv_gather.wgsl main_strip) or `gather` (main). A weight
+ * gradient's: `subgroup` (conv_grad_weight_subgroup.wgsl) or `plain` (conv_grad_weight.wgsl).
+ * engine/ops/conv-autotune.ts picks one per shape; every variant allocates the same buffers.
  */
-export const convTuning = { maxChannelQuads: 2, maxWeightGradQuads: 4, stripReuse: 1 };
+export type GatherVariant = 'subgroup16' | 'subgroup8' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
+export type WeightGradVariant = 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
+
+/** Variants forced for every shape where they apply (tests, `bench/kernels.ts --compare`); null: the tuned or default choice. */
+export const convTuning: { gather: GatherVariant | null; weightGrad: WeightGradVariant | null } = { gather: null, weightGrad: null };
 
 /** conv_gather.wgsl's `strip` array length. */
 const MAX_STRIP_WIDTH = 16;
 
-/** Fours of channels per thread for `channels`: no more than the layer can fill. */
-function channelQuadsFor(channels: number, maximum: number): number {
-  return channels <= 4 ? 1 : channels <= 8 ? Math.min(2, maximum) : maximum;
+/** Channels per thread worth having for `channels` outputs: no more than the layer can fill. */
+function usefulChannels(channels: number): number {
+  return channels <= 4 ? 4 : channels <= 8 ? 8 : 16;
+}
+
+/** Packed weight rows are padded to this many output channels, whatever the variant. */
+function paddedChannels(channels: number): number {
+  const block = usefulChannels(channels);
+  return Math.ceil(channels / block) * block;
+}
+
+const channelsOf = (variant: string): number => Number(variant.replace(/^[a-z]+/, ''));
+
+function stripGeometry(g: GatherGeometry): { width: number; pixelStep: number } {
+  const pixelStep = g.transposed ? 1 : g.stride;
+  return { width: 3 * pixelStep + (g.transposed ? Math.ceil(g.kernelWidth / g.stride) : g.kernelWidth), pixelStep };
+}
+
+/** The variants that can run `g` on this engine, the default (the measured best on lavapipe) first. */
+export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVariant[] {
+  const useful = usefulChannels(g.outChannels);
+  const strip = stripGeometry(g).width <= MAX_STRIP_WIDTH;
+  const all: GatherVariant[] = ['subgroup16', 'subgroup8', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4'];
+  return all.filter((v) => channelsOf(v) <= useful
+    && (!v.startsWith('subgroup') || (strip && engine.subgroupMinSize >= 8))
+    && (!v.startsWith('strip') || strip));
+}
+
+export function weightGradCandidates(engine: Engine, gradChannels: number): WeightGradVariant[] {
+  const useful = usefulChannels(gradChannels);
+  const all: WeightGradVariant[] = ['subgroup16', 'subgroup8', 'plain16', 'plain8', 'plain4'];
+  return all.filter((v) => channelsOf(v) <= useful && (!v.startsWith('subgroup') || engine.subgroupMinSize >= 8));
 }
 
 /** Sizes of one gather: input [N, Cin, H, W] -> output [N, Cout, OH, OW]. */
@@ -53,11 +89,11 @@ export interface GatherGeometry {
  * weight [A, B, kH, kW] -> [Cin, kH, kW, Cout padded to 4]: vec4 loads of four output channels.
  * `outputIsFirst`: A is the output channel (conv2d layout) rather than the input channel.
  */
-function packWeights(weight: Tensor, outputIsFirst: boolean, channelBlock: number): Tensor {
+function packWeights(weight: Tensor, outputIsFirst: boolean): Tensor {
   const [first, second, kernelHeight, kernelWidth] = weight.shape;
   const outChannels = outputIsFirst ? first : second;
   const inChannels = outputIsFirst ? second : first;
-  const paddedOutChannels = Math.ceil(outChannels / channelBlock) * channelBlock;
+  const paddedOutChannels = paddedChannels(outChannels);
   const taps = kernelHeight * kernelWidth;
   const count = inChannels * taps * paddedOutChannels;
   const packed = weight.engine.empty([count], 'f32', 'conv packed weights');
@@ -79,30 +115,32 @@ export function gatherMacs(g: GatherGeometry): number {
 }
 
 /** out [N, Cout, OH, OW] = the conv2d (or convTranspose2d, if g.transposed) of x, plus bias. */
-export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry): Tensor {
+export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry, variant: GatherVariant): Tensor {
   const engine = x.engine;
+  if (!gatherCandidates(engine, g).includes(variant)) throw new Error(`conv: variant ${variant} cannot run ${JSON.stringify(g)}`);
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
-  const channelQuads = channelQuadsFor(g.outChannels, convTuning.maxChannelQuads);
-  const packed = packWeights(weight, outputIsFirst, 4 * channelQuads);
-  // Phase 0 has the most rows and columns; threads past their own phase's extent return at once.
+  const packed = packWeights(weight, outputIsFirst);
+  // Phase 0 has the most rows and columns; threads past their own phase's extent do no stores.
   const phaseStride = g.transposed ? g.stride : 1;
   const threads = g.batch * Math.ceil(g.outHeight / phaseStride) * Math.ceil(Math.ceil(g.outWidth / phaseStride) / 4);
   const groups = Math.ceil(threads / GATHER_WORKGROUP);
   if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
-  // main_strip loads each input column once per row and channel instead of once per tap.
-  const stripPixelStep = g.transposed ? 1 : g.stride;
-  const stripWidth = 3 * stripPixelStep + (g.transposed ? Math.ceil(g.kernelWidth / g.stride) : g.kernelWidth);
-  const strip = convTuning.stripReuse === 1 && stripWidth <= MAX_STRIP_WIDTH;
-  engine.run(strip ? stripGatherKernel : gatherKernel, {
+  const channels = channelsOf(variant);
+  const strip = stripGeometry(g);
+  const stripOverrides = { STRIP_WIDTH: strip.width, STRIP_PIXEL_STEP: strip.pixelStep };
+  const [kernelToRun, overrides] = variant.startsWith('subgroup') ? [subgroupGatherKernel, { CHANNELS: channels, ...stripOverrides }]
+    : variant.startsWith('strip') ? [stripGatherKernel, { CHANNEL_QUADS: channels / 4, ...stripOverrides }]
+    : [gatherKernel, { CHANNEL_QUADS: channels / 4 }];
+  engine.run(kernelToRun, {
     buffers: { x, weights: packed, bias: bias ?? packed, out },
     params: {
       batch: g.batch, inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth,
       outChannels: g.outChannels, outHeight: g.outHeight, outWidth: g.outWidth,
       kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride, padding: g.padding,
-      transposed: g.transposed ? 1 : 0, hasBias: bias ? 1 : 0,
+      transposed: g.transposed ? 1 : 0, hasBias: bias ? 1 : 0, paddedOutChannels: paddedChannels(g.outChannels),
     },
-    overrides: strip ? { CHANNEL_QUADS: channelQuads, STRIP_WIDTH: stripWidth, STRIP_PIXEL_STEP: stripPixelStep } : { CHANNEL_QUADS: channelQuads },
-    workgroups: [groups, Math.ceil(g.outChannels / (4 * channelQuads)), phaseStride * phaseStride],
+    overrides,
+    workgroups: [groups, Math.ceil(g.outChannels / channels), phaseStride * phaseStride],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding}`,
     flops: 2 * gatherMacs(g),
     bytes: (x.size + packed.size + out.size) * 4,
@@ -119,16 +157,22 @@ const MIN_ROWS_PER_CHUNK = 4;
  * dW [A, B, kH, kW] = sum over n, gy, gx of gradient[n, a, gy, gx] * input[n, b, gy*s - p + ky, gx*s - p + kx]
  * (see shaders/conv_grad_weight.wgsl for which tensor plays which role in each op).
  */
-export function convolutionWeightGradient(gradient: Tensor, input: Tensor, kernelHeight: number, kernelWidth: number, stride: number, padding: number): Tensor {
+export function convolutionWeightGradient(
+  gradient: Tensor, input: Tensor, kernelHeight: number, kernelWidth: number, stride: number, padding: number, variant: WeightGradVariant,
+): Tensor {
   const engine = gradient.engine;
   const [batch, gradChannels, gradHeight, gradWidth] = gradient.shape;
   const [, inChannels, inHeight, inWidth] = input.shape;
   const taps = kernelHeight * kernelWidth;
   const groupsX = Math.ceil((Math.ceil(inChannels / 4) * taps) / GATHER_WORKGROUP);
-  const aQuads = channelQuadsFor(gradChannels, convTuning.maxWeightGradQuads);
-  const groupsY = Math.ceil(gradChannels / (4 * aQuads));
+  if (!weightGradCandidates(engine, gradChannels).includes(variant)) throw new Error(`conv weight grad: variant ${variant} cannot run ${gradChannels} channels`);
+  const subgroup = variant.startsWith('subgroup');
+  const aChannels = channelsOf(variant);
+  const groupsY = Math.ceil(gradChannels / aChannels);
   const rows = batch * gradHeight;
-  const chunks = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / (groupsX * groupsY)), Math.floor(rows / MIN_ROWS_PER_CHUNK)));
+  // The chunk count (and so the partial buffer) depends on the shape only, not on the variant.
+  const blocks = groupsX * Math.ceil(gradChannels / usefulChannels(gradChannels));
+  const chunks = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / blocks), Math.floor(rows / MIN_ROWS_PER_CHUNK)));
   const rowsPerChunk = Math.ceil(rows / chunks);
   const usedChunks = Math.ceil(rows / rowsPerChunk);
   const shape = [gradChannels, inChannels, kernelHeight, kernelWidth];
@@ -138,10 +182,10 @@ export function convolutionWeightGradient(gradient: Tensor, input: Tensor, kerne
     batch, gradChannels, gradHeight, gradWidth, inChannels, inHeight, inWidth,
     kernelHeight, kernelWidth, stride, padding, rowsPerChunk, chunks: usedChunks,
   };
-  engine.run(weightGradientKernel, {
+  engine.run(subgroup ? subgroupWeightGradientKernel : weightGradientKernel, {
     buffers: { gradient, input, partial },
     params,
-    overrides: { A_QUADS: aQuads },
+    overrides: subgroup ? { A_CHANNELS: aChannels } : { A_QUADS: aChannels / 4 },
     workgroups: [groupsX, groupsY, usedChunks],
     label: `conv weight grad ${shapeString(gradient.shape)} x ${shapeString(input.shape)} -> ${shapeString(shape)}`,
     flops: 2 * size * rows * gradWidth,

@@ -5,7 +5,8 @@
 import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
-import { convolutionWeightGradient, gatherConvolution } from './conv-kernels.ts';
+import { convolutionWeightGradient, gatherConvolution, type GatherGeometry } from './conv-kernels.ts';
+import { gatherVariant, weightGradVariant } from './conv-autotune.ts';
 import { reduceOuterInner } from './reduce.ts';
 
 export interface Conv2dOptions {
@@ -27,6 +28,16 @@ function checkShapes(op: string, x: Tensor, weight: Tensor, bias: Tensor | null,
   if (problem) throw new Error(`${op}: ${problem} (x ${shapeString(x.shape)}, weight ${shapeString(weight.shape)})`);
 }
 
+/** One gather with the variant chosen for its shape (engine/ops/conv-autotune.ts). */
+function gather(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry): Tensor {
+  return gatherConvolution(x, weight, outputIsFirst, bias, g, gatherVariant(x.engine, g));
+}
+
+function weightGradient(gradient: Tensor, input: Tensor, kernelHeight: number, kernelWidth: number, stride: number, padding: number): Tensor {
+  const variant = weightGradVariant(gradient.engine, { gradientShape: [...gradient.shape], inputShape: [...input.shape], kernelHeight, kernelWidth, stride, padding });
+  return convolutionWeightGradient(gradient, input, kernelHeight, kernelWidth, stride, padding, variant);
+}
+
 /** Bias gradient: dy [N, C, H, W] summed over everything but channels. */
 function biasGradient(dy: Tensor): Tensor {
   const [batch, channels, height, width] = dy.shape;
@@ -41,7 +52,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, { stride 
   const outHeight = Math.floor((inHeight + 2 * padding - kernelHeight) / stride) + 1;
   const outWidth = Math.floor((inWidth + 2 * padding - kernelWidth) / stride) + 1;
   if (outHeight < 1 || outWidth < 1) throw new Error(`conv2d: input ${shapeString(x.shape)} is smaller than the kernel`);
-  const out = gatherConvolution(x, weight, true, bias, {
+  const out = gather(x, weight, true, bias, {
     batch, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, kernelHeight, kernelWidth, stride, padding, transposed: false,
   });
   const inputs = bias ? [x, weight, bias] : [x, weight];
@@ -57,7 +68,7 @@ export function conv2dGradInput(dy: Tensor, weight: Tensor, xShape: readonly num
   const [batch, outChannels, outHeight, outWidth] = dy.shape;
   const [, inChannels, inHeight, inWidth] = xShape;
   const [, , kernelHeight, kernelWidth] = weight.shape;
-  return gatherConvolution(dy, weight, false, null, {
+  return gather(dy, weight, false, null, {
     batch, inChannels: outChannels, inHeight: outHeight, inWidth: outWidth, outChannels: inChannels, outHeight: inHeight, outWidth: inWidth,
     kernelHeight, kernelWidth, stride, padding, transposed: true,
   });
@@ -65,7 +76,7 @@ export function conv2dGradInput(dy: Tensor, weight: Tensor, xShape: readonly num
 
 /** conv2d's dW [Cout, Cin, kH, kW]. */
 export function conv2dGradWeight(dy: Tensor, x: Tensor, weightShape: readonly number[], { stride = 1, padding = 0 }: Conv2dOptions): Tensor {
-  return convolutionWeightGradient(dy, x, weightShape[2], weightShape[3], stride, padding);
+  return weightGradient(dy, x, weightShape[2], weightShape[3], stride, padding);
 }
 
 /** x: [N, Cin, H, W]; weight: [Cin, Cout, kH, kW]; bias: [Cout] -> [N, Cout, OH, OW]. */
@@ -79,7 +90,7 @@ export function convTranspose2d(
   const outHeight = (inHeight - 1) * stride - 2 * padding + kernelHeight + outputPadding;
   const outWidth = (inWidth - 1) * stride - 2 * padding + kernelWidth + outputPadding;
   if (outHeight < 1 || outWidth < 1) throw new Error(`convTranspose2d: padding ${padding} leaves no output for ${shapeString(x.shape)}`);
-  const out = gatherConvolution(x, weight, false, bias, {
+  const out = gather(x, weight, false, bias, {
     batch, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, kernelHeight, kernelWidth, stride, padding, transposed: true,
   });
   const inputs = bias ? [x, weight, bias] : [x, weight];
@@ -95,7 +106,7 @@ export function convTranspose2dGradInput(dy: Tensor, weight: Tensor, xShape: rea
   const [batch, outChannels, outHeight, outWidth] = dy.shape;
   const [, inChannels, inHeight, inWidth] = xShape;
   const [, , kernelHeight, kernelWidth] = weight.shape;
-  return gatherConvolution(dy, weight, true, null, {
+  return gather(dy, weight, true, null, {
     batch, inChannels: outChannels, inHeight: outHeight, inWidth: outWidth, outChannels: inChannels, outHeight: inHeight, outWidth: inWidth,
     kernelHeight, kernelWidth, stride, padding, transposed: false,
   });
@@ -103,5 +114,5 @@ export function convTranspose2dGradInput(dy: Tensor, weight: Tensor, xShape: rea
 
 /** convTranspose2d's dW [Cin, Cout, kH, kW]: x plays the gathering side, dy the window side. */
 export function convTranspose2dGradWeight(dy: Tensor, x: Tensor, weightShape: readonly number[], { stride = 1, padding = 0 }: Conv2dOptions): Tensor {
-  return convolutionWeightGradient(x, dy, weightShape[2], weightShape[3], stride, padding);
+  return weightGradient(x, dy, weightShape[2], weightShape[3], stride, padding);
 }

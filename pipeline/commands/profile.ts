@@ -15,6 +15,7 @@ import { createTrainer, defaults, type TrainOptions } from '../train/setup.ts';
 import { generateImages } from '../generate/sample.ts';
 import { configFor, readWeights } from '../generate/weights.ts';
 import { parseIntegerOption } from './options.ts';
+import { defaultTuningPath, finishAutotune, startAutotune } from '../conv-tuning-file.ts';
 
 export const workloads = ['train-cgan', 'train-srgan', 'generate'] as const;
 export type Workload = (typeof workloads)[number];
@@ -36,6 +37,8 @@ export interface ProfileOptions {
   fullImage: boolean;
   /** Engine options, e.g. disableFeatures for tests. */
   disableFeatures?: string[];
+  /** Conv autotuning first: the tuning file to read and extend (pipeline/conv-tuning-file.ts). */
+  autotune?: string;
 }
 
 export interface ProfileReport {
@@ -47,7 +50,7 @@ export interface ProfileReport {
   profilerReadbacks: number;
 }
 
-type StepRunner = { runStep: (index: number) => Promise<unknown>; dispose: () => void; description: string };
+export type StepRunner = { runStep: (index: number) => Promise<unknown>; dispose: () => void; description: string };
 
 function presetOf<C>(presets: Record<string, C>, name: string): C {
   const config = presets[name];
@@ -55,7 +58,8 @@ function presetOf<C>(presets: Record<string, C>, name: string): C {
   return config;
 }
 
-function trainingWorkload(engine: Engine, options: ProfileOptions): StepRunner {
+/** A training step on a synthetic batch (also bench/kernels.ts's steps section). */
+export function trainingWorkload(engine: Engine, options: ProfileOptions): StepRunner {
   const model = options.workload === 'train-cgan' ? 'cgan' : 'srgan';
   const batch = options.batch ?? defaults[model].batch;
   const trainOptions: TrainOptions = {
@@ -106,6 +110,12 @@ export async function runProfile(options: ProfileOptions): Promise<ProfileReport
   const engine = await Engine.create({ seed: options.seed, disableFeatures: options.disableFeatures });
   try {
     const workload = options.workload === 'generate' ? generateWorkload(engine, options) : trainingWorkload(engine, options);
+    if (options.autotune) {
+      // One unprofiled step meets every shape; the profiled steps then run the tuned kernels.
+      startAutotune(engine, options.autotune);
+      await workload.runStep(0);
+      await finishAutotune(engine, options.autotune, (line) => console.error(`autotune ${line}`));
+    }
     const profiler = new Profiler(engine, { timestamps: options.timestamps });
     try {
       await engine.sync();
@@ -136,6 +146,7 @@ interface ProfileFlags {
   srWeights?: string;
   sr: boolean;
   fullImage?: boolean;
+  autotune?: string | boolean;
 }
 
 export function register(program: Command): void {
@@ -154,12 +165,14 @@ export function register(program: Command): void {
     .option('--sr-weights <file>', 'generate: SRGAN weights (default: random initialisation)')
     .option('--no-sr', 'generate: leave out the SRGAN x4 pass')
     .option('--full-image', 'train-srgan: whole 512/128 images instead of 96/24 crops')
+    .option('--autotune [file]', `tune the conv kernel variants of the workload's shapes first (cached in FILE, default ${defaultTuningPath()})`)
     .action(async (workload: string, flags: ProfileFlags) => {
       if (!(workloads as readonly string[]).includes(workload)) throw new UsageError(`workload must be one of ${workloads.join(', ')}, got '${workload}'`);
       if (flags.by !== 'kernel' && flags.by !== 'label') throw new UsageError(`--by must be kernel or label, got '${flags.by}'`);
       const report = await runProfile({
         workload: workload as Workload, config: flags.config, steps: flags.steps, batch: flags.batch, seed: flags.seed, timestamps: flags.timestamps,
         groupBy: flags.by, weights: flags.weights, srWeights: flags.srWeights, sr: flags.sr, fullImage: flags.fullImage ?? false,
+        autotune: flags.autotune === undefined ? undefined : flags.autotune === true ? defaultTuningPath() : String(flags.autotune),
       });
       console.log(report.table);
       if (flags.trace) {

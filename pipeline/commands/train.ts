@@ -6,6 +6,7 @@ import { parseBytes } from '../../engine/memory.ts';
 import { planMemory, runTraining, type StopFlag } from '../train/loop.ts';
 import type { TrainOptions } from '../train/setup.ts';
 import { parseIntegerOption } from './options.ts';
+import { defaultTuningPath } from '../conv-tuning-file.ts';
 import { registerTrainClassifier } from './train-classifier.ts';
 
 interface TrainFlags {
@@ -27,6 +28,7 @@ interface TrainFlags {
   pretrainSteps?: number;
   microBatch?: number;
   phantomCount: number;
+  autotune?: string | boolean;
 }
 
 function parseLearningRate(value: string): number {
@@ -55,7 +57,8 @@ export function register(program: Command): void {
       .option('--checkpoint-every <n>', 'steps between checkpoints', parseIntegerOption('--checkpoint-every', 1), 500)
       .option('--keep <k>', 'checkpoints kept', parseIntegerOption('--keep', 1), 3)
       .option('--dry-run', 'print the planned peak GPU bytes as JSON and exit')
-      .option('--phantom-count <n>', 'images in the phantom set made for --data phantom', parseIntegerOption('--phantom-count', 30), 300);
+      .option('--phantom-count <n>', 'images in the phantom set made for --data phantom', parseIntegerOption('--phantom-count', 30), 300)
+      .option('--autotune [file]', `time each conv shape's kernel variants once (after step 1) and keep the fastest; choices cached in FILE (default ${defaultTuningPath()})`);
     if (model === 'srgan') {
       command.option('--full-image', 'train on whole 512/128 pairs instead of 96/24 crops');
       command.option('--micro-batch <n>', 'images per pass, accumulating gradients over the batch (default: the batch, or what fits --vram)', parseIntegerOption('--micro-batch', 1));
@@ -82,6 +85,7 @@ export function register(program: Command): void {
         pretrainSteps: flags.pretrainSteps,
         microBatch: flags.microBatch,
         phantomCount: flags.phantomCount,
+        autotune: flags.autotune === undefined ? undefined : flags.autotune === true ? defaultTuningPath() : String(flags.autotune),
         log: (line) => console.log(line),
       };
       if (options.epochs !== undefined && options.steps !== undefined) throw new UsageError('give --epochs or --steps, not both');

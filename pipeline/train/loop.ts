@@ -13,6 +13,7 @@ import { checkpointName, listCheckpoints, loadCheckpoint, pruneCheckpoints, save
 import { createTrainer, defaults, hrCropOf, modelConfig, resolveData, type TrainOptions } from './setup.ts';
 import { assertFits, largestFittingBatch, largestFittingMicroBatch, plannedPeakBytes } from './memory-plan.ts';
 import { writeReport } from './report.ts';
+import { finishAutotune, startAutotune } from '../conv-tuning-file.ts';
 
 export interface TrainResult {
   steps: number;
@@ -73,6 +74,7 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
   const totalSteps = options.steps ?? options.epochs! * stepsPerEpoch;
 
   const engine = await Engine.create({ maxBytes: options.vramBytes, seed: options.seed });
+  if (options.autotune) options.log(`conv autotuning: ${startAutotune(engine, options.autotune)} shape(s) already tuned in ${options.autotune}`);
   const trainer = createTrainer(engine, options, cache, totalSteps);
   let state: TrainingState = { step: 0, epoch: 0, randomCounter: 0 };
   const previous = listCheckpoints(run.checkpoints).at(-1);
@@ -87,7 +89,7 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
   } else {
     run.rewriteMetrics([]);
   }
-  const resolved = { model: options.model, config: options.config, modelConfig: config, batch, totalSteps, stepsPerEpoch, seed: options.seed, lr: options.lr ?? defaults[options.model].lr, vramBytes: options.vramBytes, plannedPeakBytes: planned, microBatch: options.microBatch, hrCrop: options.model === 'srgan' ? hrCropOf(options) : undefined, data: options.data, adapter: engine.describe(), features: [...engine.features] };
+  const resolved = { model: options.model, config: options.config, modelConfig: config, batch, totalSteps, stepsPerEpoch, seed: options.seed, lr: options.lr ?? defaults[options.model].lr, vramBytes: options.vramBytes, plannedPeakBytes: planned, microBatch: options.microBatch, hrCrop: options.model === 'srgan' ? hrCropOf(options) : undefined, data: options.data, adapter: engine.describe(), features: [...engine.features], convTuning: options.autotune ?? 'default' };
   run.writeJsonAtomic(run.config, resolved);
 
   const checkpoint = async (): Promise<string> => {
@@ -115,6 +117,11 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
       }
       const memory = engine.memory();
       const imagesPerSecond = batch / ((performance.now() - stepBegan) / 1000);
+      // The first step met every shape; time the variants of the new ones before going on.
+      if (options.autotune) {
+        const tuned = await finishAutotune(engine, options.autotune, options.log);
+        if (tuned) options.log(`conv autotuning: tuned ${tuned} shape(s), saved in ${options.autotune}`);
+      }
       state = { step: state.step + 1, epoch: Math.floor((state.step + 1) / stepsPerEpoch), randomCounter: engine.randomCounter };
       run.appendMetrics({ step: state.step, epoch: state.epoch, ...metrics, lr: resolved.lr, images_per_second: imagesPerSecond, live_bytes: memory.liveBytes, peak_bytes: memory.peakHeldBytes });
       progress.update(state.step, state.epoch, metrics, imagesPerSecond);

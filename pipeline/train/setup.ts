@@ -38,6 +38,8 @@ export interface TrainOptions {
   microBatch?: number;
   /** Images of the phantom set made for `--data phantom`. */
   phantomCount: number;
+  /** Conv autotuning: the tuning file to read and extend (pipeline/conv-tuning-file.ts). */
+  autotune?: string;
   log: (line: string) => void;
   plain?: boolean;
 }

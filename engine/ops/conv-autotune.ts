@@ -1,0 +1,146 @@
+// Per-shape choice of conv kernel variant (engine/ops/conv-kernels.ts). By default every shape gets
+// its first candidate, a fixed rule: the deterministic mode. With autotuning on, shapes seen without
+// a recorded choice are remembered, and `tuneConvolutions` times every candidate on the device once
+// and records the fastest. The table is plain JSON (`exportConvTuning` / `importConvTuning`), so Node
+// keeps it in a file (pipeline/conv-tuning-file.ts) and a browser in memory or a shipped file; with
+// the same table, every run picks the same kernels.
+
+import type { Engine } from '../runtime.ts';
+import {
+  convTuning, convolutionWeightGradient, gatherCandidates, gatherConvolution, weightGradCandidates,
+  type GatherGeometry, type GatherVariant, type WeightGradVariant,
+} from './conv-kernels.ts';
+
+interface WeightGradGeometry {
+  gradientShape: number[];
+  inputShape: number[];
+  kernelHeight: number;
+  kernelWidth: number;
+  stride: number;
+  padding: number;
+}
+
+type Pending = { op: 'gather'; geometry: GatherGeometry } | { op: 'weightGrad'; geometry: WeightGradGeometry };
+
+interface TuningState {
+  /** shape key -> variant */
+  choices: Map<string, string>;
+  pending: Map<string, Pending>;
+  /** shape key -> the variant its last call ran, since the last `takeUsedConvVariants` */
+  used: Map<string, string>;
+}
+
+const states = new WeakMap<Engine, TuningState>();
+
+/** A tuning table: shape key -> variant name, for one adapter. */
+export type ConvTuningTable = Record<string, string>;
+
+/** Turns autotuning on for `engine`, starting from `table` (choices measured earlier on this adapter). */
+export function enableConvAutotune(engine: Engine, table: ConvTuningTable = {}): void {
+  states.set(engine, { choices: new Map(Object.entries(table)), pending: new Map(), used: new Map() });
+}
+
+export function exportConvTuning(engine: Engine): ConvTuningTable {
+  return Object.fromEntries(states.get(engine)?.choices ?? []);
+}
+
+/** The variant each shape ran with since the last call (autotuning engines only; for reports). */
+export function takeUsedConvVariants(engine: Engine): Record<string, string> {
+  const state = states.get(engine);
+  const used = Object.fromEntries(state?.used ?? []);
+  state?.used.clear();
+  return used;
+}
+
+/** Shapes met since the last tuning that have no recorded choice yet. */
+export function pendingConvShapes(engine: Engine): number {
+  return states.get(engine)?.pending.size ?? 0;
+}
+
+function gatherKey(g: GatherGeometry): string {
+  return `gather ${g.transposed ? 'T' : 'C'} n${g.batch} ${g.inChannels}x${g.inHeight}x${g.inWidth} -> ${g.outChannels}x${g.outHeight}x${g.outWidth} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding}`;
+}
+
+function weightGradKey(w: WeightGradGeometry): string {
+  return `weightGrad ${w.gradientShape.join('x')} * ${w.inputShape.join('x')} k${w.kernelHeight}x${w.kernelWidth} s${w.stride} p${w.padding}`;
+}
+
+function choose<V extends string>(engine: Engine, candidates: V[], forced: V | null, key: string, pending: () => Pending): V {
+  const state = states.get(engine);
+  const recorded = state?.choices.get(key) as V | undefined;
+  let variant = candidates[0];
+  if (forced && candidates.includes(forced)) variant = forced;
+  else if (recorded && candidates.includes(recorded)) variant = recorded;
+  else if (state && candidates.length > 1) state.pending.set(key, pending());
+  state?.used.set(key, variant);
+  return variant;
+}
+
+export function gatherVariant(engine: Engine, g: GatherGeometry): GatherVariant {
+  return choose(engine, gatherCandidates(engine, g), convTuning.gather, gatherKey(g), () => ({ op: 'gather', geometry: g }));
+}
+
+export function weightGradVariant(engine: Engine, geometry: WeightGradGeometry): WeightGradVariant {
+  return choose(engine, weightGradCandidates(engine, geometry.gradientShape[1]), convTuning.weightGrad, weightGradKey(geometry),
+    () => ({ op: 'weightGrad', geometry }));
+}
+
+/** Best wall time of `fn` over a compile-and-warm-up call and up to two timed calls. */
+async function timeVariant(engine: Engine, fn: () => void): Promise<number> {
+  const times: number[] = [];
+  for (let run = 0; run < 3; run++) {
+    const start = performance.now();
+    engine.tidy(fn);
+    await engine.sync();
+    times.push(performance.now() - start);
+    // A variant slower than a second is timed once after its warm-up: it will not win.
+    if (run === 1 && times[1] > 1000) break;
+  }
+  return Math.min(...times.slice(1));
+}
+
+/**
+ * Times every candidate of each pending shape (inputs of that shape, filled with small values) and
+ * records the fastest. Returns the number of shapes tuned; `log` gets one line per shape.
+ */
+export async function tuneConvolutions(engine: Engine, log: (line: string) => void = () => {}): Promise<number> {
+  const state = states.get(engine);
+  if (!state) return 0;
+  const pending = [...state.pending.entries()];
+  state.pending.clear();
+  for (const [key, entry] of pending) {
+    const timings: [string, number][] = [];
+    if (entry.op === 'gather') {
+      const g = entry.geometry;
+      const x = engine.fromArray(ramp([g.batch, g.inChannels, g.inHeight, g.inWidth]), [g.batch, g.inChannels, g.inHeight, g.inWidth], 'f32', 'tune x');
+      const weightShape = [g.outChannels, g.inChannels, g.kernelHeight, g.kernelWidth];
+      const weight = engine.fromArray(ramp(weightShape), weightShape, 'f32', 'tune weight');
+      for (const variant of gatherCandidates(engine, g)) {
+        timings.push([variant, await timeVariant(engine, () => { gatherConvolution(x, weight, true, null, g, variant); })]);
+      }
+      x.dispose();
+      weight.dispose();
+    } else {
+      const w = entry.geometry;
+      const gradient = engine.fromArray(ramp(w.gradientShape), w.gradientShape, 'f32', 'tune gradient');
+      const input = engine.fromArray(ramp(w.inputShape), w.inputShape, 'f32', 'tune input');
+      for (const variant of weightGradCandidates(engine, w.gradientShape[1])) {
+        timings.push([variant, await timeVariant(engine, () => {
+          convolutionWeightGradient(gradient, input, w.kernelHeight, w.kernelWidth, w.stride, w.padding, variant);
+        })]);
+      }
+      gradient.dispose();
+      input.dispose();
+    }
+    timings.sort((a, b) => a[1] - b[1]);
+    state.choices.set(key, timings[0][0]);
+    log(`${key}: ${timings.map(([v, ms]) => `${v} ${ms.toFixed(1)} ms`).join(', ')}`);
+  }
+  return pending.length;
+}
+
+/** Small values in [-1, 1) (the timing does not depend on them, but denormals or NaNs could). */
+function ramp(shape: number[]): Float32Array {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return Float32Array.from({ length: size }, (_, i) => ((i * 7919) % 2003) / 1001.5 - 1);
+}

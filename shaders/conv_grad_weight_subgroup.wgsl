@@ -1,0 +1,107 @@
+// conv_grad_weight.wgsl's weight gradient with the gradient values shared through the subgroup.
+// Every thread of a workgroup needs the same G[n, a0..a0+15, gy, gx] (a is fixed per workgroup),
+// and on lavapipe each thread would load all 16 itself (storage loads are per SIMD lane even at a
+// shared address). Here lane i loads channels a0+i and a0+8+i, and subgroupBroadcast hands them
+// out: 2 loads per column instead of 16. Needs subgroups of at least 8 invocations; every thread
+// runs the loops to the end (rows outside the input are masked, not skipped), so the broadcasts see
+// all lanes. Same bindings and partial-sum layout as conv_grad_weight.wgsl's `main`, whose
+// `reduce_chunks` adds the chunks.
+
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+
+struct Params {
+  batch: u32,
+  gradChannels: u32,
+  gradHeight: u32,
+  gradWidth: u32,
+  inChannels: u32,
+  inHeight: u32,
+  inWidth: u32,
+  kernelHeight: u32,
+  kernelWidth: u32,
+  stride: u32,
+  padding: u32,
+  rowsPerChunk: u32,
+  chunks: u32,
+}
+
+@group(0) @binding(0) var<storage, read> gradient: array<f32>;
+@group(0) @binding(1) var<storage, read> input: array<f32>;
+// partial: [chunks, A, B, kH, kW]
+@group(0) @binding(2) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+// a per workgroup: 8 or 16.
+override A_CHANNELS: u32 = 16u;
+
+// Accumulators [a][b quad]: 4 b per a.
+var<private> acc: array<vec4<f32>, 16>;
+
+fn accumulate8(channelBlock: u32, g: f32, v: vec4<f32>) {
+  acc[channelBlock * 8u + 0u] += subgroupBroadcast(g, 0u) * v;
+  acc[channelBlock * 8u + 1u] += subgroupBroadcast(g, 1u) * v;
+  acc[channelBlock * 8u + 2u] += subgroupBroadcast(g, 2u) * v;
+  acc[channelBlock * 8u + 3u] += subgroupBroadcast(g, 3u) * v;
+  acc[channelBlock * 8u + 4u] += subgroupBroadcast(g, 4u) * v;
+  acc[channelBlock * 8u + 5u] += subgroupBroadcast(g, 5u) * v;
+  acc[channelBlock * 8u + 6u] += subgroupBroadcast(g, 6u) * v;
+  acc[channelBlock * 8u + 7u] += subgroupBroadcast(g, 7u) * v;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let taps = params.kernelHeight * params.kernelWidth;
+  let tap = id.x % taps;
+  let b0 = (id.x / taps) * 4u;
+  let a0 = group.y * A_CHANNELS;
+  let s = i32(params.stride);
+  let p = i32(params.padding);
+  let ky = i32(tap / params.kernelWidth);
+  let kx = i32(tap % params.kernelWidth);
+  let gradPlane = params.gradHeight * params.gradWidth;
+  let inPlane = params.inHeight * params.inWidth;
+  // Channels past the end read the last one and are never written back.
+  let lastA = params.gradChannels - 1u;
+  let lastB = params.inChannels - 1u;
+  let laneA = min(a0 + lane % 8u, lastA) * gradPlane;
+  let laneA2 = min(a0 + 8u + lane % 8u, lastA) * gradPlane;
+  let inOffsets = vec4<u32>(min(b0, lastB), min(b0 + 1u, lastB), min(b0 + 2u, lastB), min(b0 + 3u, lastB)) * inPlane;
+
+  let rowStart = group.z * params.rowsPerChunk;
+  let rowEnd = min(rowStart + params.rowsPerChunk, params.batch * params.gradHeight);
+  for (var row = rowStart; row < rowEnd; row++) {
+    let n = row / params.gradHeight;
+    let gy = row % params.gradHeight;
+    let iy = i32(gy) * s - p + ky;
+    let rowInside = iy >= 0 && iy < i32(params.inHeight);
+    let gradRowOffset = n * params.gradChannels * gradPlane + gy * params.gradWidth;
+    let inRow = inOffsets + (n * params.inChannels * inPlane + u32(select(0, iy, rowInside)) * params.inWidth);
+    var ix = kx - p;
+    for (var gx = 0u; gx < params.gradWidth; gx++) {
+      let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
+      let column = u32(select(0, ix, inside));
+      let v = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
+        * select(0.0, 1.0, inside);
+      accumulate8(0u, gradient[laneA + gradRowOffset + gx], v);
+      if (A_CHANNELS == 16u) {
+        accumulate8(1u, gradient[laneA2 + gradRowOffset + gx], v);
+      }
+      ix += s;
+    }
+  }
+
+  if (b0 >= params.inChannels) { return; }
+  let accumulators = acc;
+  let chunkStart = group.z * params.gradChannels * params.inChannels * taps;
+  for (var i = 0u; i < A_CHANNELS; i++) {
+    let a = a0 + i;
+    if (a >= params.gradChannels) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let b = b0 + j;
+      if (b >= params.inChannels) { break; }
+      partial[chunkStart + (a * params.inChannels + b) * taps + tap] = accumulators[i][j];
+    }
+  }
+}

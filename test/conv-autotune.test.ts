@@ -1,0 +1,100 @@
+// The per-shape conv variant choice: shapes met while tuning is on are timed once and recorded; the
+// recorded table round-trips through JSON and is used as-is (no new timing) by a later engine; with
+// tuning off every shape gets the fixed default; tuned convolutions still match the reference.
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Engine } from '../engine/runtime.ts';
+import { conv2d } from '../engine/ops/conv.ts';
+import { backward } from '../engine/ops/backward.ts';
+import { sum } from '../engine/ops/reduce.ts';
+import { gatherCandidates, weightGradCandidates } from '../engine/ops/conv-kernels.ts';
+import {
+  enableConvAutotune, exportConvTuning, gatherVariant, pendingConvShapes, tuneConvolutions,
+} from '../engine/ops/conv-autotune.ts';
+import * as ref from './helpers/reference.ts';
+import { assertClose } from './helpers/finite-diff.ts';
+import { mulberry32, randn } from './helpers/random.ts';
+
+const xShape = [2, 24, 12, 12] as const;
+const weightShape = [20, 24, 3, 3] as const;
+const options = { stride: 1, padding: 1 };
+
+/** Forward and backward of one conv2d; returns the output values. */
+async function convStep(engine: Engine, x: Float64Array, weight: Float64Array): Promise<Float32Array> {
+  const [output] = await engine.read([engine.tidy(() => {
+    const xt = engine.fromArray(Float32Array.from(x), [...xShape], 'f32', 'x');
+    const wt = engine.fromArray(Float32Array.from(weight), [...weightShape], 'f32', 'w');
+    xt.requiresGrad = true;
+    wt.requiresGrad = true;
+    const y = conv2d(xt, wt, null, options);
+    backward(sum(y));
+    xt.grad?.dispose();
+    wt.grad?.dispose();
+    return engine.keep(y);
+  })]);
+  return output as Float32Array;
+}
+
+test('autotuning times each new shape once, records the fastest candidate, and reuses the table', async () => {
+  const x = randn(xShape.reduce((a, b) => a * b, 1), mulberry32(1));
+  const weight = randn(weightShape.reduce((a, b) => a * b, 1), mulberry32(2));
+  const expected = ref.conv2dForward(x, [...xShape], weight, [...weightShape], null, options).output;
+
+  const engine = await Engine.create();
+  try {
+    enableConvAutotune(engine);
+    await convStep(engine, x, weight);
+    // The forward and grad-input gathers and the weight gradient, each where there is a choice.
+    const shapes = pendingConvShapes(engine);
+    assert.ok(shapes >= 1 && shapes <= 3, `pending shapes: ${shapes}`);
+    const lines: string[] = [];
+    assert.is(await tuneConvolutions(engine, (line) => lines.push(line)), shapes);
+    assert.is(pendingConvShapes(engine), 0);
+    const table = exportConvTuning(engine);
+    assert.is(Object.keys(table).length, shapes);
+    // The forward is conv2d 24 -> 20 channels; its grad-input runs as convTranspose2d 20 -> 24.
+    const k3 = { batch: 2, inHeight: 12, inWidth: 12, outHeight: 12, outWidth: 12, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1 };
+    const candidates: Record<string, string[]> = {
+      C: gatherCandidates(engine, { ...k3, inChannels: 24, outChannels: 20, transposed: false }),
+      T: gatherCandidates(engine, { ...k3, inChannels: 20, outChannels: 24, transposed: true }),
+      W: weightGradCandidates(engine, 20),
+    };
+    for (const [key, variant] of Object.entries(table)) {
+      const kind = key.startsWith('weightGrad') ? 'W' : key.includes(' T ') ? 'T' : 'C';
+      assert.ok(candidates[kind].includes(variant), `${key}: ${variant} is not among ${candidates[kind].join(', ')}`);
+    }
+    assert.ok(lines.every((line) => / ms/.test(line)), lines.join('\n'));
+    // Tuned kernels compute the same convolution, and meet no new shape.
+    assertClose(await convStep(engine, x, weight), expected, { atol: 1e-3, rtol: 1e-4 }, 'tuned conv2d');
+    assert.is(pendingConvShapes(engine), 0);
+
+    // A later engine given the table times nothing.
+    const later = await Engine.create();
+    try {
+      enableConvAutotune(later, JSON.parse(JSON.stringify(table)));
+      await convStep(later, x, weight);
+      assert.is(pendingConvShapes(later), 0);
+      assert.equal(exportConvTuning(later), table);
+    } finally {
+      later.destroy();
+    }
+  } finally {
+    engine.destroy();
+  }
+});
+
+test('without autotuning every shape gets its fixed default (the first candidate)', async () => {
+  const engine = await Engine.create();
+  try {
+    const g = { batch: 1, inChannels: 8, inHeight: 6, inWidth: 6, outChannels: 32, outHeight: 3, outWidth: 3, kernelHeight: 4, kernelWidth: 4, stride: 2, padding: 1, transposed: false };
+    assert.is(gatherVariant(engine, g), gatherCandidates(engine, g)[0]);
+    assert.is(pendingConvShapes(engine), 0);
+    // Subgroup kernels are offered exactly when the adapter guarantees 8-lane subgroups.
+    assert.is(gatherCandidates(engine, g).some((v) => v.startsWith('subgroup')), engine.subgroupMinSize >= 8);
+  } finally {
+    engine.destroy();
+  }
+});
+
+test.run();
