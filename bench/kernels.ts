@@ -3,9 +3,12 @@
 // when @tensorflow/tfjs-backend-webgpu is installed. `--only G2,D2` picks layers, `--json FILE`
 // writes the figures, `--repeats N` sets calls per timed batch, `--no-tfjs` skips the comparator,
 // `--no-torch` skips the PyTorch CPU comparator (bench/torch_conv.py, when a python3 has torch),
-// `--compare maxChannelQuads=1` times the engine with and without a convTuning change, alternating
+// `--compare gather=strip8,weightGrad=plain16` times the engine with and without forced variants, alternating
 // A/B in one process (best of 5 each), so that a shared machine's load hits both sides alike.
-// Results: bench/RESULTS.md.
+// `--autotune` tunes each layer's kernel variants first (engine/ops/conv-autotune.ts) and prints the
+// choice. Then the steps section: a full CGAN training step (paper, batch 64) and an SRGAN step
+// (paper, batch 16, 96-px crops) for the engine and for PyTorch (bench/torch_steps.py); `--no-steps`
+// skips it. Results: bench/RESULTS.md.
 
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -15,20 +18,53 @@ import {
   conv2d, conv2dGradInput, conv2dGradWeight, convTranspose2d, convTranspose2dGradInput, convTranspose2dGradWeight,
 } from '../engine/ops/conv.ts';
 import { convTuning } from '../engine/ops/conv-kernels.ts';
+import { enableConvAutotune, takeUsedConvVariants, tuneConvolutions } from '../engine/ops/conv-autotune.ts';
+import { trainingWorkload } from '../pipeline/commands/profile.ts';
 import { layerGflop, layers, lcgValues, outputSize, passNames } from './conv-layers.ts';
 import type { Layer, Passes } from './conv-layers.ts';
 import { loadTfjs, tfjsPasses } from './tfjs-conv.ts';
 
 /** PyTorch CPU medians per layer from bench/torch_conv.py, or null when no python3 has torch. */
 function torchTimes(selected: Layer[]): { label: string; layers: Record<string, { fwd_ms: number; dx_ms: number; dw_ms: number }> } | null {
-  for (const python of ['python3', '/usr/bin/python3']) {
-    if (spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0) continue;
+  const python = torchPython();
+  if (python) {
     const run = spawnSync(python, [new URL('./torch_conv.py', import.meta.url).pathname], { input: JSON.stringify(selected), encoding: 'utf8', maxBuffer: 1 << 24 });
     if (run.status !== 0) throw new Error(`bench/torch_conv.py failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
     const parsed = JSON.parse(run.stdout);
     return { label: `PyTorch ${parsed.torch} CPU, ${parsed.threads} threads, ${parsed.blas} (${python})`, layers: parsed.layers };
   }
   return null;
+}
+
+/** The first python3 on PATH (or Debian's) that has torch, or null. */
+function torchPython(): string | null {
+  return ['python3', '/usr/bin/python3'].find((python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) ?? null;
+}
+
+/** PyTorch CPU step medians from bench/torch_steps.py, or null when no python3 has torch. */
+function torchStepTimes(): { label: string; steps: Record<string, number> } | null {
+  const python = torchPython();
+  if (!python) return null;
+  const run = spawnSync(python, [new URL('./torch_steps.py', import.meta.url).pathname], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (run.status !== 0) throw new Error(`bench/torch_steps.py failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
+  const parsed = JSON.parse(run.stdout);
+  return { label: `PyTorch ${parsed.torch} CPU, ${parsed.threads} threads (${python})`, steps: parsed.steps };
+}
+
+/** Median wall time of a full training step (synthetic batch, losses read back) after one warm-up step. */
+async function engineStepMs(engine: Engine, workload: 'train-cgan' | 'train-srgan'): Promise<number> {
+  const runner = trainingWorkload(engine, { workload, config: 'paper', steps: 4, seed: 0, timestamps: false, groupBy: 'kernel', sr: false, fullImage: false });
+  try {
+    const samples: number[] = [];
+    for (let index = 0; index < 4; index++) {
+      const start = performance.now();
+      await runner.runStep(index);
+      if (index > 0) samples.push(performance.now() - start);
+    }
+    return samples.sort((a, b) => a - b)[1];
+  } finally {
+    runner.dispose();
+  }
 }
 
 function argument(name: string): string | undefined {
@@ -84,8 +120,8 @@ const shapeLabel = (l: Layer): string =>
   `${l.transposed ? 'convT' : 'conv'} ${l.inChannels}->${l.outChannels} ${l.inSize}->${outputSize(l)} k${l.kernel}s${l.stride}p${l.padding} b${l.batch}`;
 
 /** `name=value,...` applied to convTuning; returns the function that restores the previous values. */
-function applyTuning(change: Record<string, number>): () => void {
-  const tuning = convTuning as unknown as Record<string, number>;
+function applyTuning(change: Record<string, string>): () => void {
+  const tuning = convTuning as unknown as Record<string, string | null>;
   const previous = Object.fromEntries(Object.keys(change).map((key) => [key, tuning[key]]));
   Object.assign(tuning, change);
   return () => Object.assign(tuning, previous);
@@ -95,7 +131,7 @@ async function compare(engine: Engine, selected: Layer[], spec: string, repeats:
   const change = Object.fromEntries(spec.split(',').map((pair) => {
     const [key, value] = pair.split('=');
     if (!(key in convTuning)) throw new Error(`--compare: convTuning has no ${key} (has ${Object.keys(convTuning).join(', ')})`);
-    return [key, Number(value)];
+    return [key, value];
   }));
   const sync = () => engine.sync();
   console.log(`A = convTuning ${JSON.stringify(convTuning)}, B = A with ${spec}; best of 5 alternating A/B: wall ms (CPU ms of all threads)`);
@@ -141,16 +177,27 @@ async function main(): Promise<void> {
   if (!process.argv.includes('--no-tfjs') && !tfjs) console.log('TF.js comparator skipped: npm install -D @tensorflow/tfjs-core @tensorflow/tfjs-backend-webgpu');
   console.log(`layer  shape                          GFLOP   fwd ms  GFLOP/s    dx ms  GFLOP/s    dw ms  GFLOP/s${tfjs ? '   TF.js fwd/dx/dw ms   engine/TF.js' : ''}`);
   const results = [];
+  const autotune = process.argv.includes('--autotune');
+  if (autotune) enableConvAutotune(engine);
   for (const layer of selected) {
     const gflop = layerGflop(layer);
     const passes = enginePasses(engine, layer);
+    if (autotune) {
+      for (const pass of passNames) passes[pass]();
+      await tuneConvolutions(engine);
+      takeUsedConvVariants(engine);
+    }
     const times = { fwd: 0, dx: 0, dw: 0 };
-    for (const pass of passNames) times[pass] = await median(passes[pass], () => engine.sync(), repeats);
+    const variants: string[] = [];
+    for (const pass of passNames) {
+      times[pass] = await median(passes[pass], () => engine.sync(), repeats);
+      variants.push(...Object.values(takeUsedConvVariants(engine)));
+    }
     passes.dispose();
     const rate = (ms: number) => (gflop / (ms / 1e3)).toFixed(2).padStart(8);
     let line = `${layer.name.padEnd(6)} ${shapeLabel(layer).padEnd(30)} ${gflop.toFixed(3).padStart(6)}`;
     for (const pass of passNames) line += ` ${times[pass].toFixed(2).padStart(8)} ${rate(times[pass])}`;
-    const result: Record<string, unknown> = { name: layer.name, gflop, engine: { fwd_ms: times.fwd, dx_ms: times.dx, dw_ms: times.dw } };
+    const result: Record<string, unknown> = { name: layer.name, gflop, engine: { fwd_ms: times.fwd, dx_ms: times.dx, dw_ms: times.dw, ...(autotune ? { variants } : {}) } };
     if (tfjs) {
       const theirs = tfjsPasses(tfjs, layer);
       const other = { fwd: 0, dx: 0, dw: 0 };
@@ -160,6 +207,7 @@ async function main(): Promise<void> {
       result['tfjs'] = { fwd_ms: other.fwd, dx_ms: other.dx, dw_ms: other.dw };
     }
     console.log(line);
+    if (autotune) console.log(`       tuned variants fwd/dx/dw: ${variants.join(', ')}`);
     results.push(result);
   }
   const torch = process.argv.includes('--no-torch') ? null : torchTimes(selected);
@@ -174,7 +222,18 @@ async function main(): Promise<void> {
   } else if (!process.argv.includes('--no-torch')) {
     console.log('PyTorch comparator skipped: no python3 with torch (Debian: apt-get install python3-torch)');
   }
-  if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ adapter, torch: torch?.label, layers: results }, null, 2));
+  const steps: Array<Record<string, unknown>> = [];
+  if (!process.argv.includes('--no-steps')) {
+    const torchSteps = process.argv.includes('--no-torch') ? null : torchStepTimes();
+    console.log(`\nfull training steps (paper configs; CGAN batch 64, SRGAN batch 16 on 96-px crops): median ms${torchSteps ? `, beside ${torchSteps.label}` : ''}`);
+    for (const [name, workload] of [['cgan', 'train-cgan'], ['srgan', 'train-srgan']] as const) {
+      const engineMs = await engineStepMs(engine, workload);
+      const torchMs = torchSteps?.steps[name];
+      steps.push({ name, engine_ms: engineMs, ...(torchMs ? { torch_ms: torchMs } : {}) });
+      console.log(`${name.padEnd(6)} engine ${engineMs.toFixed(0)} ms${torchMs ? `   PyTorch ${torchMs.toFixed(0)} ms   engine/PyTorch ${(engineMs / torchMs).toFixed(2)}` : ''}`);
+    }
+  }
+  if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ adapter, torch: torch?.label, layers: results, steps }, null, 2));
   tfjs?.dispose();
   engine.destroy();
 }
