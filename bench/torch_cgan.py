@@ -71,7 +71,7 @@ def make(config, lr):
     return g, d, opt_g, opt_d
 
 
-def step(g, d, opt_g, opt_d, real, labels, noise=0.0, mode_seeking=0.0):
+def step(g, d, opt_g, opt_d, real, labels, noise=0.0, mode_seeking=0.0, joint=False):
     """One step of the paper's recipe, as pipeline/train/cgan-trainer.ts runs it. `noise`: std of
     instance noise added to D's inputs; `mode_seeking`: weight of the mode-seeking term (MSGAN)."""
     n = real.shape[0]
@@ -83,12 +83,21 @@ def step(g, d, opt_g, opt_d, real, labels, noise=0.0, mode_seeking=0.0):
     fake = g(z, fake_labels)
     jitter = lambda t: t + noise * torch.randn_like(t) if noise else t
     opt_d.zero_grad()
-    real_logits, fake_logits = d(jitter(real), labels), d(jitter(fake.detach()), fake_labels)
+    if joint:
+        # One D pass over real and fake together: BatchNorm sees both, so a collapsed fake batch stands out.
+        logits = d(torch.cat([jitter(real), jitter(fake.detach())]), torch.cat([labels, fake_labels]))
+        real_logits, fake_logits = logits[:n], logits[n:]
+    else:
+        real_logits, fake_logits = d(jitter(real), labels), d(jitter(fake.detach()), fake_labels)
     loss_d = F.binary_cross_entropy_with_logits(real_logits, torch.ones(n)) + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros(n))
     loss_d.backward()
     opt_d.step()
     opt_g.zero_grad()
-    loss_g = F.binary_cross_entropy_with_logits(d(jitter(fake), fake_labels), torch.ones(n))
+    if joint:
+        fooled = d(torch.cat([jitter(real), jitter(fake)]), torch.cat([labels, fake_labels]))[n:]
+    else:
+        fooled = d(jitter(fake), fake_labels)
+    loss_g = F.binary_cross_entropy_with_logits(fooled, torch.ones(n))
     if mode_seeking:
         ratio = (fake[:half] - fake[half:2 * half]).abs().mean() / (z[:half] - z[half:2 * half]).abs().mean()
         loss_g = loss_g + mode_seeking / (ratio + 1e-5)
@@ -109,11 +118,16 @@ def train(args):
         index = order[position:position + args.batch]
         position += args.batch
         noise = args.noise * max(0.0, 1 - i / args.steps)
-        loss_d, loss_g, d_real, d_fake = step(g, d, opt_g, opt_d, x[index], y[index], noise, args.mode_seeking)
+        loss_d, loss_g, d_real, d_fake = step(g, d, opt_g, opt_d, x[index], y[index], noise, args.mode_seeking, args.joint)
         if i % 50 == 0 or i == args.steps:
             print(json.dumps(dict(step=i, epoch=epoch, loss_d=round(loss_d, 4), loss_g=round(loss_g, 4), d_real=round(d_real, 3),
                                   d_fake=round(d_fake, 3), seconds=round(time.time() - start, 1))), flush=True)
     write_safetensors(args.out, state(g, d))
+    with torch.no_grad():
+        for mode in ("train", "eval"):
+            g.train(mode == "train")
+            images = g(torch.randn(48, Z_DIM), torch.arange(48) % CLASSES).view(16, CLASSES, -1)
+            print(f"{mode}-mode spread over z (mean per-pixel std within a class): {images.std(0).mean().item():.3f}")
     print(f"wrote {args.out} after {args.steps} steps in {time.time() - start:.1f} s")
 
 
@@ -128,6 +142,7 @@ def main():
     parser.add_argument("--seed", type=int, default=2)
     parser.add_argument("--noise", type=float, default=0.0, help="instance noise std, annealed to 0")
     parser.add_argument("--mode-seeking", type=float, default=0.0, help="weight of the MSGAN term")
+    parser.add_argument("--joint", action="store_true", help="one D pass over real and fake images together")
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
     train(args)

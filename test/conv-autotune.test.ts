@@ -15,6 +15,10 @@ import {
 import * as ref from './helpers/reference.ts';
 import { assertClose } from './helpers/finite-diff.ts';
 import { mulberry32, randn } from './helpers/random.ts';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finishAutotune, startAutotune } from '../pipeline/conv-tuning-file.ts';
 
 const xShape = [2, 24, 12, 12] as const;
 const weightShape = [20, 24, 3, 3] as const;
@@ -92,6 +96,34 @@ test('without autotuning every shape gets its fixed default (the first candidate
     assert.is(pendingConvShapes(engine), 0);
     // Subgroup kernels are offered exactly when the adapter guarantees 8-lane subgroups.
     assert.is(gatherCandidates(engine, g).some((v) => v.startsWith('subgroup')), engine.subgroupMinSize >= 8);
+  } finally {
+    engine.destroy();
+  }
+});
+
+test('the tuning file keeps a table per adapter, and a damaged file is named, not replaced', async () => {
+  const directory = mkdtempSync(join(tmpdir(), 'xraygen-tuning-'));
+  const path = join(directory, 'conv-tuning.json');
+  const x = randn(xShape.reduce((a, b) => a * b, 1), mulberry32(3));
+  const weight = randn(weightShape.reduce((a, b) => a * b, 1), mulberry32(4));
+  const engine = await Engine.create();
+  try {
+    assert.is(startAutotune(engine, path), 0);
+    await convStep(engine, x, weight);
+    const tuned = await finishAutotune(engine, path, () => {});
+    const saved = JSON.parse(readFileSync(path, 'utf8'));
+    assert.is(saved.format, 'xraygen-conv-tuning-1');
+    assert.is(Object.keys(saved.adapters[engine.describe()]).length, tuned);
+    // Another engine on the same adapter starts from the saved choices.
+    const later = await Engine.create();
+    try {
+      assert.is(startAutotune(later, path), tuned);
+    } finally {
+      later.destroy();
+    }
+    writeFileSync(path, '{"format": "xraygen-conv-tuning-1", "adapters": ');
+    assert.throws(() => startAutotune(engine, path), (error: Error) => error.message.startsWith(`${path}: not a conv tuning file`));
+    assert.is(readFileSync(path, 'utf8'), '{"format": "xraygen-conv-tuning-1", "adapters": ');
   } finally {
     engine.destroy();
   }
