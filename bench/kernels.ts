@@ -60,6 +60,8 @@ async function engineStepMs(engine: Engine, workload: 'train-cgan' | 'train-srga
       const start = performance.now();
       await runner.runStep(index);
       if (index > 0) samples.push(performance.now() - start);
+      // With --autotune, the warm-up step's new shapes are tuned before the timed steps.
+      else await tuneConvolutions(engine);
     }
     return samples.sort((a, b) => a - b)[1];
   } finally {

@@ -1,9 +1,9 @@
 // Per-shape choice of conv kernel variant (engine/ops/conv-kernels.ts). By default every shape gets
 // its first candidate, a fixed rule: the deterministic mode. With autotuning on, shapes seen without
 // a recorded choice are remembered, and `tuneConvolutions` times every candidate on the device once
-// and records the fastest. The table is plain JSON (`exportConvTuning` / `importConvTuning`), so Node
-// keeps it in a file (pipeline/conv-tuning-file.ts) and a browser in memory or a shipped file; with
-// the same table, every run picks the same kernels.
+// and records the fastest. The table is plain JSON (`exportConvTuning`, and back in through
+// `enableConvAutotune`), so Node keeps it in a file (pipeline/conv-tuning-file.ts) and a browser in
+// memory or a shipped file; with the same table, every run picks the same kernels.
 
 import type { Engine } from '../runtime.ts';
 import {

@@ -1,6 +1,7 @@
 // The three GPU building blocks behind conv2d and convTranspose2d (engine/ops/conv.ts): a weight
 // repack, the implicit-GEMM gather that computes either op's forward (and so either op's
-// grad-input), and the chunked weight-gradient GEMM. WGSL: shaders/conv_*.wgsl.
+// grad-input), and the chunked weight-gradient GEMM, each of the last two in several variants
+// (engine/ops/conv-autotune.ts chooses). WGSL: shaders/conv_*.wgsl.
 
 import { kernel } from '../kernel.ts';
 import type { Engine } from '../runtime.ts';
@@ -86,7 +87,7 @@ export interface GatherGeometry {
 }
 
 /**
- * weight [A, B, kH, kW] -> [Cin, kH, kW, Cout padded to 4]: vec4 loads of four output channels.
+ * weight [A, B, kH, kW] -> [Cin, kH, kW, paddedChannels(Cout)]: a tap's output channels side by side.
  * `outputIsFirst`: A is the output channel (conv2d layout) rather than the input channel.
  */
 function packWeights(weight: Tensor, outputIsFirst: boolean): Tensor {
