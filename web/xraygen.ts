@@ -10,3 +10,4 @@ export { createGenerator, toImageData, toPngBlob } from '../pipeline/generate/br
 export type { BrowserGenerateRequest, BrowserGeneration, BrowserImage, CreateGeneratorOptions, XrayGenerator } from '../pipeline/generate/browser.ts';
 export { cliLabelNames, findingNames } from '../pipeline/data/labels.ts';
 export { formatBytes } from '../engine/memory.ts';
+export type { ConvTuningTable } from '../engine/ops/conv-autotune.ts';

@@ -11,6 +11,7 @@ import type { DeviceOptions } from '../../engine/device.ts';
 import { BadInputFileError, UsageError } from '../../engine/errors.ts';
 import { parseSafetensors } from '../../engine/io/safetensors.ts';
 import type { PoolStats } from '../../engine/memory.ts';
+import { enableConvAutotune, exportConvTuning, tuneConvolutions, type ConvTuningTable } from '../../engine/ops/conv-autotune.ts';
 import { CganDiscriminator, CganGenerator, cganConfigs, discriminatorSpecs, generatorSpecs, type CganConfig } from '../../models/cgan.ts';
 import { SrGenerator, srganConfigs, srGeneratorSpecs, type SrganConfig } from '../../models/srgan.ts';
 import { cliLabelNames, findingNames, labelFromCliName, type LabelId } from '../data/labels.ts';
@@ -27,6 +28,8 @@ export interface CreateGeneratorOptions {
   device?: DeviceOptions;
   /** GPU memory budget for tensors, in bytes. */
   maxBytes?: number;
+  /** Conv kernel choices per shape from an earlier `tune()` on this adapter (e.g. kept in localStorage or shipped as JSON). */
+  convTuning?: ConvTuningTable;
 }
 
 export interface BrowserGenerateRequest {
@@ -72,6 +75,11 @@ export interface XrayGenerator {
   /** Seconds from the call to createGenerator until the weights were on the GPU. */
   readonly loadSeconds: number;
   generate(request: BrowserGenerateRequest): Promise<BrowserGeneration>;
+  /**
+   * Times the conv kernel variants of the shapes generate() has met that have no choice yet, keeps the
+   * fastest for later calls, and returns the whole table, to pass back as `convTuning` next time.
+   */
+  tune(): Promise<ConvTuningTable>;
   /** The engine's buffer pool: bytes live in tensors and held for reuse. */
   memory(): PoolStats;
   /**
@@ -118,6 +126,8 @@ export async function createGenerator(options: CreateGeneratorOptions): Promise<
   const srConfig = srWeights ? configFor<SrganConfig>(srWeights, srganConfigs, srGeneratorSpecs, 'generator', 'SRGAN generator') : null;
 
   const engine = await Engine.create({ ...options.device, maxBytes: options.maxBytes });
+  // Shapes without a recorded choice run the fixed default until tune() is called.
+  enableConvAutotune(engine, options.convTuning ?? {});
   const generator = new CganGenerator(engine, cganConfig);
   const discriminator = new CganDiscriminator(engine, cganConfig);
   const srGenerator = srConfig ? new SrGenerator(engine, srConfig) : null;
@@ -166,6 +176,11 @@ export async function createGenerator(options: CreateGeneratorOptions): Promise<
         };
       });
       return { images, rejected: result.rejected.map((item) => item.index), stats: result.stats, seconds: (performance.now() - started) / 1000 };
+    },
+    async tune() {
+      if (disposed) throw new UsageError('generator was disposed');
+      await tuneConvolutions(engine);
+      return exportConvTuning(engine);
     },
     memory: () => engine.memory(),
     dispose() {

@@ -174,6 +174,16 @@ async function main(): Promise<number> {
       await page.screenshot({ path: join(artifacts, 'web-page.png'), fullPage: true });
       if (process.argv.includes('--docs-screenshot')) await page.screenshot({ path: join(repositoryRoot, 'docs', 'web-screenshot.png'), fullPage: true });
     });
+    await check('tune() picks conv kernels per shape; the tuned page still matches Node', async () => {
+      const table = await page.evaluate(async () => {
+        const state = window as unknown as { xraygenPage: { generator: () => import('../../pipeline/generate/browser.ts').XrayGenerator } };
+        return state.xraygenPage.generator().tune();
+      });
+      const entries = Object.entries(table);
+      ensure(entries.length > 0 && entries.every(([key, variant]) => /^(gather|weightGrad) /.test(key) && /^[a-z]+\d+$/.test(variant)), `table: ${JSON.stringify(table)}`);
+      compareImages(mass, await pageGenerate(page, { label: 'mass', count: 3, seed: 7, threshold: 0, sr: true }), 'mass x3 SR, tuned');
+      console.log(`       ${entries.length} shapes tuned: ${[...new Set(entries.map(([, variant]) => variant))].join(', ')}`);
+    });
     await check('dispose() returns GPU memory to zero', async () => {
       await page.click('#release');
       await page.waitForSelector('#status[data-state="released"]');
