@@ -8,6 +8,7 @@ import { Tensor, BYTES_PER_ELEMENT, shapeSize, shapeString, type DType } from '.
 import type { Kernel } from './kernel.ts';
 import { checkBindings } from './kernel.ts';
 import { UniformArena } from './uniform-arena.ts';
+import { StagingBuffers } from './staging.ts';
 import { DeviceError, KernelBindingError } from './errors.ts';
 
 export interface EngineOptions extends DeviceOptions {
@@ -67,6 +68,7 @@ export class Engine {
   private pass: GPUComputePassEncoder | null = null;
   private readonly afterSubmit: Array<() => void> = [];
   private readonly uniforms: UniformArena;
+  private readonly staging: StagingBuffers | null;
 
   /** Largest tensor one kernel binding may see (the WebGPU default, 128 MiB, in a dry run). */
   readonly maxBindingBytes: number;
@@ -76,6 +78,7 @@ export class Engine {
     this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
     this.pool = new BufferPool(gpu?.device ?? null, { maxBytes: options.maxBytes, onTrim: () => this.flush() });
     this.uniforms = new UniformArena(gpu?.device ?? null);
+    this.staging = gpu ? new StagingBuffers(gpu.device) : null;
   }
 
   static async create(options: EngineOptions = {}): Promise<Engine> {
@@ -130,12 +133,12 @@ export class Engine {
     if (!this.gpu || data.byteLength === 0) return;
     // A staging copy inside the encoder keeps program order: a queue.writeBuffer would jump ahead
     // of dispatches recorded earlier that still read this (possibly recycled) buffer.
-    const staging = this.device.createBuffer({ size: Math.ceil(data.byteLength / 4) * 4, usage: GPUBufferUsage.COPY_SRC, mappedAtCreation: true });
+    const staging = this.staging!.takeUpload(data.byteLength);
     new Uint8Array(staging.getMappedRange()).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     staging.unmap();
     this.endPass();
-    this.commandEncoder().copyBufferToBuffer(staging, 0, tensor.pooled.buffer!, tensor.byteOffset, staging.size);
-    this.afterSubmit.push(() => staging.destroy());
+    this.commandEncoder().copyBufferToBuffer(staging, 0, tensor.pooled.buffer!, tensor.byteOffset, Math.ceil(data.byteLength / 4) * 4);
+    this.afterSubmit.push(() => this.staging!.uploadDone(staging));
   }
 
   /** A tensor of another shape sharing `source`'s buffer. */
@@ -195,6 +198,11 @@ export class Engine {
   private track(tensor: Tensor): Tensor {
     this.scopes[this.scopes.length - 1]?.add(tensor);
     return tensor;
+  }
+
+  /** Staging buffers created so far (uploads and readbacks reuse theirs; a steady loop stops adding). */
+  get stagingBuffersCreated(): number {
+    return this.staging?.created ?? 0;
   }
 
   memory(): PoolStats {
@@ -303,7 +311,7 @@ export class Engine {
       offsets.push(total);
       total += Math.ceil(tensor.byteLength / 4) * 4;
     }
-    const staging = this.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+    const staging = this.staging!.takeReadback(total);
     this.endPass();
     const encoder = this.commandEncoder();
     tensors.forEach((tensor, i) => {
@@ -311,14 +319,16 @@ export class Engine {
     });
     this.flush();
     try {
-      await this.waitFor(staging.mapAsync(GPUMapMode.READ), 'reading back tensors');
+      await this.waitFor(staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, total)), 'reading back tensors');
       this.throwIfFailed();
-      const mapped = staging.getMappedRange();
+      const mapped = staging.getMappedRange(0, Math.max(4, total));
       tensors.forEach((tensor, i) => new Uint8Array(arrays[i].buffer).set(new Uint8Array(mapped, offsets[i], tensor.byteLength)));
       staging.unmap();
-    } finally {
+    } catch (error) {
       staging.destroy();
+      throw error;
     }
+    this.staging!.readbackDone(staging);
     return arrays;
   }
 
@@ -352,6 +362,7 @@ export class Engine {
   destroy(): void {
     this.pool.destroy();
     this.uniforms.destroy();
+    this.staging?.destroy();
     this.gpu?.device.destroy();
   }
 }
