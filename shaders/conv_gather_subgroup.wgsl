@@ -82,37 +82,65 @@ fn phaseLength(size: u32, phase: i32) -> i32 {
   return max(0, (i32(size) - phase + s - 1) / s);
 }
 
+// Where a thread works, with `pixels` consecutive outputs of one row of its phase per thread. Taps and
+// strips as in conv_gather.wgsl; everything except the pixel position is uniform.
+struct Place {
+  valid: bool,
+  n: i32,
+  rowIndex: i32,
+  column0: i32,
+  columns: i32,
+  phaseRow: i32,
+  rowTaps: vec2<i32>,
+  columnTaps: vec2<i32>,
+  rowOrigin: i32,
+  stripStart: i32,
+  // Output row and first column in the full output, and the step between the thread's columns.
+  outRow: u32,
+  outColumn0: i32,
+  outColumnStep: i32,
+}
+
+fn place(id: vec3<u32>, group: vec3<u32>, pixels: i32) -> Place {
+  var at: Place;
+  let s = i32(params.stride);
+  let transposed = params.transposed != 0u;
+  at.phaseRow = select(0, i32(group.z) / s, transposed);
+  let phaseColumn = select(0, i32(group.z) % s, transposed);
+  let rows = phaseLength(params.outHeight, at.phaseRow);
+  at.columns = phaseLength(params.outWidth, phaseColumn);
+  let groupsPerRow = (at.columns + pixels - 1) / pixels;
+  let threads = i32(params.batch) * rows * groupsPerRow;
+  at.valid = i32(id.x) < threads;
+  // Threads past the end work on the last real position and do not store.
+  let clamped = min(i32(id.x), max(threads - 1, 0));
+  at.rowIndex = (clamped / groupsPerRow) % rows;
+  at.n = clamped / (groupsPerRow * rows);
+  at.column0 = (clamped % groupsPerRow) * pixels;
+  at.rowTaps = tapCount(at.phaseRow, i32(params.kernelHeight));
+  at.columnTaps = tapCount(phaseColumn, i32(params.kernelWidth));
+  at.rowOrigin = tapOrigin(at.rowIndex, at.phaseRow, at.rowTaps.y);
+  let columnOrigin = tapOrigin(at.column0, phaseColumn, at.columnTaps.y);
+  at.stripStart = select(columnOrigin, columnOrigin - (at.columnTaps.x - 1), transposed);
+  at.outRow = u32(select(at.rowIndex, at.phaseRow + s * at.rowIndex, transposed));
+  at.outColumn0 = select(at.column0, phaseColumn + s * at.column0, transposed);
+  at.outColumnStep = select(1, s, transposed);
+  return at;
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
         @builtin(subgroup_invocation_id) lane: u32) {
-  let s = i32(params.stride);
+  let at = place(id, group, 4);
   let transposed = params.transposed != 0u;
-  let phaseRow = select(0, i32(group.z) / s, transposed);
-  let phaseColumn = select(0, i32(group.z) % s, transposed);
-  let rows = phaseLength(params.outHeight, phaseRow);
-  let columns = phaseLength(params.outWidth, phaseColumn);
-  let quadsPerRow = (columns + 3) / 4;
-  let thread = i32(id.x);
-  let valid = thread < i32(params.batch) * rows * quadsPerRow;
-  // Threads past the end work on the last real position and do not store.
-  let clamped = min(thread, max(i32(params.batch) * rows * quadsPerRow - 1, 0));
-  let rowIndex = (clamped / quadsPerRow) % rows;
-  let n = clamped / (quadsPerRow * rows);
-  let column0 = (clamped % quadsPerRow) * 4;
-
-  let rowTaps = tapCount(phaseRow, i32(params.kernelHeight));
-  let columnTaps = tapCount(phaseColumn, i32(params.kernelWidth));
-  let rowOrigin = tapOrigin(rowIndex, phaseRow, rowTaps.y);
-  let columnOrigin = tapOrigin(column0, phaseColumn, columnTaps.y);
   let rowStep = select(1, -1, transposed);
-  let kernelStep = select(1, s, transposed);
-  let count = columnTaps.x;
-  let stripStart = select(columnOrigin, columnOrigin - (count - 1), transposed);
+  let kernelStep = select(1, i32(params.stride), transposed);
+  let count = at.columnTaps.x;
 
   let height = i32(params.inHeight);
   let width = i32(params.inWidth);
   let inPlane = u32(height * width);
-  let batchStart = u32(n) * params.inChannels * inPlane;
+  let batchStart = u32(at.n) * params.inChannels * inPlane;
   let kernelWidth = i32(params.kernelWidth);
   let padded = params.paddedOutChannels;
   let weightChannelStride = params.kernelHeight * params.kernelWidth * padded;
@@ -121,17 +149,17 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
   let laneChannel = channelBase + (lane % 8u);
   let lastWeight = arrayLength(&weights) - 1u;
 
-  for (var jy = 0; jy < rowTaps.x; jy++) {
-    let inRow = rowOrigin + rowStep * jy;
+  for (var jy = 0; jy < at.rowTaps.x; jy++) {
+    let inRow = at.rowOrigin + rowStep * jy;
     let rowInside = inRow >= 0 && inRow < height;
-    let ky = rowTaps.y + kernelStep * jy;
+    let ky = at.rowTaps.y + kernelStep * jy;
     let rowAddress = batchStart + u32(select(0, inRow, rowInside) * width);
     var weightRow = u32(ky * kernelWidth) * padded;
     var channelOffset = 0u;
     for (var ci = 0u; ci < params.inChannels; ci++) {
       var strip: array<f32, 16>;
       for (var t = 0u; t < STRIP_WIDTH; t++) {
-        let column = stripStart + i32(t);
+        let column = at.stripStart + i32(t);
         let inside = rowInside && column >= 0 && column < width;
         strip[t] = select(0.0, x[rowAddress + channelOffset + u32(select(0, column, inside))], inside);
       }
@@ -139,7 +167,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         // Strip offset t is tap j = t for conv2d and j = count - 1 - t for convTranspose2d.
         let j = select(i32(t), count - 1 - i32(t), transposed);
         if (j < 0 || j >= count) { continue; }
-        let kx = columnTaps.y + kernelStep * j;
+        let kx = at.columnTaps.y + kernelStep * j;
         let values = vec4<f32>(strip[t], strip[t + STRIP_PIXEL_STEP], strip[t + 2u * STRIP_PIXEL_STEP], strip[t + 3u * STRIP_PIXEL_STEP]);
         let tapRow = weightRow + u32(kx) * padded;
         let w0 = select(0.0, weights[min(tapRow + laneChannel, lastWeight)], laneChannel < padded);
@@ -153,22 +181,101 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
       channelOffset += inPlane;
     }
   }
-  if (!valid) { return; }
+  if (!at.valid) { return; }
 
   let outPlane = params.outHeight * params.outWidth;
-  let outRow = u32(select(rowIndex, phaseRow + s * rowIndex, transposed));
-  let columnStep = select(1, s, transposed);
-  let columnStart = select(column0, phaseColumn + s * column0, transposed);
   let accumulators = acc;
   for (var i = 0; i < 4; i++) {
-    if (column0 + i >= columns) { break; }
-    let outColumn = u32(columnStart + columnStep * i);
+    if (at.column0 + i >= at.columns) { break; }
+    let outColumn = u32(at.outColumn0 + at.outColumnStep * i);
     for (var k = 0u; k < CHANNELS; k++) {
       let co = channelBase + k;
       if (co >= params.outChannels) { break; }
       var value = accumulators[k][i];
       if (params.hasBias != 0u) { value += bias[co]; }
-      out[(u32(n) * params.outChannels + co) * outPlane + outRow * params.outWidth + outColumn] = value;
+      out[(u32(at.n) * params.outChannels + co) * outPlane + at.outRow * params.outWidth + outColumn] = value;
     }
+  }
+}
+
+// main_pixels: one output channel (workgroup y) and PIXELS outputs of a row per thread, for layers
+// with a few output channels (the SRGAN's 9x9 tail, the CGAN's 1-channel convTranspose2d), where
+// main would waste most of its 8-16 channels. The weights are shared the other way round: lane i
+// loads the weight of input channel firstInput + i at each column tap, and the broadcasts give every lane
+// all eight; the strip of input columns serves all the row's taps of the thread's pixels.
+override PIXELS: u32 = 8u;
+// Strip columns: (PIXELS - 1) * STRIP_PIXEL_STEP + column taps, at most 32.
+override PIXEL_STRIP: u32 = 16u;
+// Column taps of the widest phase (the kernel width for conv2d), at most 16.
+override COLUMN_TAPS: u32 = 9u;
+
+var<private> pixelAcc: array<f32, 16>;
+// [strip offset of the tap][input channel within the block of 8]
+var<private> tapWeights: array<array<f32, 8>, 16>;
+
+@compute @workgroup_size(64)
+fn main_pixels(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
+               @builtin(subgroup_invocation_id) lane: u32) {
+  let at = place(id, group, i32(PIXELS));
+  let transposed = params.transposed != 0u;
+  let rowStep = select(1, -1, transposed);
+  let kernelStep = select(1, i32(params.stride), transposed);
+  let count = at.columnTaps.x;
+  let height = i32(params.inHeight);
+  let width = i32(params.inWidth);
+  let inPlane = u32(height * width);
+  let batchStart = u32(at.n) * params.inChannels * inPlane;
+  let co = group.y;
+  let lastWeight = arrayLength(&weights) - 1u;
+
+  for (var jy = 0; jy < at.rowTaps.x; jy++) {
+    let inRow = at.rowOrigin + rowStep * jy;
+    let rowInside = inRow >= 0 && inRow < height;
+    let ky = u32(at.rowTaps.y + kernelStep * jy);
+    let rowAddress = batchStart + u32(select(0, inRow, rowInside) * width);
+    for (var firstInput = 0u; firstInput < params.inChannels; firstInput += 8u) {
+      let laneInput = firstInput + lane % 8u;
+      for (var t = 0u; t < COLUMN_TAPS; t++) {
+        // Strip offset t is tap j = t for conv2d and j = count - 1 - t for convTranspose2d.
+        let j = select(i32(t), count - 1 - i32(t), transposed);
+        let kx = u32(at.columnTaps.y + kernelStep * clamp(j, 0, max(count - 1, 0)));
+        let index = ((laneInput * params.kernelHeight + ky) * params.kernelWidth + kx) * params.paddedOutChannels + co;
+        let w = select(0.0, weights[min(index, lastWeight)], laneInput < params.inChannels && j >= 0 && j < count);
+        tapWeights[t][0] = subgroupBroadcast(w, 0u);
+        tapWeights[t][1] = subgroupBroadcast(w, 1u);
+        tapWeights[t][2] = subgroupBroadcast(w, 2u);
+        tapWeights[t][3] = subgroupBroadcast(w, 3u);
+        tapWeights[t][4] = subgroupBroadcast(w, 4u);
+        tapWeights[t][5] = subgroupBroadcast(w, 5u);
+        tapWeights[t][6] = subgroupBroadcast(w, 6u);
+        tapWeights[t][7] = subgroupBroadcast(w, 7u);
+      }
+      for (var k = 0u; k < 8u; k++) {
+        let channel = firstInput + k;
+        if (channel >= params.inChannels) { break; }
+        var strip: array<f32, 32>;
+        for (var t = 0u; t < PIXEL_STRIP; t++) {
+          let column = at.stripStart + i32(t);
+          let inside = rowInside && column >= 0 && column < width;
+          strip[t] = select(0.0, x[rowAddress + channel * inPlane + u32(select(0, column, inside))], inside);
+        }
+        for (var t = 0u; t < COLUMN_TAPS; t++) {
+          let w = tapWeights[t][k];
+          for (var p = 0u; p < PIXELS; p++) {
+            pixelAcc[p] += w * strip[t + p * STRIP_PIXEL_STEP];
+          }
+        }
+      }
+    }
+  }
+  if (!at.valid) { return; }
+
+  let outPlane = params.outHeight * params.outWidth;
+  let accumulators = pixelAcc;
+  for (var p = 0; p < i32(PIXELS); p++) {
+    if (at.column0 + p >= at.columns) { break; }
+    var value = accumulators[p];
+    if (params.hasBias != 0u) { value += bias[co]; }
+    out[(u32(at.n) * params.outChannels + co) * outPlane + at.outRow * params.outWidth + u32(at.outColumn0 + at.outColumnStep * p)] = value;
   }
 }

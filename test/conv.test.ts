@@ -108,8 +108,8 @@ test('GAN layers with their full channel counts at batch 1', async () => {
 
 test('every register blocking and gather entry point of convTuning agrees with the reference', async () => {
   const saved = { ...convTuning };
-  // Each variant is forced wherever it applies; the subgroup ones run only where the adapter has
-  // subgroups of >= 8 lanes (lavapipe: 8).
+  // Each variant is forced wherever it applies; the subgroup and pixels ones run only where the
+  // adapter has subgroups of >= 8 lanes (lavapipe: 8).
   const variants = [
     ['gather4', 'plain4'], ['gather16', 'plain8'], ['strip8', 'plain16'], ['strip16', 'plain16'], ['subgroup8', 'subgroup8'], ['subgroup16', 'subgroup16'],
   ] as const;
@@ -120,6 +120,13 @@ test('every register blocking and gather entry point of convTuning agrees with t
       await checkConv({ x: [2, 17, 6, 6], weight: [13, 17, 3, 3], stride: 2, padding: 0, bias: true }, false);
       await checkConv({ x: [2, 9, 7, 6], weight: [9, 21, 3, 3], stride: 1, padding: 1, bias: true }, true);
       await checkConv({ x: [1, 24, 8, 8], weight: [24, 40, 4, 4], stride: 2, padding: 1, bias: false }, true);
+    }
+    for (const gather of ['pixels8', 'pixels16', 'strip4'] as const) {
+      Object.assign(convTuning, { gather, weightGrad: null });
+      // Few output channels: a wide kernel, a strided one, a convTranspose2d to 1 channel.
+      await checkConv({ x: [1, 11, 9, 21], weight: [3, 11, 9, 9], stride: 1, padding: 4, bias: true }, false);
+      await checkConv({ x: [1, 5, 13, 11], weight: [2, 5, 4, 4], stride: 2, padding: 1, bias: true }, false);
+      await checkConv({ x: [2, 10, 6, 7], weight: [10, 1, 4, 4], stride: 2, padding: 1, bias: true }, true);
     }
   } finally {
     Object.assign(convTuning, saved);

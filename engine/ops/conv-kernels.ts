@@ -13,6 +13,7 @@ const packKernel = kernel('conv_pack_weights');
 const gatherKernel = kernel('conv_gather');
 const stripGatherKernel = kernel('conv_gather', 'main_strip');
 const subgroupGatherKernel = kernel('conv_gather_subgroup');
+const pixelsGatherKernel = kernel('conv_gather_subgroup', 'main_pixels');
 const weightGradientKernel = kernel('conv_grad_weight');
 const reduceChunksKernel = kernel('conv_grad_weight', 'reduce_chunks');
 const subgroupWeightGradientKernel = kernel('conv_grad_weight_subgroup');
@@ -22,18 +23,21 @@ const MAX_WORKGROUPS = 65535;
 
 /**
  * A gather's kernel and output channels per thread: `subgroup` (conv_gather_subgroup.wgsl, weights
- * shared through the subgroup), `strip` (conv_gather.wgsl main_strip) or `gather` (main). A weight
- * gradient's: `subgroup` (conv_grad_weight_subgroup.wgsl) or `plain` (conv_grad_weight.wgsl).
- * engine/ops/conv-autotune.ts picks one per shape; every variant allocates the same buffers.
+ * shared through the subgroup), `strip` (conv_gather.wgsl main_strip) or `gather` (main); or, for
+ * layers with at most 4 output channels, `pixels` (conv_gather_subgroup.wgsl main_pixels: one channel
+ * and 8 or 16 pixels per thread). A weight gradient's: `subgroup` (conv_grad_weight_subgroup.wgsl) or
+ * `plain` (conv_grad_weight.wgsl). engine/ops/conv-autotune.ts picks one per shape; every variant
+ * allocates the same buffers.
  */
-export type GatherVariant = 'subgroup16' | 'subgroup8' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
+export type GatherVariant = 'subgroup16' | 'subgroup8' | 'pixels16' | 'pixels8' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
 export type WeightGradVariant = 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
 
 /** Variants forced for every shape where they apply (tests, `bench/kernels.ts --compare`); null: the tuned or default choice. */
 export const convTuning: { gather: GatherVariant | null; weightGrad: WeightGradVariant | null } = { gather: null, weightGrad: null };
 
-/** conv_gather.wgsl's `strip` array length. */
+/** conv_gather.wgsl's `strip` array length, and main_pixels'. */
 const MAX_STRIP_WIDTH = 16;
+const MAX_PIXEL_STRIP = 32;
 
 /** Channels per thread worth having for `channels` outputs: no more than the layer can fill. */
 function usefulChannels(channels: number): number {
@@ -48,19 +52,23 @@ function paddedChannels(channels: number): number {
 
 const channelsOf = (variant: string): number => Number(variant.replace(/^[a-z]+/, ''));
 
-function stripGeometry(g: GatherGeometry): { width: number; pixelStep: number } {
+/** The input columns one thread reads per row and channel, for `pixels` outputs per thread. */
+function stripGeometry(g: GatherGeometry, pixels = 4): { width: number; pixelStep: number; columnTaps: number } {
   const pixelStep = g.transposed ? 1 : g.stride;
-  return { width: 3 * pixelStep + (g.transposed ? Math.ceil(g.kernelWidth / g.stride) : g.kernelWidth), pixelStep };
+  const columnTaps = g.transposed ? Math.ceil(g.kernelWidth / g.stride) : g.kernelWidth;
+  return { width: (pixels - 1) * pixelStep + columnTaps, pixelStep, columnTaps };
 }
 
 /** The variants that can run `g` on this engine, the default (the measured best on lavapipe) first. */
 export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVariant[] {
   const useful = usefulChannels(g.outChannels);
   const strip = stripGeometry(g).width <= MAX_STRIP_WIDTH;
-  const all: GatherVariant[] = ['subgroup16', 'subgroup8', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4'];
-  return all.filter((v) => channelsOf(v) <= useful
-    && (!v.startsWith('subgroup') || (strip && engine.subgroupMinSize >= 8))
-    && (!v.startsWith('strip') || strip));
+  const subgroups = engine.subgroupMinSize >= 8;
+  const all: GatherVariant[] = ['subgroup16', 'subgroup8', 'pixels16', 'pixels8', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4'];
+  return all.filter((v) => {
+    if (v.startsWith('pixels')) return useful === 4 && subgroups && stripGeometry(g, channelsOf(v)).width <= MAX_PIXEL_STRIP;
+    return channelsOf(v) <= useful && (!v.startsWith('subgroup') || (strip && subgroups)) && (!v.startsWith('strip') || strip);
+  });
 }
 
 export function weightGradCandidates(engine: Engine, gradChannels: number): WeightGradVariant[] {
@@ -123,13 +131,16 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   const packed = packWeights(weight, outputIsFirst);
   // Phase 0 has the most rows and columns; threads past their own phase's extent do no stores.
   const phaseStride = g.transposed ? g.stride : 1;
-  const threads = g.batch * Math.ceil(g.outHeight / phaseStride) * Math.ceil(Math.ceil(g.outWidth / phaseStride) / 4);
+  const pixels = variant.startsWith('pixels') ? channelsOf(variant) : 4;
+  const threads = g.batch * Math.ceil(g.outHeight / phaseStride) * Math.ceil(Math.ceil(g.outWidth / phaseStride) / pixels);
   const groups = Math.ceil(threads / GATHER_WORKGROUP);
   if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
-  const channels = channelsOf(variant);
-  const strip = stripGeometry(g);
+  // Output channels per thread (one for main_pixels, whose number counts pixels).
+  const channels = variant.startsWith('pixels') ? 1 : channelsOf(variant);
+  const strip = stripGeometry(g, pixels);
   const stripOverrides = { STRIP_WIDTH: strip.width, STRIP_PIXEL_STEP: strip.pixelStep };
   const [kernelToRun, overrides] = variant.startsWith('subgroup') ? [subgroupGatherKernel, { CHANNELS: channels, ...stripOverrides }]
+    : variant.startsWith('pixels') ? [pixelsGatherKernel, { PIXELS: pixels, PIXEL_STRIP: strip.width, COLUMN_TAPS: strip.columnTaps, STRIP_PIXEL_STEP: strip.pixelStep }]
     : variant.startsWith('strip') ? [stripGatherKernel, { CHANNEL_QUADS: channels / 4, ...stripOverrides }]
     : [gatherKernel, { CHANNEL_QUADS: channels / 4 }];
   engine.run(kernelToRun, {
