@@ -34,6 +34,13 @@ struct Params {
 
 // a per workgroup: 8 or 16.
 override A_CHANNELS: u32 = 16u;
+// Layers with few input channels (taps x b-quads of 8, 16 or 24 threads' worth) would leave most of a
+// workgroup idle: ROW_SPLIT groups of lanes then take every ROW_SPLIT-th row each, and add their sums
+// through workgroup memory at the end (1, 2 or 4; the lanes of one group are whole subgroups).
+override ROW_SPLIT: u32 = 1u;
+
+// The sums of row groups 1..ROW_SPLIT-1: [group - 1][lane in group][a] (at most 3 x 16 lanes x 16).
+var<workgroup> splitSums: array<vec4<f32>, 768>;
 
 // Accumulators [a][b quad]: 4 b per a.
 var<private> acc: array<vec4<f32>, 16>;
@@ -50,11 +57,14 @@ fn accumulate8(channelBlock: u32, g: f32, v: vec4<f32>) {
 }
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32,
         @builtin(subgroup_invocation_id) lane: u32) {
+  let lanesPerSplit = 64u / ROW_SPLIT;
+  let split = local / lanesPerSplit;
+  let work = group.x * lanesPerSplit + local % lanesPerSplit;
   let taps = params.kernelHeight * params.kernelWidth;
-  let tap = id.x % taps;
-  let b0 = (id.x / taps) * 4u;
+  let tap = work % taps;
+  let b0 = (work / taps) * 4u;
   let a0 = group.y * A_CHANNELS;
   let s = i32(params.stride);
   let p = i32(params.padding);
@@ -71,7 +81,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
 
   let rowStart = group.z * params.rowsPerChunk;
   let rowEnd = min(rowStart + params.rowsPerChunk, params.batch * params.gradHeight);
-  for (var row = rowStart; row < rowEnd; row++) {
+  for (var row = rowStart + split; row < rowEnd; row += ROW_SPLIT) {
     let n = row / params.gradHeight;
     let gy = row % params.gradHeight;
     let iy = i32(gy) * s - p + ky;
@@ -92,8 +102,20 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     }
   }
 
+  // A copy for the dynamic indexing below, so that `acc` itself can stay in registers.
+  var sums = acc;
+  if (ROW_SPLIT > 1u) {
+    if (split > 0u) {
+      for (var i = 0u; i < A_CHANNELS; i++) { splitSums[(local - lanesPerSplit) * 16u + i] = sums[i]; }
+    }
+    workgroupBarrier();
+    if (split > 0u) { return; }
+    for (var other = 1u; other < ROW_SPLIT; other++) {
+      for (var i = 0u; i < A_CHANNELS; i++) { sums[i] += splitSums[((other - 1u) * lanesPerSplit + local) * 16u + i]; }
+    }
+  }
+
   if (b0 >= params.inChannels) { return; }
-  let accumulators = acc;
   let chunkStart = group.z * params.gradChannels * params.inChannels * taps;
   for (var i = 0u; i < A_CHANNELS; i++) {
     let a = a0 + i;
@@ -101,7 +123,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     for (var j = 0u; j < 4u; j++) {
       let b = b0 + j;
       if (b >= params.inChannels) { break; }
-      partial[chunkStart + (a * params.inChannels + b) * taps + tap] = accumulators[i][j];
+      partial[chunkStart + (a * params.inChannels + b) * taps + tap] = sums[i][j];
     }
   }
 }

@@ -59,6 +59,8 @@ const convCases: Case[] = [
   { x: [1, 2, 9, 8], weight: [3, 2, 3, 5], stride: 3, padding: 2, bias: true },
   { x: [2, 17, 6, 6], weight: [13, 17, 3, 3], stride: 2, padding: 0, bias: true },
   { x: [2, 4, 4, 4], weight: [1, 4, 4, 4], stride: 1, padding: 0, bias: true },
+  // 6 input channels x 16 taps: the weight gradient splits its rows over 2 groups of lanes.
+  { x: [2, 6, 10, 10], weight: [12, 6, 4, 4], stride: 2, padding: 1, bias: false },
 ];
 
 const convTransposeCases: Case[] = [

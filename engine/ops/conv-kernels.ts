@@ -176,14 +176,15 @@ export function convolutionWeightGradient(
   const [batch, gradChannels, gradHeight, gradWidth] = gradient.shape;
   const [, inChannels, inHeight, inWidth] = input.shape;
   const taps = kernelHeight * kernelWidth;
-  const groupsX = Math.ceil((Math.ceil(inChannels / 4) * taps) / GATHER_WORKGROUP);
+  const threadsNeeded = Math.ceil(inChannels / 4) * taps;
+  const threadBlocks = Math.ceil(threadsNeeded / GATHER_WORKGROUP);
   if (!weightGradCandidates(engine, gradChannels).includes(variant)) throw new Error(`conv weight grad: variant ${variant} cannot run ${gradChannels} channels`);
   const subgroup = variant.startsWith('subgroup');
   const aChannels = channelsOf(variant);
   const groupsY = Math.ceil(gradChannels / aChannels);
   const rows = batch * gradHeight;
   // The chunk count (and so the partial buffer) depends on the shape only, not on the variant.
-  const blocks = groupsX * Math.ceil(gradChannels / usefulChannels(gradChannels));
+  const blocks = threadBlocks * Math.ceil(gradChannels / usefulChannels(gradChannels));
   const chunks = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / blocks), Math.floor(rows / MIN_ROWS_PER_CHUNK)));
   const rowsPerChunk = Math.ceil(rows / chunks);
   const usedChunks = Math.ceil(rows / rowsPerChunk);
@@ -194,11 +195,13 @@ export function convolutionWeightGradient(
     batch, gradChannels, gradHeight, gradWidth, inChannels, inHeight, inWidth,
     kernelHeight, kernelWidth, stride, padding, rowsPerChunk, chunks: usedChunks,
   };
+  // The subgroup kernel puts otherwise idle lanes on other rows when few threads have work (its ROW_SPLIT).
+  const rowSplit = subgroup && threadsNeeded % 8 === 0 ? (threadsNeeded <= 16 ? 4 : threadsNeeded <= 32 ? 2 : 1) : 1;
   engine.run(subgroup ? subgroupWeightGradientKernel : weightGradientKernel, {
     buffers: { gradient, input, partial },
     params,
-    overrides: subgroup ? { A_CHANNELS: aChannels } : { A_QUADS: aChannels / 4 },
-    workgroups: [groupsX, groupsY, usedChunks],
+    overrides: subgroup ? { A_CHANNELS: aChannels, ROW_SPLIT: rowSplit } : { A_QUADS: aChannels / 4 },
+    workgroups: [Math.ceil(threadsNeeded / (GATHER_WORKGROUP / rowSplit)), groupsY, usedChunks],
     label: `conv weight grad ${shapeString(gradient.shape)} x ${shapeString(input.shape)} -> ${shapeString(shape)}`,
     flops: 2 * size * rows * gradWidth,
     bytes: (gradient.size + input.size + partial.size) * 4,
