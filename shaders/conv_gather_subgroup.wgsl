@@ -95,6 +95,11 @@ struct Place {
   columnTaps: vec2<i32>,
   rowOrigin: i32,
   stripStart: i32,
+  // Input row and kernel row of the j-th row tap: rowOrigin + rowStep * j and rowTaps.y + kernelStep * j.
+  rowStep: i32,
+  kernelStep: i32,
+  // Offset of the thread's image in x.
+  batchStart: u32,
   // Output row and first column in the full output, and the step between the thread's columns.
   outRow: u32,
   outColumn0: i32,
@@ -125,7 +130,24 @@ fn place(id: vec3<u32>, group: vec3<u32>, pixels: i32) -> Place {
   at.outRow = u32(select(at.rowIndex, at.phaseRow + s * at.rowIndex, transposed));
   at.outColumn0 = select(at.column0, phaseColumn + s * at.column0, transposed);
   at.outColumnStep = select(1, s, transposed);
+  at.rowStep = select(1, -1, transposed);
+  at.kernelStep = select(1, s, transposed);
+  at.batchStart = u32(at.n) * params.inChannels * params.inHeight * params.inWidth;
   return at;
+}
+
+// The j-th row tap of a thread: whether its input row exists, its kernel row, and where the row
+// starts in x (row 0 when outside, read and multiplied by zero).
+struct RowTap {
+  inside: bool,
+  ky: i32,
+  address: u32,
+}
+
+fn rowTap(at: Place, j: i32) -> RowTap {
+  let inRow = at.rowOrigin + at.rowStep * j;
+  let inside = inRow >= 0 && inRow < i32(params.inHeight);
+  return RowTap(inside, at.rowTaps.y + at.kernelStep * j, at.batchStart + u32(select(0, inRow, inside)) * params.inWidth);
 }
 
 @compute @workgroup_size(64)
@@ -133,14 +155,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         @builtin(subgroup_invocation_id) lane: u32) {
   let at = place(id, group, 4);
   let transposed = params.transposed != 0u;
-  let rowStep = select(1, -1, transposed);
-  let kernelStep = select(1, i32(params.stride), transposed);
   let count = at.columnTaps.x;
-
-  let height = i32(params.inHeight);
   let width = i32(params.inWidth);
-  let inPlane = u32(height * width);
-  let batchStart = u32(at.n) * params.inChannels * inPlane;
+  let inPlane = params.inHeight * params.inWidth;
   let kernelWidth = i32(params.kernelWidth);
   let padded = params.paddedOutChannels;
   let weightChannelStride = params.kernelHeight * params.kernelWidth * padded;
@@ -150,24 +167,21 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
   let lastWeight = arrayLength(&weights) - 1u;
 
   for (var jy = 0; jy < at.rowTaps.x; jy++) {
-    let inRow = at.rowOrigin + rowStep * jy;
-    let rowInside = inRow >= 0 && inRow < height;
-    let ky = at.rowTaps.y + kernelStep * jy;
-    let rowAddress = batchStart + u32(select(0, inRow, rowInside) * width);
-    var weightRow = u32(ky * kernelWidth) * padded;
+    let row = rowTap(at, jy);
+    var weightRow = u32(row.ky * kernelWidth) * padded;
     var channelOffset = 0u;
     for (var ci = 0u; ci < params.inChannels; ci++) {
       var strip: array<f32, 16>;
       for (var t = 0u; t < STRIP_WIDTH; t++) {
         let column = at.stripStart + i32(t);
-        let inside = rowInside && column >= 0 && column < width;
-        strip[t] = select(0.0, x[rowAddress + channelOffset + u32(select(0, column, inside))], inside);
+        let inside = row.inside && column >= 0 && column < width;
+        strip[t] = select(0.0, x[row.address + channelOffset + u32(select(0, column, inside))], inside);
       }
       for (var t = 0u; t < STRIP_WIDTH - 3u * STRIP_PIXEL_STEP; t++) {
         // Strip offset t is tap j = t for conv2d and j = count - 1 - t for convTranspose2d.
         let j = select(i32(t), count - 1 - i32(t), transposed);
         if (j < 0 || j >= count) { continue; }
-        let kx = at.columnTaps.y + kernelStep * j;
+        let kx = at.columnTaps.y + at.kernelStep * j;
         let values = vec4<f32>(strip[t], strip[t + STRIP_PIXEL_STEP], strip[t + 2u * STRIP_PIXEL_STEP], strip[t + 3u * STRIP_PIXEL_STEP]);
         let tapRow = weightRow + u32(kx) * padded;
         let w0 = select(0.0, weights[min(tapRow + laneChannel, lastWeight)], laneChannel < padded);
@@ -218,27 +232,21 @@ fn main_pixels(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_
                @builtin(subgroup_invocation_id) lane: u32) {
   let at = place(id, group, i32(PIXELS));
   let transposed = params.transposed != 0u;
-  let rowStep = select(1, -1, transposed);
-  let kernelStep = select(1, i32(params.stride), transposed);
   let count = at.columnTaps.x;
-  let height = i32(params.inHeight);
   let width = i32(params.inWidth);
-  let inPlane = u32(height * width);
-  let batchStart = u32(at.n) * params.inChannels * inPlane;
+  let inPlane = params.inHeight * params.inWidth;
   let co = group.y;
   let lastWeight = arrayLength(&weights) - 1u;
 
   for (var jy = 0; jy < at.rowTaps.x; jy++) {
-    let inRow = at.rowOrigin + rowStep * jy;
-    let rowInside = inRow >= 0 && inRow < height;
-    let ky = u32(at.rowTaps.y + kernelStep * jy);
-    let rowAddress = batchStart + u32(select(0, inRow, rowInside) * width);
+    let row = rowTap(at, jy);
+    let ky = u32(row.ky);
     for (var firstInput = 0u; firstInput < params.inChannels; firstInput += 8u) {
       let laneInput = firstInput + lane % 8u;
       for (var t = 0u; t < COLUMN_TAPS; t++) {
         // Strip offset t is tap j = t for conv2d and j = count - 1 - t for convTranspose2d.
         let j = select(i32(t), count - 1 - i32(t), transposed);
-        let kx = u32(at.columnTaps.y + kernelStep * clamp(j, 0, max(count - 1, 0)));
+        let kx = u32(at.columnTaps.y + at.kernelStep * clamp(j, 0, max(count - 1, 0)));
         let index = ((laneInput * params.kernelHeight + ky) * params.kernelWidth + kx) * params.paddedOutChannels + co;
         let w = select(0.0, weights[min(index, lastWeight)], laneInput < params.inChannels && j >= 0 && j < count);
         tapWeights[t][0] = subgroupBroadcast(w, 0u);
@@ -256,8 +264,8 @@ fn main_pixels(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_
         var strip: array<f32, 32>;
         for (var t = 0u; t < PIXEL_STRIP; t++) {
           let column = at.stripStart + i32(t);
-          let inside = rowInside && column >= 0 && column < width;
-          strip[t] = select(0.0, x[rowAddress + channel * inPlane + u32(select(0, column, inside))], inside);
+          let inside = row.inside && column >= 0 && column < width;
+          strip[t] = select(0.0, x[row.address + channel * inPlane + u32(select(0, column, inside))], inside);
         }
         for (var t = 0u; t < COLUMN_TAPS; t++) {
           let w = tapWeights[t][k];

@@ -123,10 +123,10 @@ test('every register blocking and gather entry point of convTuning agrees with t
       await checkConv({ x: [2, 9, 7, 6], weight: [9, 21, 3, 3], stride: 1, padding: 1, bias: true }, true);
       await checkConv({ x: [1, 24, 8, 8], weight: [24, 40, 4, 4], stride: 2, padding: 1, bias: false }, true);
     }
-    for (const gather of ['pixels8', 'pixels16', 'strip4'] as const) {
+    // Few output channels (pixels8, the default there, runs in the other tests): a strided conv2d, a
+    // convTranspose2d to 1 channel. Each variant's pipeline takes seconds to compile on lavapipe.
+    for (const gather of ['pixels16', 'strip4'] as const) {
       Object.assign(convTuning, { gather, weightGrad: null });
-      // Few output channels: a wide kernel, a strided one, a convTranspose2d to 1 channel.
-      await checkConv({ x: [1, 11, 9, 21], weight: [3, 11, 9, 9], stride: 1, padding: 4, bias: true }, false);
       await checkConv({ x: [1, 5, 13, 11], weight: [2, 5, 4, 4], stride: 2, padding: 1, bias: true }, false);
       await checkConv({ x: [2, 10, 6, 7], weight: [10, 1, 4, 4], stride: 2, padding: 1, bias: true }, true);
     }
