@@ -311,7 +311,8 @@ export class Engine {
       offsets.push(total);
       total += Math.ceil(tensor.byteLength / 4) * 4;
     }
-    const staging = this.staging!.takeReadback(total);
+    const readBytes = Math.max(4, total);
+    const staging = this.staging!.takeReadback(readBytes);
     this.endPass();
     const encoder = this.commandEncoder();
     tensors.forEach((tensor, i) => {
@@ -319,9 +320,9 @@ export class Engine {
     });
     this.flush();
     try {
-      await this.waitFor(staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, total)), 'reading back tensors');
+      await this.waitFor(staging.mapAsync(GPUMapMode.READ, 0, readBytes), 'reading back tensors');
       this.throwIfFailed();
-      const mapped = staging.getMappedRange(0, Math.max(4, total));
+      const mapped = staging.getMappedRange(0, readBytes);
       tensors.forEach((tensor, i) => new Uint8Array(arrays[i].buffer).set(new Uint8Array(mapped, offsets[i], tensor.byteLength)));
       staging.unmap();
     } catch (error) {

@@ -20,6 +20,11 @@ export function defaultTuningPath(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'xraygen', 'conv-tuning.json');
 }
 
+/** The file behind an `--autotune [file]` flag: none when absent, the default path when given bare. */
+export function tuningPathFlag(flag: string | boolean | undefined): string | undefined {
+  return flag === undefined || flag === false ? undefined : flag === true ? defaultTuningPath() : flag;
+}
+
 function readTuningFile(path: string): TuningFile {
   if (!existsSync(path)) return { format: FORMAT, adapters: {} };
   let parsed: unknown;

@@ -15,7 +15,7 @@ import { createTrainer, defaults, type TrainOptions } from '../train/setup.ts';
 import { generateImages } from '../generate/sample.ts';
 import { configFor, readWeights } from '../generate/weights.ts';
 import { parseIntegerOption } from './options.ts';
-import { defaultTuningPath, finishAutotune, startAutotune } from '../conv-tuning-file.ts';
+import { defaultTuningPath, finishAutotune, startAutotune, tuningPathFlag } from '../conv-tuning-file.ts';
 
 export const workloads = ['train-cgan', 'train-srgan', 'generate'] as const;
 export type Workload = (typeof workloads)[number];
@@ -172,7 +172,7 @@ export function register(program: Command): void {
       const report = await runProfile({
         workload: workload as Workload, config: flags.config, steps: flags.steps, batch: flags.batch, seed: flags.seed, timestamps: flags.timestamps,
         groupBy: flags.by, weights: flags.weights, srWeights: flags.srWeights, sr: flags.sr, fullImage: flags.fullImage ?? false,
-        autotune: flags.autotune === undefined ? undefined : flags.autotune === true ? defaultTuningPath() : String(flags.autotune),
+        autotune: tuningPathFlag(flags.autotune),
       });
       console.log(report.table);
       if (flags.trace) {

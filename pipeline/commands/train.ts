@@ -6,7 +6,7 @@ import { parseBytes } from '../../engine/memory.ts';
 import { planMemory, runTraining, type StopFlag } from '../train/loop.ts';
 import type { TrainOptions } from '../train/setup.ts';
 import { parseIntegerOption } from './options.ts';
-import { defaultTuningPath } from '../conv-tuning-file.ts';
+import { defaultTuningPath, tuningPathFlag } from '../conv-tuning-file.ts';
 import { registerTrainClassifier } from './train-classifier.ts';
 
 interface TrainFlags {
@@ -85,7 +85,7 @@ export function register(program: Command): void {
         pretrainSteps: flags.pretrainSteps,
         microBatch: flags.microBatch,
         phantomCount: flags.phantomCount,
-        autotune: flags.autotune === undefined ? undefined : flags.autotune === true ? defaultTuningPath() : String(flags.autotune),
+        autotune: tuningPathFlag(flags.autotune),
         log: (line) => console.log(line),
       };
       if (options.epochs !== undefined && options.steps !== undefined) throw new UsageError('give --epochs or --steps, not both');
