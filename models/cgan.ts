@@ -75,7 +75,7 @@ export class CganGenerator extends Module {
     this.config.generatorChannels.forEach((_, i) => {
       const [stride, padding] = i === 0 ? [1, 0] : [2, 1];
       h = convTranspose2d(h, this.tensor(`blocks.${i}.deconv.weight`), null, { stride, padding });
-      h = leakyRelu(runBatchNorm(this, `blocks.${i}.bn`, h, training), this.config.slope);
+      h = runBatchNorm(this, `blocks.${i}.bn`, h, training, { leakyRelu: this.config.slope });
     });
     return tanh(convTranspose2d(h, this.tensor('to_image.weight'), this.tensor('to_image.bias'), { stride: 2, padding: 1 }));
   }
@@ -94,8 +94,7 @@ export class CganDiscriminator extends Module {
     this.config.discriminatorChannels.forEach((_, i) => {
       const bias = i === 0 ? this.tensor('blocks.0.conv.bias') : null;
       h = conv2d(h, this.tensor(`blocks.${i}.conv.weight`), bias, { stride: 2, padding: 1 });
-      if (i > 0) h = runBatchNorm(this, `blocks.${i}.bn`, h, training);
-      h = leakyRelu(h, this.config.slope);
+      h = i > 0 ? runBatchNorm(this, `blocks.${i}.bn`, h, training, { leakyRelu: this.config.slope }) : leakyRelu(h, this.config.slope);
       if (i > 0) h = dropout(h, this.config.dropout, training);
     });
     const logits = conv2d(h, this.tensor('to_logit.weight'), this.tensor('to_logit.bias'), { stride: 1, padding: 0 });

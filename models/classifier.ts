@@ -6,7 +6,6 @@
 import type { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { conv2d } from '../engine/ops/conv.ts';
-import { leakyRelu } from '../engine/ops/elementwise.ts';
 import { globalAvgPool, reshape } from '../engine/ops/layout.ts';
 import { linear } from '../engine/ops/matmul.ts';
 import { dropout } from '../engine/ops/random.ts';
@@ -63,7 +62,7 @@ export class Classifier extends Module {
     let h = images;
     this.config.channels.forEach((_, i) => {
       h = conv2d(h, this.tensor(`blocks.${i}.conv.weight`), null, { stride: 2, padding: 1 });
-      h = leakyRelu(runBatchNorm(this, `blocks.${i}.bn`, h, training), this.config.slope);
+      h = runBatchNorm(this, `blocks.${i}.bn`, h, training, { leakyRelu: this.config.slope });
     });
     const features = reshape(globalAvgPool(h), [n, classifierFeatureSize(this.config)]);
     const logits = linear(dropout(features, this.config.dropout, training), this.tensor('fc.weight'), this.tensor('fc.bias'));

@@ -73,8 +73,7 @@ export class SrGenerator extends Module {
     const head = prelu(this.conv('head', lr, 4), this.tensor('head_act.weight'));
     let h = head;
     for (let i = 0; i < this.config.residualBlocks; i++) {
-      let r = runBatchNorm(this, `res.${i}.bn1`, this.conv(`res.${i}.conv1`, h, 1), training);
-      r = prelu(r, this.tensor(`res.${i}.act.weight`));
+      let r = runBatchNorm(this, `res.${i}.bn1`, this.conv(`res.${i}.conv1`, h, 1), training, { prelu: this.tensor(`res.${i}.act.weight`) });
       r = runBatchNorm(this, `res.${i}.bn2`, this.conv(`res.${i}.conv2`, r, 1), training);
       h = add(h, r);
     }
@@ -97,8 +96,7 @@ export class SrDiscriminator extends Module {
     this.config.discriminatorChannels.forEach((_, k) => {
       const bias = k === 0 ? this.tensor('features.0.conv.bias') : null;
       h = conv2d(h, this.tensor(`features.${k}.conv.weight`), bias, { stride: k % 2 === 0 ? 1 : 2, padding: 1 });
-      if (k > 0) h = runBatchNorm(this, `features.${k}.bn`, h, training);
-      h = leakyRelu(h, this.config.slope);
+      h = k > 0 ? runBatchNorm(this, `features.${k}.bn`, h, training, { leakyRelu: this.config.slope }) : leakyRelu(h, this.config.slope);
     });
     h = globalAvgPool(h);
     h = leakyRelu(conv2d(h, this.tensor('head.fc1.weight'), this.tensor('head.fc1.bias'), { stride: 1, padding: 0 }), this.config.slope);

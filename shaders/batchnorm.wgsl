@@ -28,6 +28,10 @@ struct Params {
 @group(0) @binding(11) var<storage, read_write> grad_bias: array<f32>;
 @group(0) @binding(12) var<storage, read> sum_dy: array<f32>;
 @group(0) @binding(13) var<storage, read> sum_dy_xhat: array<f32>;
+// The fused activation's negative slope ([1]: LeakyReLU's constant or PReLU's weight) and, for
+// PReLU's weight gradient, one partial sum per channel.
+@group(0) @binding(14) var<storage, read> act_slope: array<f32>;
+@group(0) @binding(15) var<storage, read_write> act_slope_partial: array<f32>;
 
 var<workgroup> partial_a: array<f32, 256>;
 var<workgroup> partial_b: array<f32, 256>;
@@ -204,5 +208,68 @@ fn backward_input(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_wor
   let invstd = saved_stats[params.channels + e.channel];
   let xhat = (x[e.index] - saved_stats[e.channel]) * invstd;
   let centred = dy[e.index] - params.correction * (sum_dy[e.channel] + xhat * sum_dy_xhat[e.channel]);
+  out[e.index] = weight[e.channel] * invstd * centred;
+}
+
+// BatchNorm followed by a LeakyReLU or PReLU in the same passes (the models' conv -> BN -> act).
+// Forward writes only the activation; backward recomputes the pre-activation from x and the saved
+// statistics, so neither the BN output nor the activation's own gradient is ever materialised.
+
+fn pre_activation(index: u32, channel: u32) -> f32 {
+  return (x[index] - saved_stats[channel]) * (saved_stats[params.channels + channel] * weight[channel]) + bias[channel];
+}
+
+// The activation's input gradient: dy where the pre-activation is positive, slope * dy elsewhere.
+fn through_activation(dy_value: f32, pre: f32, slope: f32) -> f32 {
+  return select(slope * dy_value, dy_value, pre > 0.0);
+}
+
+// out = act((x - mean) * invstd * weight + bias)
+@compute @workgroup_size(256)
+fn normalize_act(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let e = locate(id, groups, PLANE_GRID);
+  if (!e.valid) { return; }
+  let pre = pre_activation(e.index, e.channel);
+  out[e.index] = select(act_slope[0] * pre, pre, pre > 0.0);
+}
+
+// backward_reduce on g = dy * act'(pre), plus act_slope_partial[channel] = sum over pre <= 0 of dy * pre.
+@compute @workgroup_size(256)
+fn backward_reduce_act(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let channel = group.x;
+  let mean = saved_stats[channel];
+  let slope = act_slope[0];
+  var g_total = 0.0;
+  var g_centred_total = 0.0;
+  var slope_total = 0.0;
+  for (var cursor = cursor_start(lane); cursor.n < params.batch; cursor = cursor_next(cursor)) {
+    let index = element_index(cursor, channel);
+    let pre = pre_activation(index, channel);
+    let g = through_activation(dy[index], pre, slope);
+    g_total += g;
+    g_centred_total += g * (x[index] - mean);
+    slope_total += select(dy[index] * pre, 0.0, pre > 0.0);
+  }
+  let totals = workgroup_sum(lane, g_total, g_centred_total);
+  // Lane 0 is still reading the partials the next sum overwrites.
+  workgroupBarrier();
+  let slope_sum = workgroup_sum(lane, slope_total, 0.0);
+  if (lane == 0u) {
+    grad_bias[channel] = totals.x;
+    grad_weight[channel] = totals.y * saved_stats[params.channels + channel];
+    act_slope_partial[channel] = slope_sum.x;
+  }
+}
+
+// backward_input on g = dy * act'(pre).
+@compute @workgroup_size(256)
+fn backward_input_act(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let e = locate(id, groups, PLANE_GRID);
+  if (!e.valid) { return; }
+  let invstd = saved_stats[params.channels + e.channel];
+  let xhat = (x[e.index] - saved_stats[e.channel]) * invstd;
+  // The same expression as the forward's, so each element takes the same side of the kink.
+  let g = through_activation(dy[e.index], pre_activation(e.index, e.channel), act_slope[0]);
+  let centred = g - params.correction * (sum_dy[e.channel] + xhat * sum_dy_xhat[e.channel]);
   out[e.index] = weight[e.channel] * invstd * centred;
 }

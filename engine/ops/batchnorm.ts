@@ -6,6 +6,7 @@ import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid } from './grid.ts';
+import { sumToShape } from './reduce.ts';
 
 const kernels = {
   trainStatistics: kernel('batchnorm', 'train_statistics'),
@@ -13,6 +14,9 @@ const kernels = {
   normalize: kernel('batchnorm', 'normalize'),
   backwardReduce: kernel('batchnorm', 'backward_reduce'),
   backwardInput: kernel('batchnorm', 'backward_input'),
+  normalizeActivation: kernel('batchnorm', 'normalize_act'),
+  backwardReduceActivation: kernel('batchnorm', 'backward_reduce_act'),
+  backwardInputActivation: kernel('batchnorm', 'backward_input_act'),
 };
 
 /** See `locate` in the WGSL: a [plane, channels, batch] grid avoids per-element divisions. */
@@ -32,30 +36,36 @@ export interface BatchNormOptions {
 }
 
 /**
- * x: [N, C, H, W] (or [N, C]); weight, bias, runningMean, runningVar: [C]. In training the running
- * statistics are updated in place; the caller counts num_batches_tracked.
+ * The activation fused into `batchNormActivation`: LeakyReLU with a constant negative slope, or
+ * PReLU with its learnable weight of shape [1].
  */
-export function batchNorm2d(
-  x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions,
-): Tensor {
+export type FusedActivation = { leakyRelu: number } | { prelu: Tensor };
+
+interface Prepared {
+  params: Record<string, number>;
+  label: string;
+  elementwise: ReturnType<typeof elementwiseLaunch>;
+  /** [mean (C), invstd (C)], kept out of tidy scopes: the tape owns it until backward. */
+  stats: Tensor;
+}
+
+/** Checks shapes and computes the statistics (updating the running ones in training). */
+function prepare(x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions, op: string): Prepared {
   const engine = x.engine;
   const [batch, channels, height = 1, width = 1] = x.shape;
   const plane = height * width;
   for (const [name, tensor] of [['weight', weight], ['bias', bias], ['runningMean', runningMean], ['runningVar', runningVar]] as const) {
-    if (tensor.size !== channels) throw new Error(`batchNorm2d: ${name} ${shapeString(tensor.shape)} does not match ${channels} channels of x ${shapeString(x.shape)}`);
+    if (tensor.size !== channels) throw new Error(`${op}: ${name} ${shapeString(tensor.shape)} does not match ${channels} channels of x ${shapeString(x.shape)}`);
   }
   const count = batch * plane;
-  if (options.training && count < 2) throw new Error(`batchNorm2d: training needs more than one value per channel, x is ${shapeString(x.shape)}`);
+  if (options.training && count < 2) throw new Error(`${op}: training needs more than one value per channel, x is ${shapeString(x.shape)}`);
   const params = {
     batch, channels, plane,
     eps: options.eps ?? 1e-5,
     momentum: options.momentum ?? 0.1,
     correction: options.training ? 1 / count : 0,
   };
-  const label = `batchNorm2d ${shapeString(x.shape)}`;
-  const elementwise = elementwiseLaunch(batch, channels, plane);
-
-  // stats: [mean (C), invstd (C)]. Kept out of tidy scopes: the tape owns it until backward.
+  const label = `${op} ${shapeString(x.shape)}`;
   const stats = engine.keep(engine.empty([2 * channels], 'f32', 'batchNorm.stats'));
   if (options.training) {
     engine.run(kernels.trainStatistics, {
@@ -68,6 +78,19 @@ export function batchNorm2d(
       params, workgroups: [Math.ceil(channels / 64)], label: `${label} eval statistics`,
     });
   }
+  return { params, label, elementwise: elementwiseLaunch(batch, channels, plane), stats };
+}
+
+/**
+ * x: [N, C, H, W] (or [N, C]); weight, bias, runningMean, runningVar: [C]. In training the running
+ * statistics are updated in place; the caller counts num_batches_tracked.
+ */
+export function batchNorm2d(
+  x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions,
+): Tensor {
+  const engine = x.engine;
+  const channels = x.shape[1];
+  const { params, label, elementwise, stats } = prepare(x, weight, bias, runningMean, runningVar, options, 'batchNorm2d');
   const out = engine.empty(x.shape, 'f32', 'batchNorm');
   engine.run(kernels.normalize, {
     buffers: { x, saved_stats: stats, weight, bias, out },
@@ -95,5 +118,57 @@ export function batchNorm2d(
   }, [x, weight, stats]);
   // The tape retained stats if it recorded; otherwise this frees it.
   stats.dispose();
+  return result;
+}
+
+/**
+ * act(batchNorm2d(x, ...)) in the passes of one BatchNorm: the forward writes only the activation,
+ * and the tape keeps x rather than the BN output, so a training step stores one activation-sized
+ * tensor less per layer and makes two element-wise passes fewer forward and backward.
+ */
+export function batchNormActivation(
+  x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions, activation: FusedActivation,
+): Tensor {
+  const engine = x.engine;
+  const channels = x.shape[1];
+  const preluWeight = 'prelu' in activation ? activation.prelu : null;
+  if (preluWeight && preluWeight.size !== 1) throw new Error(`batchNormActivation: the PReLU weight must have one element, got ${shapeString(preluWeight.shape)}`);
+  const op = preluWeight ? 'batchNorm2d+prelu' : 'batchNorm2d+leakyRelu';
+  const { params, label, elementwise, stats } = prepare(x, weight, bias, runningMean, runningVar, options, op);
+  // LeakyReLU's constant goes through the same one-element buffer as PReLU's weight.
+  const slope = preluWeight ?? engine.keep(engine.fromArray(new Float32Array([(activation as { leakyRelu: number }).leakyRelu]), [1], 'f32', 'batchNorm.slope'));
+  const out = engine.empty(x.shape, 'f32', 'batchNormActivation');
+  engine.run(kernels.normalizeActivation, {
+    buffers: { x, saved_stats: stats, weight, bias, act_slope: slope, out },
+    params, ...elementwise, label, bytes: 2 * x.byteLength,
+  });
+
+  const inputs = preluWeight ? [x, weight, bias, preluWeight] : [x, weight, bias];
+  const result = record(out, inputs, op, (dy) => {
+    const gradBias = engine.empty([channels], 'f32', 'batchNorm.gradBias');
+    const gradWeight = engine.empty([channels], 'f32', 'batchNorm.gradWeight');
+    const slopePartials = engine.empty([channels], 'f32', 'batchNorm.slopePartials');
+    engine.run(kernels.backwardReduceActivation, {
+      buffers: { x, dy, saved_stats: stats, weight, bias, act_slope: slope, grad_weight: gradWeight, grad_bias: gradBias, act_slope_partial: slopePartials },
+      params, workgroups: [channels], label: `${label} backward sums`, bytes: 2 * x.byteLength,
+    });
+    let dx: Tensor | null = null;
+    if (x.requiresGrad) {
+      dx = engine.empty(x.shape, 'f32', 'batchNorm.dx');
+      engine.run(kernels.backwardInputActivation, {
+        buffers: { x, dy, saved_stats: stats, weight, bias, act_slope: slope, sum_dy: gradBias, sum_dy_xhat: gradWeight, out: dx },
+        params, ...elementwise, label: `${label} backward input`, bytes: 3 * x.byteLength,
+      });
+    }
+    const gradSlope = preluWeight?.requiresGrad ? sumToShape(slopePartials, [1]) : null;
+    slopePartials.dispose();
+    if (!weight.requiresGrad) gradWeight.dispose();
+    if (!bias.requiresGrad) gradBias.dispose();
+    const grads = [dx, weight.requiresGrad ? gradWeight : null, bias.requiresGrad ? gradBias : null];
+    return preluWeight ? [...grads, gradSlope] : grads;
+  }, [x, weight, bias, stats, slope]);
+  // As with stats: the tape retained these if it recorded.
+  stats.dispose();
+  if (!preluWeight) slope.dispose();
   return result;
 }

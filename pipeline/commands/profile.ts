@@ -59,15 +59,20 @@ function presetOf<C>(presets: Record<string, C>, name: string): C {
 }
 
 /** A training step on a synthetic batch (also bench/kernels.ts's steps section). */
-export function trainingWorkload(engine: Engine, options: ProfileOptions): StepRunner {
-  const model = options.workload === 'train-cgan' ? 'cgan' : 'srgan';
-  const batch = options.batch ?? defaults[model].batch;
-  const trainOptions: TrainOptions = {
-    model, data: 'synthetic', out: '', config: options.config, batch, seed: options.seed, vramBytes: Number.MAX_SAFE_INTEGER,
-    resume: false, sampleEvery: 0, checkpointEvery: 0, keepCheckpoints: 0, dryRun: false, fullImage: options.fullImage,
+/** Training options for steps on synthetic batches: no data, no run folder, no budget. */
+export function syntheticTrainOptions(model: 'cgan' | 'srgan', config: string, batch: number, seed: number, fullImage: boolean): TrainOptions {
+  return {
+    model, data: 'synthetic', out: '', config, batch, seed, vramBytes: Number.MAX_SAFE_INTEGER,
+    resume: false, sampleEvery: 0, checkpointEvery: 0, keepCheckpoints: 0, dryRun: false, fullImage,
     // The adversarial phase: the complete SRGAN step (G and D).
     pretrainSteps: 0, phantomCount: 0, log: () => {},
   };
+}
+
+export function trainingWorkload(engine: Engine, options: ProfileOptions): StepRunner {
+  const model = options.workload === 'train-cgan' ? 'cgan' : 'srgan';
+  const batch = options.batch ?? defaults[model].batch;
+  const trainOptions = syntheticTrainOptions(model, options.config, batch, options.seed, options.fullImage);
   const trainer = createTrainer(engine, trainOptions, null, options.steps + 1);
   const data = trainer.syntheticBatch(batch);
   return {
