@@ -17,7 +17,7 @@ xraygen() { npx tsx "$(dirname "$0")/../pipeline/cli.ts" "$@"; }
 
 mkdir -p "$work"
 [ -f "$work/cache/manifest.json" ] || { xraygen phantom --out "$work/phantom" --count "$count" && xraygen prepare --data "$work/phantom" --out "$work/cache"; }
-[ -f "$work/classifier/weights.safetensors" ] || xraygen train classifier --data "$work/cache" --out "$work/classifier" --epochs 12
+[ -f "$work/classifier/weights.safetensors" ] || xraygen train classifier --data "$work/cache" --out "$work/classifier"
 time xraygen train cgan --data "$work/cache" --out "$work/cgan" --config "$config" --batch "$batch" --steps "$steps" --seed "$seed" \
   --sample-every 100 --checkpoint-every 200 --autotune
 xraygen evaluate --weights "$work/cgan" --data "$work/cache" --classifier "$work/classifier" --no-sr --count 100 --out "$work/evaluation"

@@ -104,10 +104,24 @@ test('augmentation is deterministic and only moves pixels', () => {
   const image = Float32Array.from({ length: 2 * 16 * 16 }, (_, i) => i);
   const a = image.slice();
   const b = image.slice();
-  augmentBatch(a, 2, 16, 3, 7, 2);
-  augmentBatch(b, 2, 16, 3, 7, 2);
+  const shiftOnly = { maxShift: 2, noiseProbability: 0, maxNoise: 0 };
+  augmentBatch(a, 2, 16, 3, 7, shiftOnly);
+  augmentBatch(b, 2, 16, 3, 7, shiftOnly);
   assert.equal([...a], [...b]);
   assert.ok(a.every((v, i) => (i < 256 ? v < 256 : v >= 256)), 'pixels stay in their image');
+});
+
+test('augmentation noise is deterministic, reaches the images it is drawn for, and stays in [-1, 1]', () => {
+  const image = Float32Array.from({ length: 8 * 16 * 16 }, (_, i) => Math.sin(i) * 0.95);
+  const noisy = { maxShift: 0, noiseProbability: 1, maxNoise: 0.5 };
+  const a = image.slice();
+  const b = image.slice();
+  augmentBatch(a, 8, 16, 3, 7, noisy);
+  augmentBatch(b, 8, 16, 3, 7, noisy);
+  assert.equal([...a], [...b]);
+  assert.ok(a.every((v) => v >= -1 && v <= 1));
+  const flippedOrNoisy = (n: number) => a.subarray(n * 256, (n + 1) * 256).some((v, i) => v !== image[n * 256 + i] && v !== image[n * 256 + (i - (i % 16)) + 15 - (i % 16)]);
+  assert.ok([0, 1, 2, 3, 4, 5, 6, 7].filter(flippedOrNoisy).length >= 7, 'noise changes the images, not only their order');
 });
 
 async function cli(args: string[]): Promise<{ code: number; errors: string[]; lines: string[] }> {

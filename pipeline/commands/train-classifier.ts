@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander';
 import { UsageError } from '../../engine/errors.ts';
-import { classifierDefaults, trainClassifier } from '../evaluate/train-classifier.ts';
+import { classifierDefaults, probeNoiseSigma, trainClassifier } from '../evaluate/train-classifier.ts';
 import { cliLabelNames } from '../data/labels.ts';
 import { parseIntegerOption } from './options.ts';
 
@@ -35,6 +35,6 @@ export function registerTrainClassifier(train: Command): void {
       if (flags.lr.trim() === '' || !(lr > 0 && lr < 1)) throw new UsageError(`--lr must be a number in (0, 1), got '${flags.lr}'`);
       const result = await trainClassifier({ data: flags.data, out: flags.out, config: flags.config, epochs: flags.epochs, batch: flags.batch, lr, seed: flags.seed, log: (line) => console.log(line) });
       const perClass = result.heldOut.perClass.map((value, k) => `${cliLabelNames[k]} ${percent(value)}`).join(', ');
-      console.log(`trained ${result.steps} steps in ${result.seconds.toFixed(1)} s; held-out accuracy ${percent(result.heldOut.overall)} (${perClass}); train ${percent(result.train.overall)}; weights ${result.weights}`);
+      console.log(`trained ${result.steps} steps in ${result.seconds.toFixed(1)} s; held-out accuracy ${percent(result.heldOut.overall)} (${perClass}); train ${percent(result.train.overall)}; held-out with noise sigma ${probeNoiseSigma} ${percent(result.heldOutNoisy.overall)}; weights ${result.weights}`);
     });
 }

@@ -16,7 +16,7 @@ import { openCache } from '../data/cache.ts';
 import { iterateBatches } from '../data/batches.ts';
 import { RunDirectory } from '../train/run-dir.ts';
 import { startTrainingProgress } from '../train/progress.ts';
-import { augmentBatch } from './augment.ts';
+import { augmentBatch, withNoise } from './augment.ts';
 import { accuracy, cacheImages, classify, CLASSIFIER_WEIGHTS_FORMAT, heldOutIndices, type Accuracy } from './classify.ts';
 
 export interface ClassifierTrainOptions {
@@ -32,6 +32,9 @@ export interface ClassifierTrainOptions {
   plain?: boolean;
 }
 
+/** Noise of the robustness probe, in units of the [-1, 1] pixel range. */
+export const probeNoiseSigma = 0.1;
+
 export const classifierDefaults = { config: 'default', epochs: 30, batch: 16, lr: 3e-3 };
 
 export interface ClassifierTrainResult {
@@ -39,6 +42,8 @@ export interface ClassifierTrainResult {
   seconds: number;
   train: Accuracy;
   heldOut: Accuracy;
+  /** held-out accuracy with Gaussian noise of `probeNoiseSigma` added */
+  heldOutNoisy: Accuracy;
   weights: string;
 }
 
@@ -101,11 +106,14 @@ export async function trainClassifier(options: ClassifierTrainOptions): Promise<
   const heldOutImages = cacheImages(cache, heldOutIndices(cache));
   const train = accuracy((await classify(engine, classifier, trainImages)).predictions, trainImages.labels, config.numClasses);
   const heldOut = accuracy((await classify(engine, classifier, heldOutImages)).predictions, heldOutImages.labels, config.numClasses);
+  // Robustness probe: a judge of generated images must not read pixel noise as a finding.
+  const noisyImages = { ...heldOutImages, pixels: withNoise(heldOutImages.pixels, probeNoiseSigma, options.seed) };
+  const heldOutNoisy = accuracy((await classify(engine, classifier, noisyImages)).predictions, heldOutImages.labels, config.numClasses);
   await writeSafetensorsFileAtomic(run.weights, await classifier.stateDict(), { format: CLASSIFIER_WEIGHTS_FORMAT, config: JSON.stringify(config), step: String(step) });
-  writeFileSync(join(run.root, 'accuracy.json'), `${JSON.stringify({ train, heldOut, heldOutImages: heldOutImages.count }, null, 2)}\n`);
+  writeFileSync(join(run.root, 'accuracy.json'), `${JSON.stringify({ train, heldOut, heldOutImages: heldOutImages.count, heldOutNoisy: { sigma: probeNoiseSigma, ...heldOutNoisy } }, null, 2)}\n`);
   optimizer.dispose();
   classifier.dispose();
   engine.destroy();
   cache.close();
-  return { steps: step, seconds: (performance.now() - began) / 1000, train, heldOut, weights: run.weights };
+  return { steps: step, seconds: (performance.now() - began) / 1000, train, heldOut, heldOutNoisy, weights: run.weights };
 }
