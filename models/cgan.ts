@@ -63,8 +63,9 @@ export function discriminatorSpecs(config: CganConfig): TensorSpec[] {
 }
 
 export class CganGenerator extends Module {
-  constructor(engine: Engine, readonly config: CganConfig) {
-    super(engine, 'generator', generatorSpecs(config));
+  /** `prefix` names its tensors in files: another copy (a weight average) lives beside it under its own. */
+  constructor(engine: Engine, readonly config: CganConfig, prefix = 'generator') {
+    super(engine, prefix, generatorSpecs(config));
   }
 
   /** z: [N, zDim], labels: i32 [N] -> images [N, 1, S, S] in [-1, 1]. */

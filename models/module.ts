@@ -79,15 +79,15 @@ export class Module {
     }
   }
 
-  /** Every tensor under `prefix.name`, read back in one mapAsync. */
-  async stateDict(): Promise<SafetensorsInput[]> {
+  /** Every tensor under `prefix.name` (or another prefix), read back in one mapAsync. */
+  async stateDict(prefix = this.prefix): Promise<SafetensorsInput[]> {
     const floating = this.specs.filter((s) => s.role !== 'counter');
     const values = await this.engine.read(floating.map((s) => this.tensor(s.name)));
     const byName = new Map(floating.map((s, i) => [s.name, values[i] as Float32Array]));
     return this.specs.map((spec) =>
       spec.role === 'counter'
-        ? { name: `${this.prefix}.${spec.name}`, dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(this.counters.get(spec.name) ?? 0)) }
-        : { name: `${this.prefix}.${spec.name}`, dtype: 'F32', shape: spec.shape, data: byName.get(spec.name)! },
+        ? { name: `${prefix}.${spec.name}`, dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(this.counters.get(spec.name) ?? 0)) }
+        : { name: `${prefix}.${spec.name}`, dtype: 'F32', shape: spec.shape, data: byName.get(spec.name)! },
     );
   }
 

@@ -36,6 +36,13 @@ fn add_inplace(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgr
   if (i < params.count) { out[i] += a[i]; }
 }
 
+// out = beta * out + alpha * a: a moving average in place; beta = 0 copies a exactly, whatever out held.
+@compute @workgroup_size(256)
+fn average_inplace(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = element(id, groups);
+  if (i < params.count) { out[i] = select(params.beta * out[i] + params.alpha * a[i], a[i], params.beta == 0.0); }
+}
+
 // out = alpha * a + beta * b
 @compute @workgroup_size(256)
 fn axpby(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {

@@ -7,7 +7,7 @@ import { testEngine } from './helpers/engine.ts';
 import { checkOp } from './helpers/gpu-check.ts';
 import { checkTorchCases } from './helpers/torch-check.ts';
 import * as ref from './helpers/reference.ts';
-import { add, axpby, leakyRelu, mul, prelu, scale, sigmoid, tanh } from '../engine/ops/elementwise.ts';
+import { add, axpby, leakyRelu, movingAverageInPlace, mul, prelu, scale, sigmoid, tanh } from '../engine/ops/elementwise.ts';
 import { mean, sum, sumChannels } from '../engine/ops/reduce.ts';
 
 const shapes = [[1, 1, 1, 1], [2, 3, 5, 7], [3, 70001]];
@@ -69,6 +69,26 @@ test('prelu with weight gradient', async () => {
     gpu: (_, [x, w]) => prelu(x, w),
     reference: ([x, w]) => ref.preluForward(x, w),
   });
+});
+
+test('movingAverageInPlace: decay 0 copies exactly over any contents, decay d follows the recurrence', async () => {
+  const engine = await testEngine();
+  const source = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 3);
+  const target = engine.fromArray(new Float32Array(1000).fill(Number.NaN), [1000]);
+  const live = engine.fromArray(source, [1000]);
+  movingAverageInPlace(target, live, 0);
+  assert.equal([...(await engine.read([target]))[0]], [...source]);
+  const expected = Float64Array.from(source);
+  for (const [step, decay] of [0.9, 0.5, 0.99].entries()) {
+    const next = Float32Array.from(source, (v) => v * (step + 2) - 1);
+    engine.upload(live, next);
+    movingAverageInPlace(target, live, decay);
+    next.forEach((v, i) => { expected[i] = decay * expected[i] + (1 - decay) * v; });
+  }
+  const [actual] = await engine.read([target]);
+  actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) <= 1e-5 * (1 + Math.abs(expected[i])), `element ${i}: ${v} vs ${expected[i]}`));
+  target.dispose();
+  live.dispose();
 });
 
 test('sum, mean, per-channel sum', async () => {

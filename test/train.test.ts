@@ -71,6 +71,28 @@ test('srgan with gradient accumulation over micro-batches trains both phases', a
   assert.is(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).microBatch, 2);
 });
 
+test('cgan --ema: weights.safetensors holds the generator average, and a resumed run reproduces it bit for bit', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'xraygen-train-ema-'));
+  const run = async (out: string, stop: boolean, resume: boolean) =>
+    runTraining({ ...(await options('cgan', join(root, out), 4)), ema: 0.9, resume }, { stop });
+  await run('straight', false, false);
+  await run('resumed', true, false);
+  await run('resumed', false, true);
+  const straight = await readSafetensorsFile(join(root, 'straight', 'weights.safetensors'));
+  const resumed = await readSafetensorsFile(join(root, 'resumed', 'weights.safetensors'));
+  const checkpoint = await readSafetensorsFile(join(root, 'straight', 'checkpoints', 'step-0000004.safetensors'));
+  const values = (file: typeof straight, name: string) => [...toFloat32(file.tensors.get(name)!)];
+  const names = [...straight.tensors.keys()].filter((n) => n.startsWith('generator.') && !n.endsWith('num_batches_tracked'));
+  for (const name of names) {
+    assert.equal(values(resumed, name), values(straight, name), `${name} after a resume`);
+    assert.equal(values(straight, name), values(checkpoint, name.replace('generator.', 'generator_ema.')), `${name} is the checkpoint's average`);
+  }
+  // The average lags the live weights, and the discriminator is the live one.
+  assert.ok(names.some((name) => values(straight, name).some((v, i) => v !== values(checkpoint, name)[i])), 'the average equals the live generator');
+  const discriminator = [...straight.tensors.keys()].find((n) => n.startsWith('discriminator.') && n.endsWith('.weight'))!;
+  assert.equal(values(straight, discriminator), values(checkpoint, discriminator));
+});
+
 test('a run folder with checkpoints is not overwritten without --resume', async () => {
   const out = mkdtempSync(join(tmpdir(), 'xraygen-train-twice-'));
   await runTraining(await options('cgan', out, 2));

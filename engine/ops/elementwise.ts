@@ -11,6 +11,7 @@ import { sumToShape } from './reduce.ts';
 const kernels = {
   add: kernel('elementwise', 'add'),
   addInPlace: kernel('elementwise', 'add_inplace'),
+  averageInPlace: kernel('elementwise', 'average_inplace'),
   mul: kernel('elementwise', 'mul'),
   axpby: kernel('elementwise', 'axpby'),
   affine: kernel('elementwise', 'affine'),
@@ -59,6 +60,17 @@ export function addInPlace(target: Tensor, addition: Tensor): void {
     params: { count: target.size, alpha: 0, beta: 0 },
     workgroups: linearGrid(target.size),
     label: `addInPlace ${shapeString(target.shape)}`,
+  });
+}
+
+/** target = decay * target + (1 - decay) * source, in place (never recorded); decay 0 copies source exactly. */
+export function movingAverageInPlace(target: Tensor, source: Tensor, decay: number): void {
+  sameShape(target, source, 'movingAverageInPlace');
+  target.engine.run(kernels.averageInPlace, {
+    buffers: { out: target, a: source },
+    params: { count: target.size, alpha: 1 - decay, beta: decay },
+    workgroups: linearGrid(target.size),
+    label: `movingAverageInPlace ${shapeString(target.shape)}`,
   });
 }
 

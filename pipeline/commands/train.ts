@@ -29,6 +29,13 @@ interface TrainFlags {
   microBatch?: number;
   phantomCount: number;
   autotune?: string | boolean;
+  ema?: string;
+}
+
+function parseDecay(value: string): number {
+  const decay = Number(value);
+  if (!(decay >= 0 && decay < 1)) throw new UsageError(`--ema must be a decay in [0, 1), got '${value}'`);
+  return decay;
 }
 
 function parseLearningRate(value: string): number {
@@ -59,6 +66,9 @@ export function register(program: Command): void {
       .option('--dry-run', 'print the planned peak GPU bytes as JSON and exit')
       .option('--phantom-count <n>', 'images in the phantom set made for --data phantom', parseIntegerOption('--phantom-count', 30), 300)
       .option('--autotune [file]', `time each conv shape's kernel variants once (after step 1) and keep the fastest; choices cached in FILE (default ${defaultTuningPath()})`);
+    if (model === 'cgan') {
+      command.option('--ema <decay>', 'keep an exponential moving average of the generator weights (e.g. 0.999) for samples and weights.safetensors; default none, as in the paper');
+    }
     if (model === 'srgan') {
       command.option('--full-image', 'train on whole 512/128 pairs instead of 96/24 crops');
       command.option('--micro-batch <n>', 'images per pass, accumulating gradients over the batch (default: the batch, or what fits --vram)', parseIntegerOption('--micro-batch', 1));
@@ -86,6 +96,7 @@ export function register(program: Command): void {
         microBatch: flags.microBatch,
         phantomCount: flags.phantomCount,
         autotune: tuningPathFlag(flags.autotune),
+        ema: flags.ema === undefined ? undefined : parseDecay(flags.ema),
         log: (line) => console.log(line),
       };
       if (options.epochs !== undefined && options.steps !== undefined) throw new UsageError('give --epochs or --steps, not both');

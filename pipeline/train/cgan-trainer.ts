@@ -1,5 +1,6 @@
 // One CGAN training step as in the paper (eqs. 2-4): D maximises log D(x|y) + log(1 - D(G(z|y)|y)),
 // G minimises -log D(G(z|y)|y); BCE-with-logits, Adam (2e-4, betas 0.5/0.999), labels uniform.
+// Optionally (`ema` > 0) an average of G's weights draws the samples and is what weights.safetensors holds.
 
 import type { Engine } from '../../engine/runtime.ts';
 import type { Tensor } from '../../engine/tensor.ts';
@@ -9,7 +10,10 @@ import { add, sigmoid } from '../../engine/ops/elementwise.ts';
 import { mean } from '../../engine/ops/reduce.ts';
 import { bceWithLogits, constantTarget } from '../../engine/ops/losses.ts';
 import { randomNormal } from '../../engine/ops/random.ts';
-import { disposeParts, ganParts } from './checkpoint.ts';
+import { disposeParts, ganParts, weightTensors } from './checkpoint.ts';
+import { WeightAverage } from './weight-average.ts';
+import type { Module } from '../../models/module.ts';
+import type { SafetensorsInput } from '../../engine/io/safetensors.ts';
 import { RandomStream, hashKeys } from '../../engine/host-random.ts';
 import { CganDiscriminator, CganGenerator, cganImageSize, type CganConfig } from '../../models/cgan.ts';
 import type { Batch } from '../data/batches.ts';
@@ -22,6 +26,8 @@ export interface CganTrainerOptions {
   seed: number;
   lr: number;
   betas: [number, number];
+  /** Decay of the generator weight average; 0 for none (the paper's recipe). */
+  ema: number;
 }
 
 const SAMPLES_PER_CLASS = 6;
@@ -31,7 +37,9 @@ export class CganTrainer implements GanTrainer {
   readonly generator: CganGenerator;
   readonly discriminator: CganDiscriminator;
   readonly parts;
-  readonly weightModules;
+  readonly checkpointModules: Module[];
+  /** The generator weight average, when options.ema > 0. */
+  private readonly average: WeightAverage | null;
   readonly batchOptions = { mode: 'lr' as const };
   private readonly sampleZ: Tensor;
   private readonly sampleLabels: Tensor;
@@ -43,7 +51,8 @@ export class CganTrainer implements GanTrainer {
     this.generator.initialize(seed);
     this.discriminator.initialize(seed);
     this.parts = ganParts(this.generator, this.discriminator, { lr: options.lr, betas: options.betas });
-    this.weightModules = [this.generator, this.discriminator];
+    this.average = options.ema > 0 ? new WeightAverage(this.generator, new CganGenerator(engine, config, 'generator_ema'), options.ema) : null;
+    this.checkpointModules = this.average ? [this.average.average] : [];
     // Fixed sample inputs from their own host stream, so grids are comparable across a run and its resumes.
     const count = config.numClasses * SAMPLES_PER_CLASS;
     const random = new RandomStream(seed, 0x5a3b1e);
@@ -77,6 +86,7 @@ export class CganTrainer implements GanTrainer {
       const lossG = bceWithLogits(fooledLogits, ones);
       backward(lossG);
       optimizerG.step();
+      this.average?.update(step);
       clearTape(engine);
       return noGrad(engine, () => [lossD, lossG, mean(sigmoid(realLogits)), mean(sigmoid(fakeLogits)), mean(sigmoid(fooledLogits))]);
     });
@@ -86,9 +96,16 @@ export class CganTrainer implements GanTrainer {
     return { loss_d: lossD, loss_g: lossG, d_real: dReal, d_fake: dFake, d_fake_after: dFooled };
   }
 
+  /** The averaged generator (under the generator's names) when there is one, and the discriminator. */
+  async weights(): Promise<SafetensorsInput[]> {
+    if (!this.average) return weightTensors([this.generator, this.discriminator]);
+    return [...(await this.average.average.stateDict('generator')), ...(await this.discriminator.stateDict())];
+  }
+
   async sampleGrid(): Promise<GreyImage> {
     const engine = this.engine;
-    const images = engine.tidy(() => noGrad(engine, () => this.generator.forward(this.sampleZ, this.sampleLabels, false)));
+    const generator = (this.average?.average as CganGenerator | undefined) ?? this.generator;
+    const images = engine.tidy(() => noGrad(engine, () => generator.forward(this.sampleZ, this.sampleLabels, false)));
     const [pixels] = await engine.read([images]);
     images.dispose();
     return gridFromBatch(pixels as Float32Array, cganImageSize(this.options.config), this.options.config.numClasses, SAMPLES_PER_CLASS);
@@ -105,6 +122,7 @@ export class CganTrainer implements GanTrainer {
 
   dispose(): void {
     disposeParts(this.parts);
+    this.average?.average.dispose();
     this.sampleZ.dispose();
     this.sampleLabels.dispose();
   }

@@ -47,8 +47,9 @@ export async function weightTensors(modules: Module[]): Promise<SafetensorsInput
   return all;
 }
 
-export async function saveCheckpoint(path: string, engine: Engine, parts: Trainable[], state: TrainingState, config: object): Promise<void> {
-  const tensors = await weightTensors(parts.map((p) => p.module));
+/** `extra`: models saved without an optimizer (see GanTrainer.checkpointModules). */
+export async function saveCheckpoint(path: string, engine: Engine, parts: Trainable[], state: TrainingState, config: object, extra: Module[] = []): Promise<void> {
+  const tensors = await weightTensors([...parts.map((p) => p.module), ...extra]);
   const moments = await engine.read(parts.flatMap((p) => [p.optimizer.expAvg, p.optimizer.expAvgSq]));
   parts.forEach((part, i) => {
     tensors.push({ name: `optimizer.${part.name}.exp_avg`, dtype: 'F32', shape: [moments[2 * i].length], data: moments[2 * i] as Float32Array });
@@ -66,13 +67,14 @@ export async function saveCheckpoint(path: string, engine: Engine, parts: Traina
 }
 
 /** Restores weights, moments and counters; returns the training state to continue from. */
-export async function loadCheckpoint(path: string, parts: Trainable[]): Promise<TrainingState> {
+export async function loadCheckpoint(path: string, parts: Trainable[], extra: Module[] = []): Promise<TrainingState> {
   const file = await readSafetensorsFile(path);
   if (file.metadata.format !== CHECKPOINT_FORMAT) throw new BadInputFileError(path, `not a training checkpoint (format "${file.metadata.format ?? 'none'}")`);
   for (const part of parts) {
     part.module.loadStateDict(file);
     part.optimizer.loadState(moment(file, `optimizer.${part.name}.exp_avg`), moment(file, `optimizer.${part.name}.exp_avg_sq`), counter(file, `optimizer.${part.name}.step`));
   }
+  for (const module of extra) module.loadStateDict(file);
   return { step: counter(file, 'step'), epoch: counter(file, 'epoch'), randomCounter: counter(file, 'randomCounter') };
 }
 

@@ -9,7 +9,7 @@ import { writeGreyPng } from '../data/png.ts';
 import { prefetchBatches } from '../data/batches.ts';
 import { startTrainingProgress } from './progress.ts';
 import { RunDirectory } from './run-dir.ts';
-import { checkpointName, listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint, weightTensors, type TrainingState } from './checkpoint.ts';
+import { checkpointName, listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint, type TrainingState } from './checkpoint.ts';
 import { createTrainer, defaults, hrCropOf, modelConfig, resolveData, type TrainOptions } from './setup.ts';
 import { assertFits, largestFittingBatch, largestFittingMicroBatch, plannedPeakBytes } from './memory-plan.ts';
 import { writeReport } from './report.ts';
@@ -80,7 +80,7 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
   const previous = listCheckpoints(run.checkpoints).at(-1);
   if (options.resume) {
     if (!previous) throw new BadInputFileError(run.checkpoints, 'no checkpoint to resume from');
-    state = await loadCheckpoint(previous, trainer.parts);
+    state = await loadCheckpoint(previous, trainer.parts, trainer.checkpointModules);
     engine.randomCounter = state.randomCounter;
     run.rewriteMetrics(run.readMetrics(state.step));
     options.log(`resuming ${previous} at step ${state.step}`);
@@ -89,14 +89,14 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
   } else {
     run.rewriteMetrics([]);
   }
-  const resolved = { model: options.model, config: options.config, modelConfig: config, batch, totalSteps, stepsPerEpoch, seed: options.seed, lr: options.lr ?? defaults[options.model].lr, vramBytes: options.vramBytes, plannedPeakBytes: planned, microBatch: options.microBatch, hrCrop: options.model === 'srgan' ? hrCropOf(options) : undefined, data: options.data, adapter: engine.describe(), features: [...engine.features], convTuning: options.autotune ?? 'default' };
+  const resolved = { model: options.model, config: options.config, modelConfig: config, batch, totalSteps, stepsPerEpoch, seed: options.seed, lr: options.lr ?? defaults[options.model].lr, ema: options.ema, vramBytes: options.vramBytes, plannedPeakBytes: planned, microBatch: options.microBatch, hrCrop: options.model === 'srgan' ? hrCropOf(options) : undefined, data: options.data, adapter: engine.describe(), features: [...engine.features], convTuning: options.autotune ?? 'default' };
   run.writeJsonAtomic(run.config, resolved);
 
   const checkpoint = async (): Promise<string> => {
     const path = join(run.checkpoints, checkpointName(state.step));
-    await saveCheckpoint(path, engine, trainer.parts, { ...state, randomCounter: engine.randomCounter }, resolved);
+    await saveCheckpoint(path, engine, trainer.parts, { ...state, randomCounter: engine.randomCounter }, resolved, trainer.checkpointModules);
     pruneCheckpoints(run.checkpoints, options.keepCheckpoints);
-    await writeSafetensorsFileAtomic(run.weights, await weightTensors(trainer.weightModules), { format: `xraygen-${options.model}-weights-1`, config: JSON.stringify(config), step: String(state.step) });
+    await writeSafetensorsFileAtomic(run.weights, await trainer.weights(), { format: `xraygen-${options.model}-weights-1`, config: JSON.stringify(config), step: String(state.step) });
     writeReport(run, `xraygen train ${options.model} — ${options.out}`, resolved);
     return path;
   };

@@ -36,6 +36,8 @@ export interface TrainOptions {
   pretrainSteps?: number;
   /** SRGAN: images per forward/backward pass (gradient accumulation); default: the whole batch, or what fits. */
   microBatch?: number;
+  /** CGAN: decay of the generator weight average (0 or absent: none). */
+  ema?: number;
   /** Images of the phantom set made for `--data phantom`. */
   phantomCount: number;
   /** Conv autotuning: the tuning file to read and extend (pipeline/conv-tuning-file.ts). */
@@ -103,7 +105,7 @@ export function hrCropOf(options: Pick<TrainOptions, 'fullImage'>): number {
 export function createTrainer(engine: Engine, options: TrainOptions, cache: ImageCache | null, totalSteps: number): GanTrainer {
   const base = defaults[options.model];
   if (options.model === 'cgan') {
-    return new CganTrainer(engine, { config: modelConfig(options) as CganConfig, seed: options.seed, lr: options.lr ?? base.lr, betas: base.betas });
+    return new CganTrainer(engine, { config: modelConfig(options) as CganConfig, seed: options.seed, lr: options.lr ?? base.lr, betas: base.betas, ema: options.ema ?? 0 });
   }
   const hrCrop = hrCropOf(options);
   return new SrganTrainer(engine, {

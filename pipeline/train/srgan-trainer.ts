@@ -8,7 +8,9 @@ import { backward } from '../../engine/ops/backward.ts';
 import { add, axpby, scale, sigmoid } from '../../engine/ops/elementwise.ts';
 import { mean } from '../../engine/ops/reduce.ts';
 import { bceWithLogits, constantTarget, mse } from '../../engine/ops/losses.ts';
-import { disposeParts, ganParts } from './checkpoint.ts';
+import { disposeParts, ganParts, weightTensors } from './checkpoint.ts';
+import type { Module } from '../../models/module.ts';
+import type { SafetensorsInput } from '../../engine/io/safetensors.ts';
 import { SrDiscriminator, SrGenerator, type SrganConfig } from '../../models/srgan.ts';
 import type { Batch } from '../data/batches.ts';
 import type { GreyImage } from '../data/image.ts';
@@ -35,7 +37,7 @@ export class SrganTrainer implements GanTrainer {
   readonly generator: SrGenerator;
   readonly discriminator: SrDiscriminator;
   readonly parts;
-  readonly weightModules;
+  readonly checkpointModules: Module[] = [];
   readonly batchOptions;
 
   constructor(readonly engine: Engine, readonly options: SrganTrainerOptions) {
@@ -44,7 +46,6 @@ export class SrganTrainer implements GanTrainer {
     this.generator.initialize(options.seed);
     this.discriminator.initialize(options.seed);
     this.parts = ganParts(this.generator, this.discriminator, { lr: options.lr, betas: options.betas });
-    this.weightModules = [this.generator, this.discriminator];
     this.batchOptions = { mode: 'pairs' as const, hrCrop: options.hrCrop };
   }
 
@@ -161,6 +162,10 @@ export class SrganTrainer implements GanTrainer {
   }
 
   /** Rows: LR input upscaled by SR, next to the HR target. */
+  weights(): Promise<SafetensorsInput[]> {
+    return weightTensors([this.generator, this.discriminator]);
+  }
+
   async sampleGrid(): Promise<GreyImage> {
     const engine = this.engine;
     const { samples } = this.options;

@@ -4,6 +4,7 @@ import type { Engine } from '../../engine/runtime.ts';
 import type { Batch, BatchOptions } from '../data/batches.ts';
 import type { GreyImage } from '../data/image.ts';
 import type { Module } from '../../models/module.ts';
+import type { SafetensorsInput } from '../../engine/io/safetensors.ts';
 import type { Trainable } from './checkpoint.ts';
 
 export type StepMetrics = Record<string, number>;
@@ -12,8 +13,10 @@ export interface GanTrainer {
   readonly engine: Engine;
   /** Models with their optimizers, in checkpoint order. */
   readonly parts: Trainable[];
-  /** The models written to RUN/weights.safetensors. */
-  readonly weightModules: Module[];
+  /** Models saved in checkpoints beside `parts` but not optimised (a weight average). */
+  readonly checkpointModules: Module[];
+  /** What RUN/weights.safetensors holds: the models `generate` loads, under their spec names. */
+  weights(): Promise<SafetensorsInput[]>;
   /** How the data is batched for this trainer (mode, crops). */
   readonly batchOptions: Omit<BatchOptions, 'batchSize' | 'seed'>;
   /** Runs one optimisation step on a batch and returns its losses and scores (one readback). */
