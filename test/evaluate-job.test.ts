@@ -63,6 +63,12 @@ test('evaluate writes JSON, HTML and grids, and is deterministic for a seed', as
   const written = JSON.parse(readFileSync(join(root, 'a', 'evaluation.json'), 'utf8'));
   assert.is(written.format, 'xraygen-evaluation-1');
   assert.equal(written.accuracy.generated.counts, [4, 4, 4]);
+  // Each requested class's row of the confusion matrix holds its images; the diagonal is the hits.
+  const { confusion, perClass } = written.accuracy.generated;
+  confusion.forEach((row: number[], k: number) => {
+    assert.is(row.reduce((a, b) => a + b, 0), 4);
+    assert.is(row[k] / 4, perClass[k]);
+  });
   assert.is(written.frechet.perClass.length, 3);
   // A distance needs two images a side: with a tiny held-out set some per-class floors are NaN (null in JSON).
   for (const score of [...first.frechet.perClass, first.frechet.overall]) {

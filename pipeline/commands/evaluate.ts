@@ -41,6 +41,8 @@ export function register(program: Command): void {
       });
       const { accuracy, frechet, discriminator, superResolution } = evaluation;
       console.log(`conditional accuracy ${percent(accuracy.generated.overall)} (real held-out ${percent(accuracy.realHeldOut.overall)}); Fréchet ${frechet.overall.generated.toFixed(3)} (floor ${frechet.overall.floor.toFixed(3)}); acceptance @0.5 ${percent(discriminator.generated.overall.acceptance05)}, @0.9 ${percent(discriminator.generated.overall.acceptance09)}`);
+      const rows = evaluation.classes.map((name, k) => `${name} ${accuracy.generated.confusion[k].join('/')}`);
+      console.log(`generated images classified as ${evaluation.classes.join(' / ')}: ${rows.join(', ')}`);
       for (const [method, score] of Object.entries(superResolution.mean)) console.log(`${method}: PSNR ${score.psnr.toFixed(2)} dB, SSIM ${score.ssim.toFixed(4)} over ${superResolution.pairs} pair(s)`);
       console.log(`wrote ${flags.out}/evaluation.json and ${flags.out}/report.html`);
     });

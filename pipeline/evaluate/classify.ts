@@ -80,13 +80,17 @@ export interface Accuracy {
   /** per true class; NaN where a class has no images */
   perClass: number[];
   counts: number[];
+  /** confusion[true class][predicted class]: image counts (where the misses went). */
+  confusion: number[][];
 }
 
 export function accuracy(predictions: ArrayLike<number>, labels: ArrayLike<number>, numClasses: number): Accuracy {
   const correct = new Array<number>(numClasses).fill(0);
   const counts = new Array<number>(numClasses).fill(0);
+  const confusion = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   for (let i = 0; i < labels.length; i++) {
     counts[labels[i]]++;
+    confusion[labels[i]][predictions[i]]++;
     if (predictions[i] === labels[i]) correct[labels[i]]++;
   }
   const total = counts.reduce((a, b) => a + b, 0);
@@ -94,5 +98,6 @@ export function accuracy(predictions: ArrayLike<number>, labels: ArrayLike<numbe
     overall: total ? correct.reduce((a, b) => a + b, 0) / total : NaN,
     perClass: counts.map((count, k) => (count ? correct[k] / count : NaN)),
     counts,
+    confusion,
   };
 }
