@@ -93,6 +93,19 @@ test('cgan --ema: weights.safetensors holds the generator average, and a resumed
   assert.equal(values(straight, discriminator), values(checkpoint, discriminator));
 });
 
+test('cgan --mismatch: D also scores real images with wrong labels, inside the memory plan', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'xraygen-train-mismatch-'));
+  const plain = await runTraining(await options('cgan', join(root, 'plain'), 1));
+  const matched = await runTraining({ ...(await options('cgan', join(root, 'mismatch'), 1)), mismatch: 1 });
+  // The same first step (same init, data and draws) plus w * BCE(D(real, wrong label), fake): about log 2 at init.
+  const [first] = losses(join(root, 'plain'));
+  const [second] = losses(join(root, 'mismatch'));
+  assert.ok(second.loss_d - first.loss_d > 0.3, `loss_d ${first.loss_d} -> ${second.loss_d}`);
+  assert.is(second.d_real, first.d_real);
+  assert.ok(matched.plannedPeakBytes > plain.plannedPeakBytes && matched.peakBytes <= matched.plannedPeakBytes * 1.05);
+  assert.is(JSON.parse(readFileSync(join(root, 'mismatch', 'config.json'), 'utf8')).mismatch, 1);
+});
+
 test('a run folder with checkpoints is not overwritten without --resume', async () => {
   const out = mkdtempSync(join(tmpdir(), 'xraygen-train-twice-'));
   await runTraining(await options('cgan', out, 2));

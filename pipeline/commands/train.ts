@@ -30,12 +30,19 @@ interface TrainFlags {
   phantomCount: number;
   autotune?: string | boolean;
   ema?: string;
+  mismatch?: string;
 }
 
 function parseDecay(value: string): number {
   const decay = Number(value);
   if (!(decay >= 0 && decay < 1)) throw new UsageError(`--ema must be a decay in [0, 1), got '${value}'`);
   return decay;
+}
+
+function parseMismatchWeight(value: string): number {
+  const weight = Number(value);
+  if (!(weight >= 0 && weight <= 10)) throw new UsageError(`--mismatch must be a weight in [0, 10], got '${value}'`);
+  return weight;
 }
 
 function parseLearningRate(value: string): number {
@@ -67,6 +74,7 @@ export function register(program: Command): void {
       .option('--phantom-count <n>', 'images in the phantom set made for --data phantom', parseIntegerOption('--phantom-count', 30), 300)
       .option('--autotune [file]', `time each conv shape's kernel variants once (after step 1) and keep the fastest; choices cached in FILE (default ${defaultTuningPath()})`);
     if (model === 'cgan') {
+      command.option('--mismatch <weight>', 'also train D to call real images with a wrong label fake, with this loss weight (e.g. 1); default none, as in the paper');
       command.option('--ema <decay>', 'keep an exponential moving average of the generator weights (e.g. 0.999) for samples and weights.safetensors; default none, as in the paper');
     }
     if (model === 'srgan') {
@@ -97,6 +105,7 @@ export function register(program: Command): void {
         phantomCount: flags.phantomCount,
         autotune: tuningPathFlag(flags.autotune),
         ema: flags.ema === undefined ? undefined : parseDecay(flags.ema),
+        mismatch: flags.mismatch === undefined ? undefined : parseMismatchWeight(flags.mismatch),
         log: (line) => console.log(line),
       };
       if (options.epochs !== undefined && options.steps !== undefined) throw new UsageError('give --epochs or --steps, not both');

@@ -1,12 +1,14 @@
 // One CGAN training step as in the paper (eqs. 2-4): D maximises log D(x|y) + log(1 - D(G(z|y)|y)),
 // G minimises -log D(G(z|y)|y); BCE-with-logits, Adam (2e-4, betas 0.5/0.999), labels uniform.
-// Optionally (`ema` > 0) an average of G's weights draws the samples and is what weights.safetensors holds.
+// Optionally (`ema` > 0) an average of G's weights draws the samples and is what weights.safetensors holds,
+// and (`mismatch` > 0) D also learns to call real images with a wrong label fake (the matching-aware
+// discriminator of Reed et al. 2016), which ties G's classes to their labels.
 
 import type { Engine } from '../../engine/runtime.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import { detach, clearTape, noGrad } from '../../engine/autograd.ts';
 import { backward } from '../../engine/ops/backward.ts';
-import { add, sigmoid } from '../../engine/ops/elementwise.ts';
+import { add, scale, sigmoid } from '../../engine/ops/elementwise.ts';
 import { mean } from '../../engine/ops/reduce.ts';
 import { bceWithLogits, constantTarget } from '../../engine/ops/losses.ts';
 import { randomNormal } from '../../engine/ops/random.ts';
@@ -28,10 +30,13 @@ export interface CganTrainerOptions {
   betas: [number, number];
   /** Decay of the generator weight average; 0 for none (the paper's recipe). */
   ema: number;
+  /** Weight of D's loss on real images with wrong labels; 0 for none (the paper's recipe). */
+  mismatch: number;
 }
 
 const SAMPLES_PER_CLASS = 6;
 const LABEL_STREAM = 0x1abe1;
+const MISMATCH_STREAM = 0x1abe2;
 
 export class CganTrainer implements GanTrainer {
   readonly generator: CganGenerator;
@@ -77,7 +82,13 @@ export class CganTrainer implements GanTrainer {
       this.discriminator.params.zeroGrad();
       const realLogits = this.discriminator.forward(real, labels, true);
       const fakeLogits = this.discriminator.forward(detach(fake), fakeLabels, true);
-      const lossD = add(bceWithLogits(realLogits, ones), bceWithLogits(fakeLogits, zeros));
+      let lossD = add(bceWithLogits(realLogits, ones), bceWithLogits(fakeLogits, zeros));
+      if (this.options.mismatch > 0) {
+        // Each real image with one of the other labels, drawn uniformly.
+        const wrong = Int32Array.from(batch.labels, (label, i) => (label + 1 + (hashKeys(this.options.seed, MISMATCH_STREAM, step, i) % (config.numClasses - 1))) % config.numClasses);
+        const mismatchLogits = this.discriminator.forward(real, engine.fromArray(wrong, [n], 'i32', 'batch.wrongLabels'), true);
+        lossD = add(lossD, scale(bceWithLogits(mismatchLogits, zeros), this.options.mismatch));
+      }
       backward(lossD);
       optimizerD.step();
 

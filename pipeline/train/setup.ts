@@ -38,6 +38,8 @@ export interface TrainOptions {
   microBatch?: number;
   /** CGAN: decay of the generator weight average (0 or absent: none). */
   ema?: number;
+  /** CGAN: weight of D's loss on real images with wrong labels (0 or absent: none). */
+  mismatch?: number;
   /** Images of the phantom set made for `--data phantom`. */
   phantomCount: number;
   /** Conv autotuning: the tuning file to read and extend (pipeline/conv-tuning-file.ts). */
@@ -105,7 +107,7 @@ export function hrCropOf(options: Pick<TrainOptions, 'fullImage'>): number {
 export function createTrainer(engine: Engine, options: TrainOptions, cache: ImageCache | null, totalSteps: number): GanTrainer {
   const base = defaults[options.model];
   if (options.model === 'cgan') {
-    return new CganTrainer(engine, { config: modelConfig(options) as CganConfig, seed: options.seed, lr: options.lr ?? base.lr, betas: base.betas, ema: options.ema ?? 0 });
+    return new CganTrainer(engine, { config: modelConfig(options) as CganConfig, seed: options.seed, lr: options.lr ?? base.lr, betas: base.betas, ema: options.ema ?? 0, mismatch: options.mismatch ?? 0 });
   }
   const hrCrop = hrCropOf(options);
   return new SrganTrainer(engine, {
