@@ -124,7 +124,7 @@ export function batchNorm2d(
 /**
  * act(batchNorm2d(x, ...)) in the passes of one BatchNorm: the forward writes only the activation,
  * and the tape keeps x rather than the BN output, so a training step stores one activation-sized
- * tensor less per layer and makes two element-wise passes fewer forward and backward.
+ * tensor less per layer and makes one element-wise pass fewer forward and one fewer backward.
  */
 export function batchNormActivation(
   x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions, activation: FusedActivation,
