@@ -96,7 +96,8 @@ test('concatChannels of three tensors with odd channel counts', async () => {
 
 test('pixelShuffle r=2 and r=3, and its inverse', async () => {
   const engine = await testEngine();
-  for (const [xShape, factor] of [[[2, 8, 3, 5], 2], [[1, 18, 2, 3], 3], [[1, 4, 1, 1], 2]] as Array<[Shape4, number]>) {
+  // [1, 4, 3, 70]: rows wider than one 64-lane workgroup.
+  for (const [xShape, factor] of [[[2, 8, 3, 5], 2], [[1, 18, 2, 3], 3], [[1, 4, 1, 1], 2], [[1, 4, 3, 70], 2]] as Array<[Shape4, number]>) {
     await checkOp(engine, {
       name: `pixelShuffle ${xShape} r=${factor}`,
       inputs: [{ shape: [...xShape] }],
@@ -121,6 +122,18 @@ test('pixelShuffle r=2 and r=3, and its inverse', async () => {
     referenceBackward: (_, g) => [ref.pixelShuffleBackward(g, [2, 256, 12, 12], 2)],
   });
   assert.throws(() => pixelShuffle(engine.empty([1, 6, 2, 2]), 2), /not divisible/);
+});
+
+test('pixelShuffle over more planes than one grid dimension holds (65,537: two dispatches)', async () => {
+  const engine = await testEngine();
+  const xShape: Shape4 = [1, 4 * 65537, 1, 1];
+  await checkOp(engine, {
+    name: 'pixelShuffle 65537 planes',
+    inputs: [{ shape: [...xShape] }],
+    gpu: (_, [x]) => pixelShuffle(x, 2),
+    reference: ([x]) => ref.pixelShuffleForward(x, xShape, 2).output,
+    referenceBackward: (_, g) => [ref.pixelShuffleBackward(g, xShape, 2)],
+  });
 });
 
 test('globalAvgPool on 1x1, 7x5 and a discriminator-sized input', async () => {

@@ -132,6 +132,9 @@ export function concatChannels(inputs: readonly Tensor[]): Tensor {
 
 // ---- pixel shuffle ----
 
+/** WebGPU's default limit on workgroups per grid dimension. */
+const MAX_GRID_LAYERS = 65535;
+
 function rearrange(x: Tensor, factor: number, shuffle: boolean): Tensor {
   const op = shuffle ? 'pixelShuffle' : 'pixelUnshuffle';
   if (x.shape.length !== 4 || !Number.isInteger(factor) || factor < 1) throw new Error(`${op}: needs [N, C, H, W] and an integer factor, got ${shapeString(x.shape)}, ${factor}`);
@@ -140,16 +143,19 @@ function rearrange(x: Tensor, factor: number, shuffle: boolean): Tensor {
   if (shuffle && c % squared !== 0) throw new Error(`pixelShuffle: ${c} channels are not divisible by ${factor}^2`);
   if (!shuffle && (h % factor !== 0 || w % factor !== 0)) throw new Error(`pixelUnshuffle: ${h}x${w} is not divisible by ${factor}`);
   const outShape = shuffle ? [n, c / squared, h * factor, w * factor] : [n, c * squared, h / factor, w / factor];
-  // The kernel's params describe the shuffled side's channels and the deep side's height and width.
-  const [channels, height, width] = shuffle ? [outShape[1], h, w] : [c, outShape[2], outShape[3]];
+  // The kernel walks the deep side's pixels, one shuffled plane (n, c) per grid layer.
+  const [height, width] = shuffle ? [h, w] : [h / factor, w / factor];
+  const planes = n * (shuffle ? c / squared : c);
   const out = x.engine.empty(outShape, 'f32', op);
-  x.engine.run(shuffle ? kernels.pixelShuffle : kernels.pixelUnshuffle, {
-    buffers: { x, out },
-    params: { count: out.size, channels, height, width, factor },
-    workgroups: linearGrid(out.size),
-    label: `${op} ${shapeString(x.shape)} r=${factor}`,
-    bytes: 8 * out.size,
-  });
+  for (let first = 0; first < planes; first += MAX_GRID_LAYERS) {
+    x.engine.run(shuffle ? kernels.pixelShuffle : kernels.pixelUnshuffle, {
+      buffers: { x, out },
+      params: { height, width, factor, plane_offset: first },
+      workgroups: [Math.ceil(width / 64), height, Math.min(MAX_GRID_LAYERS, planes - first)],
+      label: `${op} ${shapeString(x.shape)} r=${factor}`,
+      bytes: (8 * out.size * Math.min(MAX_GRID_LAYERS, planes - first)) / planes,
+    });
+  }
   return out;
 }
 
