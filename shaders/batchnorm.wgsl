@@ -151,33 +151,57 @@ fn eval_statistics(@builtin(global_invocation_id) id: vec3<u32>) {
   stats[params.channels + channel] = inverseSqrt(running_var[channel] + params.eps);
 }
 
-// Element-wise passes: with PLANE_GRID the grid is [plane / 256, channels, batch], so the channel
-// comes from the workgroup id; otherwise (planes under 256, where that grid would idle most lanes)
-// a linear grid, paying two integer divisions per element (scalarised on CPU Vulkan).
-// Entry points pass it to locate() themselves: wgsl_reflect only lists overrides an entry names.
+// Element-wise passes. With PLANE_GRID the grid is [plane / 1024, channels, batch]: the channel comes
+// from the workgroup id, so a thread loads its channel's constants once and then walks several pixels,
+// 256 * groups.x apart (lavapipe loads storage lane by lane, so four per-channel loads per element cost
+// as much as the element's own). Otherwise (planes under 256, where that grid would idle most lanes)
+// a linear grid, one element per thread, paying two integer divisions (scalarised on CPU Vulkan).
+// Entry points pass PLANE_GRID to span() themselves: wgsl_reflect only lists overrides an entry names.
 override PLANE_GRID: bool = false;
 
-struct Element {
-  index: u32,
+// The elements a thread visits: first, first + step, ... below end, all of one channel.
+struct Span {
+  first: u32,
+  step: u32,
+  end: u32,
   channel: u32,
-  valid: bool,
 }
 
-fn locate(id: vec3<u32>, groups: vec3<u32>, plane_grid: bool) -> Element {
+fn span(id: vec3<u32>, groups: vec3<u32>, plane_grid: bool) -> Span {
   if (plane_grid) {
-    return Element((id.z * params.channels + id.y) * params.plane + id.x, id.y, id.x < params.plane);
+    let base = (id.z * params.channels + id.y) * params.plane;
+    return Span(base + id.x, groups.x * 256u, base + params.plane, id.y);
   }
   let i = id.x + id.y * groups.x * 256u;
-  return Element(i, (i / params.plane) % params.channels, i < params.batch * params.channels * params.plane);
+  let inside = i < params.batch * params.channels * params.plane;
+  return Span(i, 1u, select(i, i + 1u, inside), (i / params.plane) % params.channels);
+}
+
+// A channel's normalisation as (x - mean) * scale + bias, scale = invstd * weight.
+struct Affine {
+  mean: f32,
+  invstd: f32,
+  scale: f32,
+  bias: f32,
+}
+
+fn channel_affine(channel: u32) -> Affine {
+  let invstd = saved_stats[params.channels + channel];
+  return Affine(saved_stats[channel], invstd, invstd * weight[channel], bias[channel]);
+}
+
+// The one expression for BN's output, so forward and backward agree on every element (and on which
+// side of an activation's kink it falls).
+fn normalized(index: u32, a: Affine) -> f32 {
+  return (x[index] - a.mean) * a.scale + a.bias;
 }
 
 // out = (x - mean) * invstd * weight + bias
 @compute @workgroup_size(256)
 fn normalize(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let e = locate(id, groups, PLANE_GRID);
-  if (!e.valid) { return; }
-  let scale = saved_stats[params.channels + e.channel] * weight[e.channel];
-  out[e.index] = (x[e.index] - saved_stats[e.channel]) * scale + bias[e.channel];
+  let s = span(id, groups, PLANE_GRID);
+  let a = channel_affine(s.channel);
+  for (var i = s.first; i < s.end; i += s.step) { out[i] = normalized(i, a); }
 }
 
 // One workgroup per channel: grad_bias = sum dy, grad_weight = sum dy * xhat.
@@ -200,24 +224,24 @@ fn backward_reduce(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invoc
   }
 }
 
-// dx = weight * invstd * (dy - correction * (sum dy + xhat * sum dy xhat)).
+// dx = weight * invstd * (g - correction * (sum g + xhat * sum g xhat)), g the gradient at BN's output.
+fn input_gradient(index: u32, g: f32, a: Affine, sum_g: f32, sum_g_xhat: f32) -> f32 {
+  let xhat = (x[index] - a.mean) * a.invstd;
+  return a.scale * (g - params.correction * (sum_g + xhat * sum_g_xhat));
+}
+
 @compute @workgroup_size(256)
 fn backward_input(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let e = locate(id, groups, PLANE_GRID);
-  if (!e.valid) { return; }
-  let invstd = saved_stats[params.channels + e.channel];
-  let xhat = (x[e.index] - saved_stats[e.channel]) * invstd;
-  let centred = dy[e.index] - params.correction * (sum_dy[e.channel] + xhat * sum_dy_xhat[e.channel]);
-  out[e.index] = weight[e.channel] * invstd * centred;
+  let s = span(id, groups, PLANE_GRID);
+  let a = channel_affine(s.channel);
+  let sum_g = sum_dy[s.channel];
+  let sum_g_xhat = sum_dy_xhat[s.channel];
+  for (var i = s.first; i < s.end; i += s.step) { out[i] = input_gradient(i, dy[i], a, sum_g, sum_g_xhat); }
 }
 
 // BatchNorm followed by a LeakyReLU or PReLU in the same passes (the models' conv -> BN -> act).
 // Forward writes only the activation; backward recomputes the pre-activation from x and the saved
 // statistics, so neither the BN output nor the activation's own gradient is ever materialised.
-
-fn pre_activation(index: u32, channel: u32) -> f32 {
-  return (x[index] - saved_stats[channel]) * (saved_stats[params.channels + channel] * weight[channel]) + bias[channel];
-}
 
 // The activation's input gradient: dy where the pre-activation is positive, slope * dy elsewhere.
 fn through_activation(dy_value: f32, pre: f32, slope: f32) -> f32 {
@@ -227,28 +251,32 @@ fn through_activation(dy_value: f32, pre: f32, slope: f32) -> f32 {
 // out = act((x - mean) * invstd * weight + bias)
 @compute @workgroup_size(256)
 fn normalize_act(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let e = locate(id, groups, PLANE_GRID);
-  if (!e.valid) { return; }
-  let pre = pre_activation(e.index, e.channel);
-  out[e.index] = select(act_slope[0] * pre, pre, pre > 0.0);
+  let s = span(id, groups, PLANE_GRID);
+  let a = channel_affine(s.channel);
+  let slope = act_slope[0];
+  for (var i = s.first; i < s.end; i += s.step) {
+    let pre = normalized(i, a);
+    out[i] = select(slope * pre, pre, pre > 0.0);
+  }
 }
 
 // backward_reduce on g = dy * act'(pre), plus act_slope_partial[channel] = sum over pre <= 0 of dy * pre.
 @compute @workgroup_size(256)
 fn backward_reduce_act(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let channel = group.x;
-  let mean = saved_stats[channel];
+  let a = channel_affine(channel);
   let slope = act_slope[0];
   var g_total = 0.0;
   var g_centred_total = 0.0;
   var slope_total = 0.0;
   for (var cursor = cursor_start(lane); cursor.n < params.batch; cursor = cursor_next(cursor)) {
     let index = element_index(cursor, channel);
-    let pre = pre_activation(index, channel);
-    let g = through_activation(dy[index], pre, slope);
+    let pre = normalized(index, a);
+    let dy_value = dy[index];
+    let g = through_activation(dy_value, pre, slope);
     g_total += g;
-    g_centred_total += g * (x[index] - mean);
-    slope_total += select(dy[index] * pre, 0.0, pre > 0.0);
+    g_centred_total += g * (x[index] - a.mean);
+    slope_total += select(dy_value * pre, 0.0, pre > 0.0);
   }
   let totals = workgroup_sum(lane, g_total, g_centred_total);
   // Lane 0 is still reading the partials the next sum overwrites.
@@ -256,7 +284,7 @@ fn backward_reduce_act(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_i
   let slope_sum = workgroup_sum(lane, slope_total, 0.0);
   if (lane == 0u) {
     grad_bias[channel] = totals.x;
-    grad_weight[channel] = totals.y * saved_stats[params.channels + channel];
+    grad_weight[channel] = totals.y * a.invstd;
     act_slope_partial[channel] = slope_sum.x;
   }
 }
@@ -264,12 +292,12 @@ fn backward_reduce_act(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_i
 // backward_input on g = dy * act'(pre).
 @compute @workgroup_size(256)
 fn backward_input_act(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let e = locate(id, groups, PLANE_GRID);
-  if (!e.valid) { return; }
-  let invstd = saved_stats[params.channels + e.channel];
-  let xhat = (x[e.index] - saved_stats[e.channel]) * invstd;
-  // The same expression as the forward's, so each element takes the same side of the kink.
-  let g = through_activation(dy[e.index], pre_activation(e.index, e.channel), act_slope[0]);
-  let centred = g - params.correction * (sum_dy[e.channel] + xhat * sum_dy_xhat[e.channel]);
-  out[e.index] = weight[e.channel] * invstd * centred;
+  let s = span(id, groups, PLANE_GRID);
+  let a = channel_affine(s.channel);
+  let slope = act_slope[0];
+  let sum_g = sum_dy[s.channel];
+  let sum_g_xhat = sum_dy_xhat[s.channel];
+  for (var i = s.first; i < s.end; i += s.step) {
+    out[i] = input_gradient(i, through_activation(dy[i], normalized(i, a), slope), a, sum_g, sum_g_xhat);
+  }
 }

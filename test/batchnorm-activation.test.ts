@@ -64,7 +64,7 @@ const fused = (training: boolean, withPrelu: boolean) => (_: Engine, [x, w, b, r
   batchNormActivation(x, w, b, rm, rv, { training }, withPrelu ? { prelu: a } : { leakyRelu: slope });
 
 // Linear-grid and plane-grid launches, a 1x1 plane with N > 256 lanes, an uneven cursor wrap.
-const shapes: Shape4[] = [[6, 4, 1, 1], [300, 3, 1, 1], [2, 3, 17, 19], [8, 16, 32, 32]];
+const shapes: Shape4[] = [[6, 4, 1, 1], [300, 3, 1, 1], [2, 3, 17, 19], [8, 16, 32, 32], [2, 3, 48, 48]];
 
 for (const shape of shapes) {
   for (const withPrelu of [false, true]) {

@@ -19,9 +19,10 @@ import type { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 
 // Batch 1 with space, odd channels, 1x1 space with N > 1 (and N > 256 lanes), planes that wrap the
-// 256-lane cursor unevenly (323, 300) or exactly (256), and a larger one.
+// 256-lane cursor unevenly (323, 300) or exactly (256), larger ones, and a plane of 2304 (three
+// workgroups of threads walking four pixels each).
 const shapes: Shape4[] = [
-  [1, 5, 2, 3], [3, 7, 5, 5], [6, 4, 1, 1], [300, 3, 1, 1], [2, 3, 17, 19], [5, 2, 3, 100], [2, 2, 16, 16], [8, 16, 32, 32],
+  [1, 5, 2, 3], [3, 7, 5, 5], [6, 4, 1, 1], [300, 3, 1, 1], [2, 3, 17, 19], [5, 2, 3, 100], [2, 2, 16, 16], [8, 16, 32, 32], [2, 3, 48, 48],
 ];
 
 function channelInputs(shape: Shape4, seed: number) {

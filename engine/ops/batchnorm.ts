@@ -8,6 +8,9 @@ import { shapeString } from '../tensor.ts';
 import { linearGrid } from './grid.ts';
 import { sumToShape } from './reduce.ts';
 
+/** Pixels each thread of a plane-grid element-wise pass walks (about: the last block may be short). */
+const PIXELS_PER_THREAD = 4;
+
 const kernels = {
   trainStatistics: kernel('batchnorm', 'train_statistics'),
   evalStatistics: kernel('batchnorm', 'eval_statistics'),
@@ -19,10 +22,10 @@ const kernels = {
   backwardInputActivation: kernel('batchnorm', 'backward_input_act'),
 };
 
-/** See `locate` in the WGSL: a [plane, channels, batch] grid avoids per-element divisions. */
+/** See `span` in the WGSL: a [plane / 1024, channels, batch] grid avoids per-element divisions and reloads. */
 function elementwiseLaunch(batch: number, channels: number, plane: number): { workgroups: [number, number, number]; overrides: Record<string, number> } {
   if (plane >= 256 && channels <= 65535 && batch <= 65535) {
-    return { workgroups: [Math.ceil(plane / 256), channels, batch], overrides: { PLANE_GRID: 1 } };
+    return { workgroups: [Math.ceil(plane / (256 * PIXELS_PER_THREAD)), channels, batch], overrides: { PLANE_GRID: 1 } };
   }
   const [x, y] = linearGrid(batch * channels * plane);
   return { workgroups: [x, y, 1], overrides: { PLANE_GRID: 0 } };
@@ -108,14 +111,14 @@ export function batchNorm2d(
     if (x.requiresGrad) {
       dx = engine.empty(x.shape, 'f32', 'batchNorm.dx');
       engine.run(kernels.backwardInput, {
-        buffers: { x, dy, saved_stats: stats, weight, sum_dy: gradBias, sum_dy_xhat: gradWeight, out: dx },
+        buffers: { x, dy, saved_stats: stats, weight, bias, sum_dy: gradBias, sum_dy_xhat: gradWeight, out: dx },
         params, ...elementwise, label: `${label} backward input`, bytes: 3 * x.byteLength,
       });
     }
     if (!weight.requiresGrad) gradWeight.dispose();
     if (!bias.requiresGrad) gradBias.dispose();
     return [dx, weight.requiresGrad ? gradWeight : null, bias.requiresGrad ? gradBias : null];
-  }, [x, weight, stats]);
+  }, [x, weight, bias, stats]);
   // The tape retained stats if it recorded; otherwise this frees it.
   stats.dispose();
   return result;
