@@ -4,7 +4,7 @@
 # steps, and `xraygen evaluate`: conditional accuracy (does the classifier label generated images of
 # each class as that class?), Fréchet distance and diversity. Figures: bench/RESULTS.md.
 #
-# Usage: bash bench/learning-check.sh [WORK_DIR]   (environment: COUNT, CONFIG, BATCH, STEPS, SEED, EMA)
+# Usage: bash bench/learning-check.sh [WORK_DIR]   (environment: COUNT, CONFIG, BATCH, STEPS, SEED, EMA, MISMATCH)
 set -euo pipefail
 
 work=${1:-/tmp/xraygen-learning-check}
@@ -14,11 +14,12 @@ batch=${BATCH:-32}
 steps=${STEPS:-1200}
 seed=${SEED:-2}
 ema=${EMA:+--ema $EMA}
+mismatch=${MISMATCH:+--mismatch $MISMATCH}
 xraygen() { npx tsx "$(dirname "$0")/../pipeline/cli.ts" "$@"; }
 
 mkdir -p "$work"
 [ -f "$work/cache/manifest.json" ] || { xraygen phantom --out "$work/phantom" --count "$count" && xraygen prepare --data "$work/phantom" --out "$work/cache"; }
 [ -f "$work/classifier/weights.safetensors" ] || xraygen train classifier --data "$work/cache" --out "$work/classifier"
 time xraygen train cgan --data "$work/cache" --out "$work/cgan" --config "$config" --batch "$batch" --steps "$steps" --seed "$seed" \
-  --sample-every 100 --checkpoint-every 200 --autotune $ema
+  --sample-every 100 --checkpoint-every 200 --autotune $ema $mismatch
 xraygen evaluate --weights "$work/cgan" --data "$work/cache" --classifier "$work/classifier" --no-sr --count 100 --out "$work/evaluation"
