@@ -91,37 +91,7 @@ function prepare(x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, r
 export function batchNorm2d(
   x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions,
 ): Tensor {
-  const engine = x.engine;
-  const channels = x.shape[1];
-  const { params, label, elementwise, stats } = prepare(x, weight, bias, runningMean, runningVar, options, 'batchNorm2d');
-  const out = engine.empty(x.shape, 'f32', 'batchNorm');
-  engine.run(kernels.normalize, {
-    buffers: { x, saved_stats: stats, weight, bias, out },
-    params, ...elementwise, label, bytes: 2 * x.byteLength,
-  });
-
-  const result = record(out, [x, weight, bias], 'batchNorm2d', (dy) => {
-    const gradBias = engine.empty([channels], 'f32', 'batchNorm.gradBias');
-    const gradWeight = engine.empty([channels], 'f32', 'batchNorm.gradWeight');
-    engine.run(kernels.backwardReduce, {
-      buffers: { x, dy, saved_stats: stats, grad_weight: gradWeight, grad_bias: gradBias },
-      params, workgroups: [channels], label: `${label} backward sums`, bytes: 2 * x.byteLength,
-    });
-    let dx: Tensor | null = null;
-    if (x.requiresGrad) {
-      dx = engine.empty(x.shape, 'f32', 'batchNorm.dx');
-      engine.run(kernels.backwardInput, {
-        buffers: { x, dy, saved_stats: stats, weight, bias, sum_dy: gradBias, sum_dy_xhat: gradWeight, out: dx },
-        params, ...elementwise, label: `${label} backward input`, bytes: 3 * x.byteLength,
-      });
-    }
-    if (!weight.requiresGrad) gradWeight.dispose();
-    if (!bias.requiresGrad) gradBias.dispose();
-    return [dx, weight.requiresGrad ? gradWeight : null, bias.requiresGrad ? gradBias : null];
-  }, [x, weight, bias, stats]);
-  // The tape retained stats if it recorded; otherwise this frees it.
-  stats.dispose();
-  return result;
+  return normalizeRecorded(x, weight, bias, runningMean, runningVar, options, null);
 }
 
 /**
@@ -132,17 +102,28 @@ export function batchNorm2d(
 export function batchNormActivation(
   x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions, activation: FusedActivation,
 ): Tensor {
+  return normalizeRecorded(x, weight, bias, runningMean, runningVar, options, activation);
+}
+
+/** Both ops: the plain passes without an activation, the `_act` passes (and a slope buffer) with one. */
+function normalizeRecorded(
+  x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions, activation: FusedActivation | null,
+): Tensor {
   const engine = x.engine;
   const channels = x.shape[1];
-  const preluWeight = 'prelu' in activation ? activation.prelu : null;
+  const preluWeight = activation && 'prelu' in activation ? activation.prelu : null;
   if (preluWeight && preluWeight.size !== 1) throw new Error(`batchNormActivation: the PReLU weight must have one element, got ${shapeString(preluWeight.shape)}`);
-  const op = preluWeight ? 'batchNorm2d+prelu' : 'batchNorm2d+leakyRelu';
+  const op = !activation ? 'batchNorm2d' : preluWeight ? 'batchNorm2d+prelu' : 'batchNorm2d+leakyRelu';
   const { params, label, elementwise, stats } = prepare(x, weight, bias, runningMean, runningVar, options, op);
   // LeakyReLU's constant goes through the same one-element buffer as PReLU's weight.
-  const slope = preluWeight ?? engine.keep(engine.fromArray(new Float32Array([(activation as { leakyRelu: number }).leakyRelu]), [1], 'f32', 'batchNorm.slope'));
-  const out = engine.empty(x.shape, 'f32', 'batchNormActivation');
-  engine.run(kernels.normalizeActivation, {
-    buffers: { x, saved_stats: stats, weight, bias, act_slope: slope, out },
+  const slope = !activation ? null : preluWeight ?? engine.keep(engine.fromArray(new Float32Array([(activation as { leakyRelu: number }).leakyRelu]), [1], 'f32', 'batchNorm.slope'));
+  const passes = slope
+    ? { forward: kernels.normalizeActivation, reduce: kernels.backwardReduceActivation, input: kernels.backwardInputActivation }
+    : { forward: kernels.normalize, reduce: kernels.backwardReduce, input: kernels.backwardInput };
+  const withSlope: Record<string, Tensor> = slope ? { act_slope: slope } : {};
+  const out = engine.empty(x.shape, 'f32', slope ? 'batchNormActivation' : 'batchNorm');
+  engine.run(passes.forward, {
+    buffers: { x, saved_stats: stats, weight, bias, ...withSlope, out },
     params, ...elementwise, label, bytes: 2 * x.byteLength,
   });
 
@@ -150,28 +131,30 @@ export function batchNormActivation(
   const result = record(out, inputs, op, (dy) => {
     const gradBias = engine.empty([channels], 'f32', 'batchNorm.gradBias');
     const gradWeight = engine.empty([channels], 'f32', 'batchNorm.gradWeight');
-    const slopePartials = engine.empty([channels], 'f32', 'batchNorm.slopePartials');
-    engine.run(kernels.backwardReduceActivation, {
-      buffers: { x, dy, saved_stats: stats, weight, bias, act_slope: slope, grad_weight: gradWeight, grad_bias: gradBias, act_slope_partial: slopePartials },
+    // With an activation the sums recompute its input, and PReLU's weight gradient comes per channel.
+    const slopePartials = slope ? engine.empty([channels], 'f32', 'batchNorm.slopePartials') : null;
+    const activationBuffers: Record<string, Tensor> = slope ? { weight, bias, act_slope: slope, act_slope_partial: slopePartials! } : {};
+    engine.run(passes.reduce, {
+      buffers: { x, dy, saved_stats: stats, grad_weight: gradWeight, grad_bias: gradBias, ...activationBuffers },
       params, workgroups: [channels], label: `${label} backward sums`, bytes: 2 * x.byteLength,
     });
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = engine.empty(x.shape, 'f32', 'batchNorm.dx');
-      engine.run(kernels.backwardInputActivation, {
-        buffers: { x, dy, saved_stats: stats, weight, bias, act_slope: slope, sum_dy: gradBias, sum_dy_xhat: gradWeight, out: dx },
+      engine.run(passes.input, {
+        buffers: { x, dy, saved_stats: stats, weight, bias, ...withSlope, sum_dy: gradBias, sum_dy_xhat: gradWeight, out: dx },
         params, ...elementwise, label: `${label} backward input`, bytes: 3 * x.byteLength,
       });
     }
-    const gradSlope = preluWeight?.requiresGrad ? sumToShape(slopePartials, [1]) : null;
-    slopePartials.dispose();
+    const gradSlope = slopePartials && preluWeight?.requiresGrad ? sumToShape(slopePartials, [1]) : null;
+    slopePartials?.dispose();
     if (!weight.requiresGrad) gradWeight.dispose();
     if (!bias.requiresGrad) gradBias.dispose();
     const grads = [dx, weight.requiresGrad ? gradWeight : null, bias.requiresGrad ? gradBias : null];
     return preluWeight ? [...grads, gradSlope] : grads;
-  }, [x, weight, bias, stats, slope]);
-  // As with stats: the tape retained these if it recorded.
+  }, slope ? [x, weight, bias, stats, slope] : [x, weight, bias, stats]);
+  // The tape retained stats (and the slope) if it recorded; otherwise this frees them.
   stats.dispose();
-  if (!preluWeight) slope.dispose();
+  if (slope && !preluWeight) slope.dispose();
   return result;
 }
