@@ -16,7 +16,7 @@ export const layerFusion = { batchNormActivation: true };
 export function runBatchNorm(module: Module, name: string, x: Tensor, training: boolean, activation?: FusedActivation): Tensor {
   if (training) module.counters.set(`${name}.num_batches_tracked`, (module.counters.get(`${name}.num_batches_tracked`) ?? 0) + 1);
   const tensors = [`${name}.weight`, `${name}.bias`, `${name}.running_mean`, `${name}.running_var`].map((key) => module.tensor(key)) as [Tensor, Tensor, Tensor, Tensor];
-  const options = { training, momentum: 0.1, eps: 1e-5 };
+  const options = { training, momentum: module.batchNormMomentum, eps: 1e-5 };
   if (activation && layerFusion.batchNormActivation) return batchNormActivation(x, ...tensors, options, activation);
   const normalised = batchNorm2d(x, ...tensors, options);
   if (!activation) return normalised;

@@ -48,6 +48,11 @@ export class Module {
   readonly params: ParameterGroup;
   readonly buffers = new Map<string, Tensor>();
   readonly counters = new Map<string, number>();
+  /**
+   * Momentum of every BatchNorm running statistic in training mode (PyTorch's default 0.1);
+   * models/standing-statistics.ts sets 1/(k+1) to make them a plain mean over k+1 batches.
+   */
+  batchNormMomentum = 0.1;
 
   constructor(readonly engine: Engine, readonly prefix: string, readonly specs: readonly TensorSpec[]) {
     this.params = new ParameterGroup(engine, specs.filter((s) => s.role === 'parameter'), prefix);

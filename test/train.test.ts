@@ -87,8 +87,11 @@ test('cgan --ema: weights.safetensors holds the generator average, and a resumed
     assert.equal(values(resumed, name), values(straight, name), `${name} after a resume`);
     assert.equal(values(straight, name), values(checkpoint, name.replace('generator.', 'generator_ema.')), `${name} is the checkpoint's average`);
   }
-  // The average lags the live weights, and the discriminator is the live one.
+  // The average lags the live weights, its BatchNorm statistics are its own, and the discriminator is the live one.
   assert.ok(names.some((name) => values(straight, name).some((v, i) => v !== values(checkpoint, name)[i])), 'the average equals the live generator');
+  for (const name of names.filter((n) => n.endsWith('running_var'))) {
+    assert.ok(values(straight, name).some((v, i) => v !== values(checkpoint, name)[i]), `${name} was copied from the live generator`);
+  }
   const discriminator = [...straight.tensors.keys()].find((n) => n.startsWith('discriminator.') && n.endsWith('.weight'))!;
   assert.equal(values(straight, discriminator), values(checkpoint, discriminator));
 });

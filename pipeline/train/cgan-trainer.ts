@@ -37,6 +37,9 @@ export interface CganTrainerOptions {
 const SAMPLES_PER_CLASS = 6;
 const LABEL_STREAM = 0x1abe1;
 const MISMATCH_STREAM = 0x1abe2;
+/** The weight average's BatchNorm statistics: 16 passes at the sample grid's batch size (288 draws). */
+const STATISTICS_BATCHES = 16;
+const STATISTICS_STREAM = 0x57a7;
 
 export class CganTrainer implements GanTrainer {
   readonly generator: CganGenerator;
@@ -110,12 +113,25 @@ export class CganTrainer implements GanTrainer {
   /** The averaged generator (under the generator's names) when there is one, and the discriminator. */
   async weights(): Promise<SafetensorsInput[]> {
     if (!this.average) return weightTensors([this.generator, this.discriminator]);
-    return [...(await this.average.average.stateDict('generator')), ...(await this.discriminator.stateDict())];
+    return [...(await (await this.samplingGenerator()).stateDict('generator')), ...(await this.discriminator.stateDict())];
+  }
+
+  /** G, or its weight average with BatchNorm statistics of its own (drawn from a fixed host stream). */
+  private async samplingGenerator(): Promise<CganGenerator> {
+    if (!this.average) return this.generator;
+    const { config, seed } = this.options;
+    const random = new RandomStream(seed, STATISTICS_STREAM);
+    const count = config.numClasses * SAMPLES_PER_CLASS;
+    const average = await this.average.ready(STATISTICS_BATCHES, (generator) => {
+      const z = this.engine.fromArray(Float32Array.from({ length: count * config.zDim }, () => random.normal()), [count, config.zDim], 'f32', 'statistics.z');
+      return (generator as CganGenerator).forward(z, this.sampleLabels, true);
+    });
+    return average as CganGenerator;
   }
 
   async sampleGrid(): Promise<GreyImage> {
     const engine = this.engine;
-    const generator = (this.average?.average as CganGenerator | undefined) ?? this.generator;
+    const generator = await this.samplingGenerator();
     const images = engine.tidy(() => noGrad(engine, () => generator.forward(this.sampleZ, this.sampleLabels, false)));
     const [pixels] = await engine.read([images]);
     images.dispose();

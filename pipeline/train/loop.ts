@@ -94,9 +94,11 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
 
   const checkpoint = async (): Promise<string> => {
     const path = join(run.checkpoints, checkpointName(state.step));
+    // Weights first: a weight average's BatchNorm statistics are recomputed then, and the checkpoint keeps them too.
+    const weights = await trainer.weights();
     await saveCheckpoint(path, engine, trainer.parts, { ...state, randomCounter: engine.randomCounter }, resolved, trainer.checkpointModules);
     pruneCheckpoints(run.checkpoints, options.keepCheckpoints);
-    await writeSafetensorsFileAtomic(run.weights, await trainer.weights(), { format: `xraygen-${options.model}-weights-1`, config: JSON.stringify(config), step: String(state.step) });
+    await writeSafetensorsFileAtomic(run.weights, weights, { format: `xraygen-${options.model}-weights-1`, config: JSON.stringify(config), step: String(state.step) });
     writeReport(run, `xraygen train ${options.model} — ${options.out}`, resolved);
     return path;
   };
