@@ -10,6 +10,8 @@ export interface GpuContext {
   features: ReadonlySet<string>;
   /** The smallest subgroup the adapter may run (0 without the 'subgroups' feature). */
   subgroupMinSize: number;
+  /** The largest subgroup it may run (0 without the feature): kernels that split a workgroup by subgroups need it. */
+  subgroupMaxSize: number;
   /** One line naming the adapter and backend, for logs and run configs. */
   description: string;
   /** Resolves (never rejects) when the device is lost; `lostReason` is set first. */
@@ -78,6 +80,8 @@ export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContex
     device,
     features: new Set(requiredFeatures),
     subgroupMinSize: requiredFeatures.includes('subgroups') ? ((adapter.info as { subgroupMinSize?: number }).subgroupMinSize ?? 0) : 0,
+    // Unknown counts as the largest size WebGPU allows, so that nothing assumes smaller subgroups.
+    subgroupMaxSize: requiredFeatures.includes('subgroups') ? ((adapter.info as { subgroupMaxSize?: number }).subgroupMaxSize ?? 128) : 0,
     description: describeAdapter(adapter),
     lostReason: null,
     lost: Promise.resolve(),

@@ -103,6 +103,11 @@ export class Engine {
     return this.gpu?.subgroupMinSize ?? 0;
   }
 
+  /** The largest subgroup the adapter may run (NVIDIA 32, lavapipe 8); 0 when subgroups are unavailable. */
+  get subgroupMaxSize(): number {
+    return this.gpu?.subgroupMaxSize ?? 0;
+  }
+
   describe(): string {
     return this.gpu ? this.gpu.description : 'dry run (no device)';
   }

@@ -110,15 +110,16 @@ fn merge_statistics(lane: u32, count: f32, mean: f32, m2: f32) {
   }
 }
 
-// One workgroup per channel, one pass over x: each lane sums its elements shifted by its first
-// element (so the squares do not cancel catastrophically when |mean| >> std), the lanes merge
-// exactly, and lane 0 writes mean and invstd to stats and updates the running statistics in place.
+// One workgroup per channel, one pass over x: every lane sums its elements shifted by the channel's
+// first element (so the squares do not cancel catastrophically when |mean| >> std), the lanes merge
+// their shifted statistics, and lane 0 adds the shift back once: one rounding at the mean's
+// magnitude, whatever order the lanes merge in (per-lane shifts cost one per merge). Lane 0 writes mean and invstd to stats and updates the
+// running statistics in place.
 @compute @workgroup_size(256)
 fn train_statistics(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let channel = group.x;
+  let shift = x[element_index(Cursor(0u, 0u), channel)];
   var cursor = cursor_start(lane);
-  var shift = 0.0;
-  if (cursor.n < params.batch) { shift = x[element_index(cursor, channel)]; }
   var count = 0.0;
   var shifted_sum = 0.0;
   var shifted_squares = 0.0;
@@ -129,10 +130,10 @@ fn train_statistics(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invo
     count += 1.0;
   }
   let lane_count = max(count, 1.0);
-  merge_statistics(lane, count, shift + shifted_sum / lane_count, max(shifted_squares - shifted_sum * shifted_sum / lane_count, 0.0));
+  merge_statistics(lane, count, shifted_sum / lane_count, max(shifted_squares - shifted_sum * shifted_sum / lane_count, 0.0));
   if (lane == 0u) {
     let total = partial_count[0];
-    let mean = partial_a[0];
+    let mean = shift + partial_a[0];
     let variance = partial_b[0] / total;
     stats[channel] = mean;
     stats[params.channels + channel] = inverseSqrt(variance + params.eps);

@@ -8,7 +8,7 @@ import { Engine } from '../engine/runtime.ts';
 import { conv2d } from '../engine/ops/conv.ts';
 import { backward } from '../engine/ops/backward.ts';
 import { sum } from '../engine/ops/reduce.ts';
-import { gatherCandidates, weightGradCandidates } from '../engine/ops/conv-kernels.ts';
+import { gatherCandidates, weightGradCandidates, weightGradRowSplit } from '../engine/ops/conv-kernels.ts';
 import {
   enableConvAutotune, exportConvTuning, gatherVariant, pendingConvShapes, tuneConvolutions,
 } from '../engine/ops/conv-autotune.ts';
@@ -99,6 +99,23 @@ test('without autotuning every shape gets its fixed default (the first candidate
   } finally {
     engine.destroy();
   }
+});
+
+// Found on an NVIDIA H200 (32-lane subgroups): row groups of 16 lanes split a subgroup between two
+// rows, and its broadcasts handed one row's gradient to the other's lanes (weight grads wrong).
+test('the subgroup weight gradient splits its workgroup only into whole subgroups', () => {
+  for (const subgroupMaxSize of [8, 16, 32, 64, 128]) {
+    for (let threadsNeeded = 1; threadsNeeded <= 128; threadsNeeded++) {
+      const split = weightGradRowSplit(threadsNeeded, subgroupMaxSize);
+      assert.ok([1, 2, 4].includes(split), `split ${split}`);
+      assert.ok(split === 1 || (64 / split) % subgroupMaxSize === 0, `${threadsNeeded} threads, subgroups of ${subgroupMaxSize}: ${64 / split} lanes per row group`);
+    }
+  }
+  // Where the subgroups allow it, few threads still get the lanes of several row groups (lavapipe: 8 lanes).
+  assert.is(weightGradRowSplit(16, 8), 4);
+  assert.is(weightGradRowSplit(32, 8), 2);
+  assert.is(weightGradRowSplit(16, 32), 2);
+  assert.is(weightGradRowSplit(16, 64), 1);
 });
 
 test('the tuning file keeps a table per adapter, and a damaged file is named, not replaced', async () => {

@@ -74,6 +74,18 @@ export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVaria
   });
 }
 
+/**
+ * ROW_SPLIT of conv_grad_weight_subgroup.wgsl: when few threads have work, the otherwise idle lanes of
+ * the 64-thread workgroup take other rows. A subgroup's broadcasts serve one row at a time, so each
+ * row group must be whole subgroups: 64 / ROW_SPLIT lanes, a multiple of the largest subgroup the
+ * adapter may run (NVIDIA: 32, so at most 2 groups; lavapipe: 8).
+ */
+export function weightGradRowSplit(threadsNeeded: number, subgroupMaxSize: number): number {
+  const wanted = threadsNeeded % 8 !== 0 ? 1 : threadsNeeded <= 16 ? 4 : threadsNeeded <= 32 ? 2 : 1;
+  const wholeSubgroups = subgroupMaxSize > 0 ? Math.max(1, Math.floor(GATHER_WORKGROUP / subgroupMaxSize)) : 1;
+  return Math.min(wanted, wholeSubgroups);
+}
+
 export function weightGradCandidates(engine: Engine, gradChannels: number): WeightGradVariant[] {
   const useful = usefulChannels(gradChannels);
   const all: WeightGradVariant[] = ['subgroup16', 'subgroup8', 'plain16', 'plain8', 'plain4'];
@@ -198,8 +210,7 @@ export function convolutionWeightGradient(
     batch, gradChannels, gradHeight, gradWidth, inChannels, inHeight, inWidth,
     kernelHeight, kernelWidth, stride, padding, rowsPerChunk, chunks: usedChunks,
   };
-  // The subgroup kernel puts otherwise idle lanes on other rows when few threads have work (its ROW_SPLIT).
-  const rowSplit = subgroup && threadsNeeded % 8 === 0 ? (threadsNeeded <= 16 ? 4 : threadsNeeded <= 32 ? 2 : 1) : 1;
+  const rowSplit = subgroup ? weightGradRowSplit(threadsNeeded, engine.subgroupMaxSize) : 1;
   engine.run(subgroup ? subgroupWeightGradientKernel : weightGradientKernel, {
     buffers: { gradient, input, partial },
     params,
