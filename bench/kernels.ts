@@ -2,13 +2,15 @@
 // milliseconds and GFLOP/s (2 x multiply-adds), beside TF.js's WebGPU backend on the same device
 // when @tensorflow/tfjs-backend-webgpu is installed. `--only G2,D2` picks layers, `--json FILE`
 // writes the figures, `--repeats N` sets calls per timed batch, `--no-tfjs` skips the comparator,
-// `--no-torch` skips the PyTorch CPU comparator (bench/torch_conv.py, when a python3 has torch),
+// `--no-torch` skips the PyTorch comparator (bench/torch_conv.py, when a python3 has torch; CPU, or
+// CUDA with `--torch-device cuda` on a machine with an NVIDIA GPU),
 // `--compare gather=strip8,weightGrad=plain16` times the engine with and without forced variants, alternating
 // A/B in one process (best of 5 each), so that a shared machine's load hits both sides alike.
 // `--autotune` tunes each layer's kernel variants first (engine/ops/conv-autotune.ts) and prints the
 // choice. Then the steps section: a full CGAN training step (paper, batch 64) and an SRGAN step
 // (paper, batch 16, 96-px crops) for the engine and for PyTorch (bench/torch_steps.py); `--no-steps`
-// skips it. Results: bench/RESULTS.md.
+// skips it, `--step-runs N` sets the timed steps (default 3; more on a GPU, where a step takes
+// milliseconds). Results: bench/RESULTS.md.
 
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -24,14 +26,25 @@ import { layerGflop, layers, lcgValues, outputSize, passNames } from './conv-lay
 import type { Layer, Passes } from './conv-layers.ts';
 import { loadTfjs, tfjsPasses } from './tfjs-conv.ts';
 
-/** PyTorch CPU medians per layer from bench/torch_conv.py, or null when no python3 has torch. */
-function torchTimes(selected: Layer[]): { label: string; layers: Record<string, { fwd_ms: number; dx_ms: number; dw_ms: number }> } | null {
+/** Where the PyTorch comparators run (bench/torch_device.py): `--torch-device cuda`, else the CPU. */
+function torchEnvironment(repeats: number): NodeJS.ProcessEnv {
+  return { ...process.env, TORCH_DEVICE: argument('--torch-device') ?? 'cpu', TORCH_REPEATS: String(repeats) };
+}
+
+/** "PyTorch 2.1 CPU, 2 threads, BLAS ..." or "PyTorch 2.11 cuda, CUDA 13.0, cuDNN ...". */
+function torchLabel(parsed: { torch: string; device: string; threads: number; blas?: string; backend?: string }, python: string): string {
+  const place = parsed.device === 'cpu' ? `CPU, ${parsed.threads} threads` : parsed.device;
+  return `PyTorch ${parsed.torch} ${place}, ${parsed.blas ?? parsed.backend} (${python})`;
+}
+
+/** PyTorch medians per layer from bench/torch_conv.py, or null when no python3 has torch. */
+function torchTimes(selected: Layer[], repeats: number): { label: string; layers: Record<string, { fwd_ms: number; dx_ms: number; dw_ms: number }> } | null {
   const python = torchPython();
   if (python) {
-    const run = spawnSync(python, [new URL('./torch_conv.py', import.meta.url).pathname], { input: JSON.stringify(selected), encoding: 'utf8', maxBuffer: 1 << 24 });
+    const run = spawnSync(python, [new URL('./torch_conv.py', import.meta.url).pathname], { input: JSON.stringify(selected), encoding: 'utf8', maxBuffer: 1 << 24, env: torchEnvironment(repeats) });
     if (run.status !== 0) throw new Error(`bench/torch_conv.py failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
     const parsed = JSON.parse(run.stdout);
-    return { label: `PyTorch ${parsed.torch} CPU, ${parsed.threads} threads, ${parsed.blas} (${python})`, layers: parsed.layers };
+    return { label: torchLabel(parsed, python), layers: parsed.layers };
   }
   return null;
 }
@@ -41,29 +54,29 @@ function torchPython(): string | null {
   return ['python3', '/usr/bin/python3'].find((python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) ?? null;
 }
 
-/** PyTorch CPU step medians from bench/torch_steps.py, or null when no python3 has torch. */
+/** PyTorch step medians from bench/torch_steps.py, or null when no python3 has torch. */
 function torchStepTimes(): { label: string; steps: Record<string, number> } | null {
   const python = torchPython();
   if (!python) return null;
-  const run = spawnSync(python, [new URL('./torch_steps.py', import.meta.url).pathname], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const run = spawnSync(python, [new URL('./torch_steps.py', import.meta.url).pathname], { encoding: 'utf8', maxBuffer: 1 << 20, env: torchEnvironment(1) });
   if (run.status !== 0) throw new Error(`bench/torch_steps.py failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
   const parsed = JSON.parse(run.stdout);
-  return { label: `PyTorch ${parsed.torch} CPU, ${parsed.threads} threads (${python})`, steps: parsed.steps };
+  return { label: torchLabel(parsed, python), steps: parsed.steps };
 }
 
-/** Median wall time of a full training step (synthetic batch, losses read back) after one warm-up step. */
-async function engineStepMs(engine: Engine, workload: 'train-cgan' | 'train-srgan'): Promise<number> {
-  const runner = trainingWorkload(engine, { workload, config: 'paper', steps: 4, seed: 0, timestamps: false, groupBy: 'kernel', sr: false, fullImage: false });
+/** Median wall time of `runs` full training steps (synthetic batch, losses read back) after one warm-up step. */
+async function engineStepMs(engine: Engine, workload: 'train-cgan' | 'train-srgan', runs: number): Promise<number> {
+  const runner = trainingWorkload(engine, { workload, config: 'paper', steps: runs + 1, seed: 0, timestamps: false, groupBy: 'kernel', sr: false, fullImage: false });
   try {
     const samples: number[] = [];
-    for (let index = 0; index < 4; index++) {
+    for (let index = 0; index <= runs; index++) {
       const start = performance.now();
       await runner.runStep(index);
       if (index > 0) samples.push(performance.now() - start);
       // With --autotune, the warm-up step's new shapes are tuned before the timed steps.
       else await tuneConvolutions(engine);
     }
-    return samples.sort((a, b) => a - b)[1];
+    return samples.sort((a, b) => a - b)[Math.floor(runs / 2)];
   } finally {
     runner.dispose();
   }
@@ -212,7 +225,7 @@ async function main(): Promise<void> {
     if (autotune) console.log(`       tuned variants fwd/dx/dw: ${variants.join(', ')}`);
     results.push(result);
   }
-  const torch = process.argv.includes('--no-torch') ? null : torchTimes(selected);
+  const torch = process.argv.includes('--no-torch') ? null : torchTimes(selected, repeats);
   if (torch) {
     console.log(`\n${torch.label}: ms fwd/dx/dw, and engine/PyTorch time ratios (above 1 = PyTorch faster)`);
     for (const result of results) {
@@ -229,7 +242,7 @@ async function main(): Promise<void> {
     const torchSteps = process.argv.includes('--no-torch') ? null : torchStepTimes();
     console.log(`\nfull training steps (paper configs; CGAN batch 64, SRGAN batch 16 on 96-px crops): median ms${torchSteps ? `, beside ${torchSteps.label}` : ''}`);
     for (const [name, workload] of [['cgan', 'train-cgan'], ['srgan', 'train-srgan']] as const) {
-      const engineMs = await engineStepMs(engine, workload);
+      const engineMs = await engineStepMs(engine, workload, Number(argument('--step-runs') ?? 3));
       const torchMs = torchSteps?.steps[name];
       steps.push({ name, engine_ms: engineMs, ...(torchMs ? { torch_ms: torchMs } : {}) });
       console.log(`${name.padEnd(6)} engine ${engineMs.toFixed(0)} ms${torchMs ? `   PyTorch ${torchMs.toFixed(0)} ms   engine/PyTorch ${(engineMs / torchMs).toFixed(2)}` : ''}`);

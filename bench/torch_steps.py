@@ -1,4 +1,4 @@
-"""PyTorch CPU timings of full training steps with the engine's architectures (bench/torch_models.py):
+"""PyTorch timings (CPU, or CUDA with TORCH_DEVICE=cuda: bench/torch_device.py) of full training steps with the engine's architectures (bench/torch_models.py):
 the comparator of `npm run bench`'s steps section (bench/kernels.ts).
 
 Prints one JSON object {"torch", "threads", "steps": {"cgan": ms, "srgan": ms}}: medians of 3 steps after
@@ -13,6 +13,7 @@ import time
 import torch
 import torch.nn.functional as F
 
+from torch_device import DEVICE, describe, synchronize
 from torch_models import CLASSES, CONFIGS, SRGAN_CONFIGS, Z_DIM, Discriminator, Generator, SrDiscriminator, SrGenerator, initialize
 
 
@@ -24,13 +25,14 @@ def cgan_step_fn(batch=64):
     g, d = Generator(CONFIGS["paper"]["generator"]), Discriminator(CONFIGS["paper"]["discriminator"])
     initialize(g)
     initialize(d)
+    g, d = g.to(DEVICE), d.to(DEVICE)
     opt_g, opt_d = adam(g, 2e-4, (0.5, 0.999)), adam(d, 2e-4, (0.5, 0.999))
-    real, labels = torch.rand(batch, 1, 128, 128) * 2 - 1, torch.randint(0, CLASSES, (batch,))
-    ones, zeros = torch.ones(batch), torch.zeros(batch)
+    real, labels = torch.rand(batch, 1, 128, 128, device=DEVICE) * 2 - 1, torch.randint(0, CLASSES, (batch,), device=DEVICE)
+    ones, zeros = torch.ones(batch, device=DEVICE), torch.zeros(batch, device=DEVICE)
 
     def step():
-        fake_labels = torch.randint(0, CLASSES, (batch,))
-        fake = g(torch.randn(batch, Z_DIM), fake_labels)
+        fake_labels = torch.randint(0, CLASSES, (batch,), device=DEVICE)
+        fake = g(torch.randn(batch, Z_DIM, device=DEVICE), fake_labels)
         opt_d.zero_grad()
         loss_d = F.binary_cross_entropy_with_logits(d(real, labels), ones) + F.binary_cross_entropy_with_logits(d(fake.detach(), fake_labels), zeros)
         loss_d.backward()
@@ -42,11 +44,11 @@ def cgan_step_fn(batch=64):
 
 
 def srgan_step_fn(batch=16, hr_size=96):
-    g, d = SrGenerator(SRGAN_CONFIGS["paper"]), SrDiscriminator(SRGAN_CONFIGS["paper"])
+    g, d = SrGenerator(SRGAN_CONFIGS["paper"]).to(DEVICE), SrDiscriminator(SRGAN_CONFIGS["paper"]).to(DEVICE)
     opt_g, opt_d = adam(g, 1e-4, (0.9, 0.999)), adam(d, 1e-4, (0.9, 0.999))
-    hr = torch.rand(batch, 1, hr_size, hr_size) * 2 - 1
+    hr = torch.rand(batch, 1, hr_size, hr_size, device=DEVICE) * 2 - 1
     lr = F.avg_pool2d(hr, 4)
-    ones, zeros = torch.ones(batch), torch.zeros(batch)
+    ones, zeros = torch.ones(batch, device=DEVICE), torch.zeros(batch, device=DEVICE)
 
     def step():
         sr = g(lr)
@@ -62,10 +64,12 @@ def srgan_step_fn(batch=16, hr_size=96):
 
 def median_ms(step, runs=3):
     step()
+    synchronize()
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
         step()
+        synchronize()
         samples.append((time.perf_counter() - start) * 1000)
     return sorted(samples)[runs // 2]
 
@@ -73,8 +77,10 @@ def median_ms(step, runs=3):
 def main():
     torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
     torch.manual_seed(0)
-    steps = {"cgan": median_ms(cgan_step_fn()), "srgan": median_ms(srgan_step_fn())}
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "steps": steps}))
+    # CUDA steps take milliseconds: more of them for a steady median.
+    runs = 11 if DEVICE == "cuda" else 3
+    steps = {"cgan": median_ms(cgan_step_fn(), runs), "srgan": median_ms(srgan_step_fn(), runs)}
+    print(json.dumps({"torch": torch.__version__, "device": DEVICE, "backend": describe(), "threads": torch.get_num_threads(), "steps": steps}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# The benchmarks on a machine with an NVIDIA GPU that has no Node (the lent GPU machine of
+# bench/RESULTS.md): Dawn's Vulkan backend on the NVIDIA driver, beside PyTorch CUDA on the same card.
+#
+#   bash bench/gpu.sh pack        here: writes .device/ (Node, the node_modules the benches need, the
+#                                 Vulkan loader), about 35 MB compressed, to travel with the working tree
+#   bash bench/gpu.sh run OUT     there: unpacks .device/, then runs bench/generate.ts, npm run bench
+#                                 (TF.js on the same adapter, PyTorch on CUDA, full training steps),
+#                                 a profile of the CGAN training step and the test suite, into OUT
+#   bash bench/gpu.sh with CMD...  there: unpacks .device/, then runs CMD (e.g. a training run)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+pack=.device
+
+# What the benches import at run time (tsx and esbuild, Dawn for linux-x64, TF.js's node bundles,
+# uvu for the tests); compilers, browsers and the other platforms' Dawn builds stay behind.
+modules=(@esbuild @kurkle @tensorflow @webgpu ansi-regex chart.js cli-progress commander debug dequal diff emoji-regex
+  esbuild is-fullwidth-code-point kleur long mri ms node-fetch pngjs sade seedrandom string-width strip-ansi tr46 tsx
+  uvu webgpu webidl-conversions wgsl_reflect whatwg-url)
+
+pack_up() {
+  mkdir -p "$pack"
+  local staging
+  staging=$(mktemp -d)
+  mkdir "$staging/node_modules"
+  for module in "${modules[@]}"; do cp -a "node_modules/$module" "$staging/node_modules/"; done
+  for platform in darwin-universal linux-arm64 win32-arm64 win32-x64; do rm -rf "$staging/node_modules/webgpu/dist/$platform"; done
+  # TF.js ships thousands of per-op modules beside the one bundle Node loads.
+  for package in tfjs-core tfjs-backend-webgpu tfjs-backend-cpu; do
+    main=$(node -p "require('./node_modules/@tensorflow/$package/package.json').main")
+    find "$staging/node_modules/@tensorflow/$package" -type f ! -path "*/$main" ! -name package.json -delete
+  done
+  tar -C "$staging" -cf - node_modules | xz -T0 -9 > "$pack/node_modules.tar.xz"
+  rm -rf "$staging"
+  xz -T0 -9 -c "$(readlink -f "$(command -v node)")" > "$pack/node.xz"
+  (cd "$pack" && apt-get download libvulkan1 >/dev/null)
+  du -sh "$pack"/*
+}
+
+unpack() {
+  mkdir -p /tmp/node/bin
+  # Python's lzma rather than xz(1), which a CUDA image need not have.
+  python3 - "$pack" <<'EOF'
+import lzma, shutil, sys, tarfile
+pack = sys.argv[1]
+with lzma.open(f"{pack}/node.xz") as source, open("/tmp/node/bin/node", "wb") as target:
+    shutil.copyfileobj(source, target)
+with tarfile.open(f"{pack}/node_modules.tar.xz", "r:xz") as archive:
+    archive.extractall(".")
+EOF
+  chmod +x /tmp/node/bin/node
+  export PATH=/tmp/node/bin:$PATH
+  for deb in "$pack"/*.deb; do dpkg -x "$deb" /; done
+  ldconfig
+  local icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  if [ -f "$icd" ]; then export VK_DRIVER_FILES=$icd; fi
+  export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
+}
+
+# stage NAME SECONDS COMMAND...: one step's output to OUT/NAME.log; a failed or slow step does not stop the rest.
+stage() {
+  local name=$1 limit=$2
+  shift 2
+  echo "== $name ($(date +%T))"
+  timeout "$limit" "$@" > "$out/$name.log" 2>&1
+  echo "   exit $? after step $name ($(date +%T))"
+  grep -v '^Warning: maxDynamic' "$out/$name.log" | tail -n 40
+}
+
+run_all() {
+  out=${1:?usage: bench/gpu.sh run OUT}
+  mkdir -p "$out"
+  unpack
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+  local tsx=(node node_modules/tsx/dist/cli.mjs)
+  stage generate 120 "${tsx[@]}" bench/generate.ts --json "$out/generate.json"
+  stage kernels 300 "${tsx[@]}" bench/kernels.ts --autotune --repeats 20 --step-runs 9 --torch-device cuda --json "$out/kernels.json"
+  stage profile 90 "${tsx[@]}" pipeline/cli.ts profile train-cgan --steps 3 --autotune --trace "$out/trace-cgan.json"
+  stage tests 180 "${tsx[@]}" node_modules/uvu/bin.js test '\.test\.ts$'
+}
+
+case "${1:-}" in
+  pack) pack_up ;;
+  run) run_all "${2:-}" ;;
+  with) shift; unpack; "$@" ;;
+  *) echo "usage: bash bench/gpu.sh pack | run OUT | with CMD..." >&2; exit 2 ;;
+esac
