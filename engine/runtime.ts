@@ -53,6 +53,12 @@ export interface DispatchObserver {
 
 const MAX_WORKGROUPS_PER_DIM = 65535;
 
+/** A kernel compiled with one set of override constants. */
+interface CompiledKernel {
+  pipeline: GPUComputePipeline;
+  bindGroupLayout: GPUBindGroupLayout;
+}
+
 export class Engine {
   readonly pool: BufferPool;
   observer: DispatchObserver | null = null;
@@ -63,7 +69,7 @@ export class Engine {
   submitCount = 0;
   private readonly storageReferences = new Map<PooledBuffer, number>();
   private readonly scopes: Set<Tensor>[] = [];
-  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private readonly pipelines = new Map<string, CompiledKernel>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly afterSubmit: Array<() => void> = [];
@@ -233,7 +239,7 @@ export class Engine {
     this.dispatchCount++;
     if (!this.gpu || x * y * z === 0) return;
 
-    const pipeline = this.pipeline(kernel, args.overrides ?? {});
+    const { pipeline, bindGroupLayout } = this.pipeline(kernel, args.overrides ?? {});
     const entries: GPUBindGroupEntry[] = layout.bindings.map((binding) => {
       const tensor = args.buffers[binding.name];
       return { binding: binding.binding, resource: { buffer: tensor.pooled.buffer!, offset: tensor.byteOffset, size: Math.max(4, tensor.byteLength) } };
@@ -241,7 +247,7 @@ export class Engine {
     if (layout.params) {
       entries.push({ binding: layout.params.binding, resource: { buffer: this.uniforms.buffer!, offset: paramOffset, size: layout.params.size } });
     }
-    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
+    const bindGroup = this.device.createBindGroup({ layout: bindGroupLayout, entries });
     const ownPass = this.observer?.passDescriptor?.(kernel, args);
     if (ownPass) this.endPass();
     const pass = this.computePass(ownPass);
@@ -252,25 +258,27 @@ export class Engine {
     this.observer?.afterDispatch(pass, kernel, args);
   }
 
-  private pipeline(kernel: Kernel, overrides: Record<string, number>): GPUComputePipeline {
+  private pipeline(kernel: Kernel, overrides: Record<string, number>): CompiledKernel {
     const key = `${kernel.id}:${JSON.stringify(overrides)}`;
-    let pipeline = this.pipelines.get(key);
-    if (!pipeline) {
+    let compiled = this.pipelines.get(key);
+    if (!compiled) {
       const known = new Set(kernel.layout.overrides);
       for (const name of Object.keys(overrides)) {
         if (!known.has(name)) throw new KernelBindingError(`${kernel.name}: unknown override "${name}"`);
       }
       const startMs = performance.now();
       const module = this.device.createShaderModule({ code: kernel.source, label: kernel.name });
-      pipeline = this.device.createComputePipeline({
+      const pipeline = this.device.createComputePipeline({
         layout: 'auto',
         compute: { module, entryPoint: kernel.entry, constants: overrides },
         label: kernel.name,
       });
       this.observer?.pipelineCompiled?.(kernel, startMs, performance.now());
-      this.pipelines.set(key, pipeline);
+      // The layout is fetched once: getBindGroupLayout makes a new object on every call.
+      compiled = { pipeline, bindGroupLayout: pipeline.getBindGroupLayout(0) };
+      this.pipelines.set(key, compiled);
     }
-    return pipeline;
+    return compiled;
   }
 
   private commandEncoder(): GPUCommandEncoder {
