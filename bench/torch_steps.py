@@ -1,8 +1,9 @@
-"""PyTorch timings (CPU, or CUDA with TORCH_DEVICE=cuda: bench/torch_device.py) of full training steps with the engine's architectures (bench/torch_models.py):
-the comparator of `npm run bench`'s steps section (bench/kernels.ts).
+"""PyTorch timings of full training steps with the engine's architectures (bench/torch_models.py): the
+comparator of `npm run bench`'s steps section (bench/kernels.ts). CPU, or CUDA with TORCH_DEVICE=cuda
+(bench/torch_device.py).
 
-Prints one JSON object {"torch", "threads", "steps": {"cgan": ms, "srgan": ms}}: medians of 3 steps after
-a warm-up, on random data. CGAN: paper config, batch 64, D update then G update (the paper's eqs. 2-4).
+Prints one JSON object {"torch", "device", "backend", "threads", "steps": {"cgan": ms, "srgan": ms}}: medians
+of 3 steps (11 on CUDA) after a warm-up, on random data. CGAN: paper config, batch 64, D update then G update (the paper's eqs. 2-4).
 SRGAN: paper config, batch 16, 24 -> 96 px crops, the adversarial step (D update, then G update with
 MSE + 1e-3 BCE), as pipeline/train/srgan-trainer.ts runs it.
 """
