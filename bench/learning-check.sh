@@ -9,17 +9,21 @@ set -euo pipefail
 
 work=${1:-/tmp/xraygen-learning-check}
 count=${COUNT:-1500}
-config=${CONFIG:-small}
+config=${CONFIG:-mini}
 batch=${BATCH:-32}
-steps=${STEPS:-1200}
+steps=${STEPS:-3000}
 seed=${SEED:-2}
-ema=${EMA:+--ema $EMA}
-mismatch=${MISMATCH:+--mismatch $MISMATCH}
+# The best recipe so far (bench/RESULTS.md): a weight-averaged generator and a D that learns the label.
+# EMA= or MISMATCH= (empty) turns either off.
+ema_decay=${EMA-0.999}
+mismatch_weight=${MISMATCH-1}
+ema=${ema_decay:+--ema $ema_decay}
+mismatch=${mismatch_weight:+--mismatch $mismatch_weight}
 xraygen() { npx tsx "$(dirname "$0")/../pipeline/cli.ts" "$@"; }
 
 mkdir -p "$work"
 [ -f "$work/cache/manifest.json" ] || { xraygen phantom --out "$work/phantom" --count "$count" && xraygen prepare --data "$work/phantom" --out "$work/cache"; }
 [ -f "$work/classifier/weights.safetensors" ] || xraygen train classifier --data "$work/cache" --out "$work/classifier"
 time xraygen train cgan --data "$work/cache" --out "$work/cgan" --config "$config" --batch "$batch" --steps "$steps" --seed "$seed" \
-  --sample-every 100 --checkpoint-every 200 --autotune $ema $mismatch
+  --sample-every 250 --checkpoint-every 250 --keep 20 --autotune $ema $mismatch
 xraygen evaluate --weights "$work/cgan" --data "$work/cache" --classifier "$work/classifier" --no-sr --count 100 --out "$work/evaluation"
