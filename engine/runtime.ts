@@ -55,9 +55,26 @@ const MAX_WORKGROUPS_PER_DIM = 65535;
 
 /** A kernel compiled with one set of override constants. */
 interface CompiledKernel {
+  /** Distinguishes the compiled kernels in bind-group cache keys. */
+  id: number;
   pipeline: GPUComputePipeline;
   bindGroupLayout: GPUBindGroupLayout;
 }
+
+/** The kernel's bind group layout: its buffers as reflected, and `params` on a dynamic offset. */
+function layoutEntries(kernel: Kernel): GPUBindGroupLayoutEntry[] {
+  const entries: GPUBindGroupLayoutEntry[] = kernel.layout.bindings.map((binding) => ({
+    binding: binding.binding,
+    visibility: GPUShaderStage.COMPUTE,
+    buffer: { type: binding.kind === 'uniform' ? 'uniform' : binding.writable ? 'storage' : 'read-only-storage' },
+  }));
+  const params = kernel.layout.params;
+  if (params) entries.push({ binding: params.binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform', hasDynamicOffset: true } });
+  return entries;
+}
+
+/** Bind groups kept for reuse; past this many the cache starts over (a step uses a few hundred). */
+const MAX_CACHED_BIND_GROUPS = 8192;
 
 export class Engine {
   readonly pool: BufferPool;
@@ -70,6 +87,12 @@ export class Engine {
   private readonly storageReferences = new Map<PooledBuffer, number>();
   private readonly scopes: Set<Tensor>[] = [];
   private readonly pipelines = new Map<string, CompiledKernel>();
+  // createBindGroup costs ~26 us in Dawn (bench/dispatch-overhead.ts), and a training step binds the
+  // same pooled buffers to the same kernels every time; `params` rides on a dynamic offset, so a
+  // kernel's bind group depends on its tensors only.
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly afterSubmit: Array<() => void> = [];
@@ -82,7 +105,13 @@ export class Engine {
   private constructor(readonly gpu: GpuContext | null, options: EngineOptions) {
     this.seed = options.seed ?? 0;
     this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
-    this.pool = new BufferPool(gpu?.device ?? null, { maxBytes: options.maxBytes, onTrim: () => this.flush() });
+    // A trim destroys pooled buffers: the work recorded so far goes first, and the bind groups that
+    // name those buffers go with them.
+    const onTrim = () => {
+      this.flush();
+      this.bindGroups.clear();
+    };
+    this.pool = new BufferPool(gpu?.device ?? null, { maxBytes: options.maxBytes, onTrim });
     this.uniforms = new UniformArena(gpu?.device ?? null);
     this.staging = gpu ? new StagingBuffers(gpu.device) : null;
   }
@@ -216,6 +245,11 @@ export class Engine {
     return this.staging?.created ?? 0;
   }
 
+  /** Bind groups held for reuse (see `bindGroup`). */
+  get cachedBindGroups(): number {
+    return this.bindGroups.size;
+  }
+
   memory(): PoolStats {
     return this.pool.stats();
   }
@@ -239,21 +273,14 @@ export class Engine {
     this.dispatchCount++;
     if (!this.gpu || x * y * z === 0) return;
 
-    const { pipeline, bindGroupLayout } = this.pipeline(kernel, args.overrides ?? {});
-    const entries: GPUBindGroupEntry[] = layout.bindings.map((binding) => {
-      const tensor = args.buffers[binding.name];
-      return { binding: binding.binding, resource: { buffer: tensor.pooled.buffer!, offset: tensor.byteOffset, size: Math.max(4, tensor.byteLength) } };
-    });
-    if (layout.params) {
-      entries.push({ binding: layout.params.binding, resource: { buffer: this.uniforms.buffer!, offset: paramOffset, size: layout.params.size } });
-    }
-    const bindGroup = this.device.createBindGroup({ layout: bindGroupLayout, entries });
+    const compiled = this.pipeline(kernel, args.overrides ?? {});
+    const bindGroup = this.bindGroup(compiled, kernel, args.buffers);
     const ownPass = this.observer?.passDescriptor?.(kernel, args);
     if (ownPass) this.endPass();
     const pass = this.computePass(ownPass);
     this.observer?.beforeDispatch(pass, kernel, args);
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setPipeline(compiled.pipeline);
+    pass.setBindGroup(0, bindGroup, layout.params ? [paramOffset] : []);
     pass.dispatchWorkgroups(x, y, z);
     this.observer?.afterDispatch(pass, kernel, args);
   }
@@ -268,17 +295,46 @@ export class Engine {
       }
       const startMs = performance.now();
       const module = this.device.createShaderModule({ code: kernel.source, label: kernel.name });
+      const bindGroupLayout = this.device.createBindGroupLayout({ entries: layoutEntries(kernel), label: kernel.name });
       const pipeline = this.device.createComputePipeline({
-        layout: 'auto',
+        layout: this.device.createPipelineLayout({ bindGroupLayouts: [bindGroupLayout], label: kernel.name }),
         compute: { module, entryPoint: kernel.entry, constants: overrides },
         label: kernel.name,
       });
       this.observer?.pipelineCompiled?.(kernel, startMs, performance.now());
-      // The layout is fetched once: getBindGroupLayout makes a new object on every call.
-      compiled = { pipeline, bindGroupLayout: pipeline.getBindGroupLayout(0) };
+      compiled = { id: this.pipelines.size, pipeline, bindGroupLayout };
       this.pipelines.set(key, compiled);
     }
     return compiled;
+  }
+
+  /** The bind group of `compiled` over these tensors (and the uniform arena), made once and reused. */
+  private bindGroup(compiled: CompiledKernel, kernel: Kernel, buffers: DispatchArgs['buffers']): GPUBindGroup {
+    const resources = kernel.layout.bindings.map((binding) => {
+      const tensor = buffers[binding.name];
+      return { binding: binding.binding, buffer: tensor.pooled.buffer!, offset: tensor.byteOffset, size: Math.max(4, tensor.byteLength) };
+    });
+    let key = String(compiled.id);
+    for (const r of resources) key += `|${this.bufferId(r.buffer)}:${r.offset}:${r.size}`;
+    let bindGroup = this.bindGroups.get(key);
+    if (!bindGroup) {
+      const entries: GPUBindGroupEntry[] = resources.map((r) => ({ binding: r.binding, resource: { buffer: r.buffer, offset: r.offset, size: r.size } }));
+      const params = kernel.layout.params;
+      if (params) entries.push({ binding: params.binding, resource: { buffer: this.uniforms.buffer!, offset: 0, size: params.size } });
+      bindGroup = this.device.createBindGroup({ layout: compiled.bindGroupLayout, entries, label: kernel.name });
+      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
+      this.bindGroups.set(key, bindGroup);
+    }
+    return bindGroup;
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) {
+      id = this.nextBufferId++;
+      this.bufferIds.set(buffer, id);
+    }
+    return id;
   }
 
   private commandEncoder(): GPUCommandEncoder {
