@@ -3,7 +3,7 @@
 # bench/RESULTS.md): Dawn's Vulkan backend on the NVIDIA driver, beside PyTorch CUDA on the same card.
 #
 #   bash bench/gpu.sh pack        here: writes .device/ (Node, the node_modules the benches need, the
-#                                 Vulkan loader), about 35 MB compressed, to travel with the working tree
+#                                 Vulkan loader and glvnd), about 34 MB compressed, to travel with the working tree
 #   bash bench/gpu.sh run OUT     there: unpacks .device/, then runs bench/generate.ts, npm run bench
 #                                 (TF.js on the same adapter, PyTorch on CUDA, full training steps),
 #                                 a profile of the CGAN training step and the test suite, into OUT
@@ -33,7 +33,9 @@ pack_up() {
   tar -C "$staging" -cf - node_modules | xz -T0 -9 > "$pack/node_modules.tar.xz"
   rm -rf "$staging"
   xz -T0 -9 -c "$(readlink -f "$(command -v node)")" > "$pack/node.xz"
-  (cd "$pack" && apt-get download libvulkan1 >/dev/null)
+  # The NVIDIA Vulkan driver is libGLX_nvidia, which needs the glvnd libraries: with the loader alone,
+  # Dawn found no Vulkan driver on the lent H200.
+  (cd "$pack" && apt-get download libvulkan1 libglvnd0 libgl1 libglx0 libegl1 libopengl0 libgles2 >/dev/null)
   du -sh "$pack"/*
 }
 
