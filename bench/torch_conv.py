@@ -16,7 +16,6 @@ import time
 import torch
 import torch.nn.functional as F
 
-
 from torch_device import DEVICE, REPEATS, describe, synchronize
 
 

@@ -113,8 +113,8 @@ fn merge_statistics(lane: u32, count: f32, mean: f32, m2: f32) {
 // One workgroup per channel, one pass over x: every lane sums its elements shifted by the channel's
 // first element (so the squares do not cancel catastrophically when |mean| >> std), the lanes merge
 // their shifted statistics, and lane 0 adds the shift back once: one rounding at the mean's
-// magnitude, whatever order the lanes merge in (per-lane shifts cost one per merge). Lane 0 writes mean and invstd to stats and updates the
-// running statistics in place.
+// magnitude, whatever order the lanes merge in (per-lane shifts cost one per merge). Lane 0 writes
+// mean and invstd to stats and updates the running statistics in place.
 @compute @workgroup_size(256)
 fn train_statistics(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let channel = group.x;
