@@ -109,6 +109,31 @@ test('cgan --mismatch: D also scores real images with wrong labels, inside the m
   assert.is(JSON.parse(readFileSync(join(root, 'mismatch', 'config.json'), 'utf8')).mismatch, 1);
 });
 
+test('--lr-decay: the learning rates fall linearly to zero from the given step, and a resumed run follows the schedule', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'xraygen-train-decay-'));
+  const decaying = async (out: string) => ({ ...(await options('cgan', join(root, out), 4)), lrDecayStart: 2 });
+  await runTraining(await options('cgan', join(root, 'constant'), 4));
+  await runTraining(await decaying('straight'));
+  await runTraining(await decaying('resumed'), { stop: true });
+  await runTraining({ ...(await decaying('resumed')), resume: true });
+  const constant = losses(join(root, 'constant'));
+  const straight = losses(join(root, 'straight'));
+  // Steps 0-1 at the full rate, then 2/3 and 1/3 of it (the step after the last would have 0).
+  assert.equal(straight.map((record) => record.lr), [2e-4, 2e-4, (2e-4 * 2) / 3, 2e-4 / 3]);
+  // The first two steps match a constant-rate run; step 2's G loss already sees D's smaller update.
+  assert.equal(straight.slice(0, 2), constant.slice(0, 2));
+  assert.is(straight[2].loss_d, constant[2].loss_d);
+  assert.is.not(straight[2].loss_g, constant[2].loss_g);
+  assert.equal(losses(join(root, 'resumed')), straight);
+  assert.is(JSON.parse(readFileSync(join(root, 'straight', 'config.json'), 'utf8')).lrDecayStart, 2);
+  try {
+    await runTraining({ ...(await options('cgan', join(root, 'late'), 4)), lrDecayStart: 4 });
+    assert.unreachable();
+  } catch (error) {
+    assert.match((error as Error).message, /--lr-decay 4 must be below the run's 4 steps/);
+  }
+});
+
 test('a run folder with checkpoints is not overwritten without --resume', async () => {
   const out = mkdtempSync(join(tmpdir(), 'xraygen-train-twice-'));
   await runTraining(await options('cgan', out, 2));

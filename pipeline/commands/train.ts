@@ -17,6 +17,7 @@ interface TrainFlags {
   steps?: number;
   batch?: number;
   lr?: string;
+  lrDecay?: number;
   seed: number;
   vram: string;
   resume?: boolean;
@@ -64,6 +65,7 @@ export function register(program: Command): void {
       .option('--steps <n>', 'steps to train (instead of --epochs)', parseIntegerOption('--steps', 1))
       .option('--batch <n>', `batch size (default ${model === 'cgan' ? 64 : 16})`, parseIntegerOption('--batch', 1))
       .option('--lr <rate>', `Adam learning rate (default ${model === 'cgan' ? '2e-4' : '1e-4'})`)
+      .option('--lr-decay <step>', 'from this step on, decay the learning rates linearly to zero at the last step (default: constant)', parseIntegerOption('--lr-decay', 0))
       .option('--seed <s>', 'seed for init, batches, noise and dropout', parseIntegerOption('--seed', 0), 0)
       .option('--vram <bytes>', 'hard GPU memory budget, e.g. 4GiB', '4GiB')
       .option('--resume', 'continue from the last checkpoint in --out')
@@ -92,6 +94,7 @@ export function register(program: Command): void {
         steps: flags.steps,
         batch: flags.batch,
         lr: flags.lr === undefined ? undefined : parseLearningRate(flags.lr),
+        lrDecayStart: flags.lrDecay,
         seed: flags.seed,
         vramBytes: (() => { try { return parseBytes(flags.vram); } catch (e) { throw new UsageError(`--vram: ${(e as Error).message}`); } })(),
         resume: Boolean(flags.resume),

@@ -14,6 +14,7 @@ import { createTrainer, defaults, hrCropOf, modelConfig, resolveData, type Train
 import { assertFits, largestFittingBatch, largestFittingMicroBatch, plannedPeakBytes } from './memory-plan.ts';
 import { writeReport } from './report.ts';
 import { finishAutotune, startAutotune } from '../conv-tuning-file.ts';
+import { scheduledLearningRate } from './lr-schedule.ts';
 
 export interface TrainResult {
   steps: number;
@@ -72,6 +73,7 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
   const stepsPerEpoch = Math.floor(trainCount / batch);
   if (stepsPerEpoch === 0) throw new UsageError(`batch ${batch} is larger than the ${trainCount} training images`);
   const totalSteps = options.steps ?? options.epochs! * stepsPerEpoch;
+  if (options.lrDecayStart !== undefined && options.lrDecayStart >= totalSteps) throw new UsageError(`--lr-decay ${options.lrDecayStart} must be below the run's ${totalSteps} steps`);
 
   const engine = await Engine.create({ maxBytes: options.vramBytes, seed: options.seed });
   if (options.autotune) options.log(`conv autotuning: ${startAutotune(engine, options.autotune)} shape(s) already tuned in ${options.autotune}`);
@@ -89,7 +91,7 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
   } else {
     run.rewriteMetrics([]);
   }
-  const resolved = { model: options.model, config: options.config, modelConfig: config, batch, totalSteps, stepsPerEpoch, seed: options.seed, lr: options.lr ?? defaults[options.model].lr, ema: options.ema, mismatch: options.mismatch, vramBytes: options.vramBytes, plannedPeakBytes: planned, microBatch: options.microBatch, hrCrop: options.model === 'srgan' ? hrCropOf(options) : undefined, data: options.data, adapter: engine.describe(), features: [...engine.features], convTuning: options.autotune ?? 'default' };
+  const resolved = { model: options.model, config: options.config, modelConfig: config, batch, totalSteps, stepsPerEpoch, seed: options.seed, lr: options.lr ?? defaults[options.model].lr, lrDecayStart: options.lrDecayStart, ema: options.ema, mismatch: options.mismatch, vramBytes: options.vramBytes, plannedPeakBytes: planned, microBatch: options.microBatch, hrCrop: options.model === 'srgan' ? hrCropOf(options) : undefined, data: options.data, adapter: engine.describe(), features: [...engine.features], convTuning: options.autotune ?? 'default' };
   run.writeJsonAtomic(run.config, resolved);
 
   const checkpoint = async (): Promise<string> => {
@@ -113,6 +115,8 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
     for await (const data of batches) {
       if (state.step >= totalSteps) break;
       const stepBegan = performance.now();
+      const lr = scheduledLearningRate(resolved.lr, state.step, totalSteps, resolved.lrDecayStart);
+      for (const part of trainer.parts) part.optimizer.lr = lr;
       const metrics = await trainer.step(data, state.step);
       for (const [name, value] of Object.entries(metrics)) {
         if (!Number.isFinite(value)) throw new Error(`${name} is ${value} at step ${state.step}: training diverged; the last good checkpoint is ${lastCheckpoint ?? previous ?? 'none'}`);
@@ -125,7 +129,7 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
         if (tuned) options.log(`conv autotuning: tuned ${tuned} shape(s), saved in ${options.autotune}`);
       }
       state = { step: state.step + 1, epoch: Math.floor((state.step + 1) / stepsPerEpoch), randomCounter: engine.randomCounter };
-      run.appendMetrics({ step: state.step, epoch: state.epoch, ...metrics, lr: resolved.lr, images_per_second: imagesPerSecond, live_bytes: memory.liveBytes, peak_bytes: memory.peakHeldBytes });
+      run.appendMetrics({ step: state.step, epoch: state.epoch, ...metrics, lr, images_per_second: imagesPerSecond, live_bytes: memory.liveBytes, peak_bytes: memory.peakHeldBytes });
       progress.update(state.step, state.epoch, metrics, imagesPerSecond);
       if (state.step % options.sampleEvery === 0) await sample();
       if (state.step % options.checkpointEvery === 0 || state.step === totalSteps) lastCheckpoint = await checkpoint();

@@ -23,6 +23,8 @@ export interface TrainOptions {
   steps?: number;
   batch?: number;
   lr?: number;
+  /** Step from which the learning rates decay linearly to zero at the last step (absent: constant). */
+  lrDecayStart?: number;
   seed: number;
   vramBytes: number;
   resume: boolean;
