@@ -5,6 +5,21 @@ import { DeviceError } from './errors.ts';
 
 export const OPTIONAL_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] as const;
 
+/** What kind of processor runs the kernels: a few CPU cores, or a GPU's thousands of lanes. */
+export type AdapterKind = 'cpu' | 'gpu';
+
+export function adapterKind(adapter: GPUAdapter): AdapterKind {
+  const info = adapter.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  return info?.isFallbackAdapter || info?.architecture === 'software' ? 'cpu' : 'gpu';
+}
+
+/** The kind of the adapter this machine would use, without opening a device; null when there is none. */
+export async function probeAdapterKind(options: DeviceOptions = {}): Promise<AdapterKind | null> {
+  const gpu = await gpuEntryPoint();
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
+  return adapter ? adapterKind(adapter) : null;
+}
+
 export interface GpuContext {
   device: GPUDevice;
   features: ReadonlySet<string>;
@@ -14,6 +29,8 @@ export interface GpuContext {
   subgroupMaxSize: number;
   /** One line naming the adapter and backend, for logs and run configs. */
   description: string;
+  /** 'cpu' for a software rasteriser (lavapipe, SwiftShader), else 'gpu': how many workgroups keep it busy. */
+  kind: AdapterKind;
   /** Resolves (never rejects) when the device is lost; `lostReason` is set first. */
   lost: Promise<void>;
   lostReason: string | null;
@@ -83,6 +100,7 @@ export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContex
     // Unknown counts as the largest size WebGPU allows, so that nothing assumes smaller subgroups.
     subgroupMaxSize: requiredFeatures.includes('subgroups') ? ((adapter.info as { subgroupMaxSize?: number }).subgroupMaxSize ?? 128) : 0,
     description: describeAdapter(adapter),
+    kind: adapterKind(adapter),
     lostReason: null,
     lost: Promise.resolve(),
     takeError() {

@@ -2,7 +2,7 @@
 // the encoder; `flush()` submits them once per step; `read()` copies any number of tensors back
 // with a single mapAsync. In a dry run there is no device: allocations are replayed, kernels skipped.
 
-import { requestGpu, type DeviceOptions, type GpuContext } from './device.ts';
+import { requestGpu, type AdapterKind, type DeviceOptions, type GpuContext } from './device.ts';
 import { BufferPool, type PooledBuffer, type PoolStats } from './memory.ts';
 import { Tensor, BYTES_PER_ELEMENT, shapeSize, shapeString, type DType } from './tensor.ts';
 import type { Kernel } from './kernel.ts';
@@ -18,6 +18,11 @@ export interface EngineOptions extends DeviceOptions {
   dryRun?: boolean;
   /** Seed of the counter-based RNG (dropout, noise). */
   seed?: number;
+  /**
+   * Size launches (and so some buffers) as for this kind of adapter instead of the device's own: a dry
+   * run's plan for a machine (default 'gpu', the larger), or a test of the other kind's code path.
+   */
+  adapterKind?: AdapterKind;
 }
 
 export interface DispatchArgs {
@@ -81,6 +86,7 @@ export class Engine {
   observer: DispatchObserver | null = null;
   /** Counter-based RNG state: every random op takes the next counter, so runs replay exactly. */
   seed: number;
+  private readonly kindOverride: AdapterKind | undefined;
   randomCounter = 0;
   dispatchCount = 0;
   submitCount = 0;
@@ -104,6 +110,7 @@ export class Engine {
 
   private constructor(readonly gpu: GpuContext | null, options: EngineOptions) {
     this.seed = options.seed ?? 0;
+    this.kindOverride = options.adapterKind;
     this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
     // A trim destroys pooled buffers: the work recorded so far goes first, and the bind groups that
     // name those buffers go with them.
@@ -141,6 +148,11 @@ export class Engine {
   /** The largest subgroup the adapter may run (NVIDIA 32, lavapipe 8); 0 when subgroups are unavailable. */
   get subgroupMaxSize(): number {
     return this.gpu?.subgroupMaxSize ?? 0;
+  }
+
+  /** What the kernels' launches are sized for: the adapter's kind unless overridden (a dry run: 'gpu'). */
+  get adapterKind(): AdapterKind {
+    return this.kindOverride ?? this.gpu?.kind ?? 'gpu';
   }
 
   describe(): string {

@@ -3,7 +3,9 @@
 // differences, the GAN layers at batch 1-2, and every conv case of the committed PyTorch vectors.
 
 import { test } from 'uvu';
-import { testEngine } from './helpers/engine.ts';
+import * as assert from 'uvu/assert';
+import { createEngine, testEngine } from './helpers/engine.ts';
+import type { Engine } from '../engine/runtime.ts';
 import { checkOp } from './helpers/gpu-check.ts';
 import { assertClose } from './helpers/finite-diff.ts';
 import * as ref from './helpers/reference.ts';
@@ -11,7 +13,7 @@ import type { Shape4 } from './helpers/reference.ts';
 import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
 import { backward } from '../engine/ops/backward.ts';
-import { convTuning } from '../engine/ops/conv-kernels.ts';
+import { convTuning, weightGradChunks } from '../engine/ops/conv-kernels.ts';
 
 interface Case {
   x: Shape4;
@@ -26,7 +28,7 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
 const describe = (c: Case): string =>
   `x${c.x.join('x')} w${c.weight.join('x')} s${c.stride} p${c.padding}${c.outputPadding ? ` op${c.outputPadding}` : ''}${c.bias ? ' bias' : ''}`;
 
-async function checkConv(c: Case, transposed: boolean, finiteDifferences = false): Promise<void> {
+async function checkConv(c: Case, transposed: boolean, finiteDifferences = false, engine?: Engine): Promise<void> {
   const options = { stride: c.stride, padding: c.padding, outputPadding: c.outputPadding ?? 0 };
   const outChannels = transposed ? c.weight[1] : c.weight[0];
   const forward = transposed ? ref.convTranspose2dForward : ref.conv2dForward;
@@ -35,7 +37,7 @@ async function checkConv(c: Case, transposed: boolean, finiteDifferences = false
   const terms = size(c.weight) / outChannels;
   const tolerance = { atol: 1e-4 * Math.max(1, Math.sqrt(terms)), rtol: 1e-4 };
   const gradTerms = Math.max(terms, size(c.x) / c.x[1]);
-  await checkOp(await testEngine(), {
+  await checkOp(engine ?? (await testEngine()), {
     name: `${transposed ? 'convTranspose2d' : 'conv2d'} ${describe(c)}`,
     inputs: [{ shape: [...c.x] }, { shape: [...c.weight] }, ...(c.bias ? [{ shape: [outChannels] }] : [])],
     gpu: (_, [x, weight, bias]) => (transposed ? convTranspose2d(x, weight, bias ?? null, options) : conv2d(x, weight, bias ?? null, options)),
@@ -106,6 +108,22 @@ test('GAN layers at small batch', async () => {
 test('GAN layers with their full channel counts at batch 1', async () => {
   await checkConv({ x: [1, 256, 16, 16], weight: [256, 128, 4, 4], stride: 2, padding: 1, bias: false }, true);
   await checkConv({ x: [1, 128, 32, 32], weight: [256, 128, 4, 4], stride: 2, padding: 1, bias: false }, false);
+});
+
+test('weight gradients split into as many chunks as a GPU gets agree with the reference', async () => {
+  // S1-like: 3 blocks of threads x 1 of channels; 32 rows of 4 (the floor) on a GPU, 11 of 12 rows on a CPU.
+  assert.is(weightGradChunks(128, 3, 16 * 16 * 9, 'gpu'), 32);
+  assert.is(weightGradChunks(128, 3, 16 * 16 * 9, 'cpu'), 11);
+  // The partial sums stay within 32 MiB: a 2M-float weight gets 4 chunks however many workgroups are wanted.
+  assert.is(weightGradChunks(4096, 1, 2 ** 21, 'gpu'), 4);
+  const gpuSized = await createEngine({ seed: 1234, adapterKind: 'gpu' });
+  try {
+    await checkConv({ x: [2, 16, 32, 32], weight: [16, 16, 3, 3], stride: 1, padding: 1, bias: true }, false, false, gpuSized);
+    await checkConv({ x: [2, 12, 16, 16], weight: [12, 8, 4, 4], stride: 2, padding: 1, bias: false }, true, false, gpuSized);
+    await checkConv({ x: [3, 4, 16, 14], weight: [9, 4, 4, 4], stride: 2, padding: 1, bias: false }, false, false, gpuSized);
+  } finally {
+    gpuSized.destroy();
+  }
 });
 
 test('every register blocking and gather entry point of convTuning agrees with the reference', async () => {

@@ -5,6 +5,7 @@
 
 import { kernel } from '../kernel.ts';
 import type { Engine } from '../runtime.ts';
+import type { AdapterKind } from '../device.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid } from './grid.ts';
@@ -176,9 +177,28 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   return out;
 }
 
-/** Enough workgroups to keep every core busy when the output alone does not provide them. */
-const TARGET_WORKGROUPS = 32;
+/**
+ * Workgroups a weight gradient should launch when its output alone does not provide them: enough for
+ * every core of a CPU adapter (2-core lavapipe: 32), or to spread over a GPU's multiprocessors (an
+ * H200 has 132; at 32 a layer like S1 ran 72 workgroups and its weight gradient was 34x slower than
+ * cuDNN's).
+ */
+const TARGET_WORKGROUPS: Record<AdapterKind, number> = { cpu: 32, gpu: 1024 };
 const MIN_ROWS_PER_CHUNK = 4;
+/** The chunks' partial sums are one extra buffer; more chunks than fit in this are not worth their memory. */
+const MAX_PARTIAL_BYTES = 32 * 2 ** 20;
+
+/**
+ * How many chunks of `rows` (batch x gradient rows) the weight gradient splits into, each its own
+ * workgroups and partial sum: `blocks` workgroups per chunk, `size` floats per partial sum.
+ */
+export function weightGradChunks(rows: number, blocks: number, size: number, kind: AdapterKind): number {
+  const wanted = Math.ceil(TARGET_WORKGROUPS[kind] / blocks);
+  const affordable = Math.floor(MAX_PARTIAL_BYTES / (4 * size));
+  const chunks = Math.max(1, Math.min(wanted, affordable, Math.floor(rows / MIN_ROWS_PER_CHUNK)));
+  // Equal chunks, so the last one is not a sliver: the count that ceil-sized chunks really use.
+  return Math.ceil(rows / Math.ceil(rows / chunks));
+}
 
 /**
  * dW [A, B, kH, kW] = sum over n, gy, gx of gradient[n, a, gy, gx] * input[n, b, gy*s - p + ky, gx*s - p + kx]
@@ -198,13 +218,12 @@ export function convolutionWeightGradient(
   const aChannels = channelsOf(variant);
   const groupsY = Math.ceil(gradChannels / aChannels);
   const rows = batch * gradHeight;
-  // The chunk count (and so the partial buffer) depends on the shape only, not on the variant.
+  // The chunk count (and so the partial buffer) depends on the shape and adapter kind, not on the variant.
   const blocks = threadBlocks * Math.ceil(gradChannels / usefulChannels(gradChannels));
-  const chunks = Math.max(1, Math.min(Math.ceil(TARGET_WORKGROUPS / blocks), Math.floor(rows / MIN_ROWS_PER_CHUNK)));
-  const rowsPerChunk = Math.ceil(rows / chunks);
-  const usedChunks = Math.ceil(rows / rowsPerChunk);
   const shape = [gradChannels, inChannels, kernelHeight, kernelWidth];
   const size = gradChannels * inChannels * taps;
+  const usedChunks = weightGradChunks(rows, blocks, size, engine.adapterKind);
+  const rowsPerChunk = Math.ceil(rows / usedChunks);
   const partial = engine.empty(usedChunks === 1 ? shape : [usedChunks, ...shape], 'f32', usedChunks === 1 ? 'conv weight grad' : 'conv weight grad partial');
   const params = {
     batch, gradChannels, gradHeight, gradWidth, inChannels, inHeight, inWidth,

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../engine/errors.ts';
 import { parseBytes } from '../../engine/memory.ts';
+import type { AdapterKind } from '../../engine/device.ts';
 import { planMemory, runTraining, type StopFlag } from '../train/loop.ts';
 import type { TrainOptions } from '../train/setup.ts';
 import { parseIntegerOption } from './options.ts';
@@ -25,6 +26,7 @@ interface TrainFlags {
   checkpointEvery: number;
   keep: number;
   dryRun?: boolean;
+  planFor?: string;
   fullImage?: boolean;
   pretrainSteps?: number;
   microBatch?: number;
@@ -44,6 +46,11 @@ function parseMismatchWeight(value: string): number {
   const weight = Number(value);
   if (!(weight >= 0 && weight <= 10)) throw new UsageError(`--mismatch must be a weight in [0, 10], got '${value}'`);
   return weight;
+}
+
+function parseAdapterKind(value: string): AdapterKind {
+  if (value !== 'cpu' && value !== 'gpu') throw new UsageError(`--plan-for must be 'cpu' or 'gpu', got '${value}'`);
+  return value;
 }
 
 function parseLearningRate(value: string): number {
@@ -73,6 +80,7 @@ export function register(program: Command): void {
       .option('--checkpoint-every <n>', 'steps between checkpoints', parseIntegerOption('--checkpoint-every', 1), 500)
       .option('--keep <k>', 'checkpoints kept', parseIntegerOption('--keep', 1), 3)
       .option('--dry-run', 'print the planned peak GPU bytes as JSON and exit')
+      .option('--plan-for <kind>', "plan memory for a 'cpu' (software) or 'gpu' adapter; weight-gradient launches, and so their buffers, are sized by kind (default: this machine's)")
       .option('--phantom-count <n>', 'images in the phantom set made for --data phantom', parseIntegerOption('--phantom-count', 30), 300)
       .option('--autotune [file]', `time each conv shape's kernel variants once (after step 1) and keep the fastest; choices cached in FILE (default ${defaultTuningPath()})`);
     if (model === 'cgan') {
@@ -102,6 +110,7 @@ export function register(program: Command): void {
         checkpointEvery: flags.checkpointEvery,
         keepCheckpoints: flags.keep,
         dryRun: Boolean(flags.dryRun),
+        plannedFor: flags.planFor === undefined ? undefined : parseAdapterKind(flags.planFor),
         fullImage: Boolean(flags.fullImage),
         pretrainSteps: flags.pretrainSteps,
         microBatch: flags.microBatch,

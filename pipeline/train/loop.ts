@@ -3,6 +3,7 @@
 
 import { join } from 'node:path';
 import { Engine } from '../../engine/runtime.ts';
+import { probeAdapterKind, type AdapterKind } from '../../engine/device.ts';
 import { BadInputFileError, UsageError } from '../../engine/errors.ts';
 import { writeSafetensorsFileAtomic } from '../../engine/io/safetensors-node.ts';
 import { writeGreyPng } from '../data/png.ts';
@@ -37,18 +38,22 @@ export interface MemoryPlan {
   microBatch?: number;
   fits: boolean;
   largestBatch?: number;
+  /** The adapter kind planned for. */
+  plannedFor: AdapterKind;
 }
 
 /** The planned peak for the options; a too-large SRGAN batch falls back to micro-batches that fit. */
-export async function planMemory(options: TrainOptions): Promise<MemoryPlan> {
+export async function planMemory(requested: TrainOptions): Promise<MemoryPlan> {
+  // Planned for this machine's adapter (a GPU's, the larger, when there is none).
+  const options = { ...requested, plannedFor: requested.plannedFor ?? (await probeAdapterKind()) ?? 'gpu' };
   const batch = options.batch ?? defaults[options.model].batch;
   const peakBytes = await plannedPeakBytes(options, batch);
-  if (peakBytes <= options.vramBytes) return { peakBytes, batch, microBatch: options.microBatch, fits: true };
+  if (peakBytes <= options.vramBytes) return { peakBytes, batch, microBatch: options.microBatch, fits: true, plannedFor: options.plannedFor };
   if (options.microBatch === undefined) {
     const microBatch = await largestFittingMicroBatch(options, batch, options.vramBytes);
-    if (microBatch > 0) return { peakBytes: await plannedPeakBytes({ ...options, microBatch }, batch), batch, microBatch, fits: true };
+    if (microBatch > 0) return { peakBytes: await plannedPeakBytes({ ...options, microBatch }, batch), batch, microBatch, fits: true, plannedFor: options.plannedFor };
   }
-  return { peakBytes, batch, microBatch: options.microBatch, fits: false, largestBatch: await largestFittingBatch(options, batch, options.vramBytes) };
+  return { peakBytes, batch, microBatch: options.microBatch, fits: false, largestBatch: await largestFittingBatch(options, batch, options.vramBytes), plannedFor: options.plannedFor };
 }
 
 export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = { stop: false }): Promise<TrainResult> {

@@ -10,7 +10,7 @@ import { createTrainer, type TrainOptions } from './setup.ts';
  * would exceed the storage binding limit, which no budget can fix.
  */
 export async function plannedPeakBytes(options: TrainOptions, batch: number): Promise<number> {
-  const engine = await Engine.create({ dryRun: true, seed: options.seed });
+  const engine = await Engine.create({ dryRun: true, seed: options.seed, adapterKind: options.plannedFor });
   const trainer = createTrainer(engine, options, null, 0);
   try {
     // Step numbers past any pre-training phase: the adversarial step is the larger one.

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../../engine/runtime.ts';
+import type { AdapterKind } from '../../engine/device.ts';
 import { UsageError, BadInputFileError } from '../../engine/errors.ts';
 import { cganConfigs, type CganConfig } from '../../models/cgan.ts';
 import { srganConfigs, type SrganConfig } from '../../models/srgan.ts';
@@ -44,6 +45,8 @@ export interface TrainOptions {
   mismatch?: number;
   /** Images of the phantom set made for `--data phantom`. */
   phantomCount: number;
+  /** The adapter kind memory plans are made for (it sizes weight-gradient chunks); default: this machine's. */
+  plannedFor?: AdapterKind;
   /** Conv autotuning: the tuning file to read and extend (pipeline/conv-tuning-file.ts). */
   autotune?: string;
   log: (line: string) => void;
