@@ -118,6 +118,15 @@ export class BufferPool {
     bucket.push(entry);
   }
 
+  /**
+   * Puts every free list in one fixed order (lowest id handed out first). Called between steps: a step
+   * that allocates and frees in the same sequence then gets the same buffers every time, so the
+   * engine's bind groups over them are reused instead of created again (~26 us each on Dawn).
+   */
+  settle(): void {
+    for (const bucket of this.free.values()) bucket.sort((a, b) => b.id - a.id);
+  }
+
   /** Destroys every pooled (free) buffer. */
   trim(): void {
     if (this.pooledBytes > 0) this.onTrim();

@@ -238,6 +238,8 @@ export class Engine {
       if (kept.has(tensor)) this.track(tensor);
       else tensor.dispose();
     }
+    // The end of an outermost scope is a step boundary: the next step draws buffers in a fixed order.
+    if (this.scopes.length === 0) this.pool.settle();
     return result;
   }
 

@@ -86,6 +86,42 @@ test('size classes waste at most 12.5% and byte sizes parse', () => {
   assert.throws(() => parseBytes('lots'), /not a byte size/);
 });
 
+test('a settled pool hands out its free buffers in one order, whatever order they were freed in', () => {
+  const handOut = (releaseOrder: number[]): number[] => {
+    const pool = new BufferPool(null);
+    const buffers = [0, 1, 2, 3, 4].map(() => pool.acquire(1024, 'b'));
+    for (const i of releaseOrder) pool.release(buffers[i]);
+    pool.settle();
+    return buffers.map(() => pool.acquire(1024, 'again').id);
+  };
+  assert.equal(handOut([0, 1, 2, 3, 4]), [1, 2, 3, 4, 5]);
+  assert.equal(handOut([3, 0, 4, 2, 1]), [1, 2, 3, 4, 5]);
+});
+
+test('a repeated step reuses its bind groups: the pool settles at the end of each outermost tidy', async () => {
+  const engine = await testEngine();
+  const x = engine.fromArray(Float32Array.of(1, 2, 3, 4), [4], 'f32', 'x');
+  // Temporaries freed by the tidy, one output freed after it, one freed mid-step: unsettled, the
+  // free list comes back permuted and each step binds different buffers.
+  const step = async (): Promise<number> => {
+    const out = engine.tidy(() => {
+      let y = scale(x, 2);
+      const early = scale(y, 0.5);
+      for (let i = 0; i < 5; i++) y = add(y, x);
+      early.dispose();
+      return scale(y, 3);
+    });
+    const [values] = await engine.read([out]);
+    out.dispose();
+    return values[0];
+  };
+  for (let i = 0; i < 3; i++) assert.is(await step(), 21);
+  const cached = engine.cachedBindGroups;
+  for (let i = 0; i < 6; i++) assert.is(await step(), 21);
+  assert.is(engine.cachedBindGroups, cached, 'no new bind groups once the step repeats');
+  x.dispose();
+});
+
 test('double release is an error', () => {
   const pool = new BufferPool(null);
   const entry = pool.acquire(100, 'x');
