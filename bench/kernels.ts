@@ -10,7 +10,8 @@
 // choice. Then the steps section: a full CGAN training step (paper, batch 64) and an SRGAN step
 // (paper, batch 16, 96-px crops) for the engine and for PyTorch (bench/torch_steps.py); `--no-steps`
 // skips it, `--step-runs N` sets the timed steps (default 3; more on a GPU, where a step takes
-// milliseconds). Results: bench/RESULTS.md.
+// milliseconds), `--submit-every N` the dispatches per submit (default: the engine's; on a GPU the
+// steps are also timed with one submit per step). Results: bench/RESULTS.md.
 
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -241,11 +242,22 @@ async function main(): Promise<void> {
   if (!process.argv.includes('--no-steps')) {
     const torchSteps = process.argv.includes('--no-torch') ? null : torchStepTimes();
     console.log(`\nfull training steps (paper configs; CGAN batch 64, SRGAN batch 16 on 96-px crops): median ms${torchSteps ? `, beside ${torchSteps.label}` : ''}`);
+    // On a GPU the engine submits every few dispatches by default; one submit per step is timed beside it.
+    const chosen = argument('--submit-every');
+    const defaultSubmitEvery = chosen === undefined ? engine.submitEvery : Number(chosen);
+    const submitChoices = [...new Set([defaultSubmitEvery, ...(chosen === undefined ? [0] : [])])];
     for (const [name, workload] of [['cgan', 'train-cgan'], ['srgan', 'train-srgan']] as const) {
-      const engineMs = await engineStepMs(engine, workload, Number(argument('--step-runs') ?? 3));
+      const bySubmitEvery: Record<string, number> = {};
+      for (const every of submitChoices) {
+        engine.submitEvery = every;
+        bySubmitEvery[every] = await engineStepMs(engine, workload, Number(argument('--step-runs') ?? 3));
+      }
+      engine.submitEvery = defaultSubmitEvery;
+      const engineMs = bySubmitEvery[defaultSubmitEvery];
       const torchMs = torchSteps?.steps[name];
-      steps.push({ name, engine_ms: engineMs, ...(torchMs ? { torch_ms: torchMs } : {}) });
-      console.log(`${name.padEnd(6)} engine ${engineMs.toFixed(0)} ms${torchMs ? `   PyTorch ${torchMs.toFixed(0)} ms   engine/PyTorch ${(engineMs / torchMs).toFixed(2)}` : ''}`);
+      steps.push({ name, engine_ms: engineMs, ...(submitChoices.length > 1 ? { engine_ms_by_submit_every: bySubmitEvery } : {}), ...(torchMs ? { torch_ms: torchMs } : {}) });
+      const others = submitChoices.slice(1).map((every) => `   (submit every ${every || 'step'}: ${bySubmitEvery[every].toFixed(0)} ms)`).join('');
+      console.log(`${name.padEnd(6)} engine ${engineMs.toFixed(0)} ms${defaultSubmitEvery ? ` submitting every ${defaultSubmitEvery} dispatches` : ''}${others}${torchMs ? `   PyTorch ${torchMs.toFixed(0)} ms   engine/PyTorch ${(engineMs / torchMs).toFixed(2)}` : ''}`);
     }
   }
   if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ adapter, torch: torch?.label, layers: results, steps }, null, 2));

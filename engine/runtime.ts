@@ -23,7 +23,15 @@ export interface EngineOptions extends DeviceOptions {
    * run's plan for a machine (default 'gpu', the larger), or a test of the other kind's code path.
    */
   adapterKind?: AdapterKind;
+  /**
+   * Submit after this many dispatches instead of once per step (0: once), so a GPU starts on the first
+   * kernels while the CPU still records the rest. Default: 0 on a software adapter, whose kernels run on
+   * the cores that record them; SUBMIT_EVERY_ON_GPU on a GPU.
+   */
+  submitEvery?: number;
 }
+
+const SUBMIT_EVERY_ON_GPU = 64;
 
 export interface DispatchArgs {
   /** Storage buffers by their WGSL names. */
@@ -90,6 +98,9 @@ export class Engine {
   randomCounter = 0;
   dispatchCount = 0;
   submitCount = 0;
+  /** See EngineOptions.submitEvery; may be changed between steps. */
+  submitEvery: number;
+  private dispatchesSinceSubmit = 0;
   private readonly storageReferences = new Map<PooledBuffer, number>();
   private readonly scopes: Set<Tensor>[] = [];
   private readonly pipelines = new Map<string, CompiledKernel>();
@@ -111,6 +122,7 @@ export class Engine {
   private constructor(readonly gpu: GpuContext | null, options: EngineOptions) {
     this.seed = options.seed ?? 0;
     this.kindOverride = options.adapterKind;
+    this.submitEvery = options.submitEvery ?? (gpu?.kind === 'gpu' ? SUBMIT_EVERY_ON_GPU : 0);
     this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
     // A trim destroys pooled buffers: the work recorded so far goes first, and the bind groups that
     // name those buffers go with them.
@@ -297,6 +309,7 @@ export class Engine {
     pass.setBindGroup(0, bindGroup, layout.params ? [paramOffset] : []);
     pass.dispatchWorkgroups(x, y, z);
     this.observer?.afterDispatch(pass, kernel, args);
+    if (this.submitEvery > 0 && ++this.dispatchesSinceSubmit >= this.submitEvery) this.flush();
   }
 
   private pipeline(kernel: Kernel, overrides: Record<string, number>): CompiledKernel {
@@ -380,6 +393,7 @@ export class Engine {
     this.device.queue.submit([this.encoder.finish()]);
     this.encoder = null;
     this.submitCount++;
+    this.dispatchesSinceSubmit = 0;
     for (const callback of this.afterSubmit.splice(0)) callback();
     this.observer?.afterSubmit?.();
   }

@@ -7,6 +7,24 @@ import { DeviceError, KernelBindingError } from '../engine/errors.ts';
 import { kernel } from '../engine/kernel.ts';
 import { add } from '../engine/ops/elementwise.ts';
 
+test('submitEvery submits while recording; software adapters default to one submit per step', async () => {
+  const engine = await Engine.create({ submitEvery: 4 });
+  try {
+    const x = engine.fromArray(Float32Array.of(1, 2), [2]);
+    await engine.read([x]);
+    const before = engine.submitCount;
+    let y = x;
+    for (let i = 0; i < 10; i++) y = add(y, x);
+    assert.is(engine.submitCount - before, 2, 'after dispatches 4 and 8');
+    assert.equal([...(await engine.read([y]))[0]], [11, 22]);
+  } finally {
+    engine.destroy();
+  }
+  const plain = await Engine.create();
+  assert.is(plain.submitEvery, plain.adapterKind === 'cpu' ? 0 : 64);
+  plain.destroy();
+});
+
 test('reading after the device is lost rejects with a DeviceError', async () => {
   const engine = await Engine.create();
   const tensor = engine.fromArray([1, 2, 3], [3]);
