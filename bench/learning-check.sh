@@ -4,7 +4,7 @@
 # steps, and `xraygen evaluate`: conditional accuracy (does the classifier label generated images of
 # each class as that class?), Fréchet distance and diversity. Figures: bench/RESULTS.md.
 #
-# Usage: bash bench/learning-check.sh [WORK_DIR]   (environment: COUNT, CONFIG, BATCH, STEPS, SEED, EMA, MISMATCH)
+# Usage: bash bench/learning-check.sh [WORK_DIR]   (environment: COUNT, CONFIG, BATCH, STEPS, SEED, EMA, MISMATCH, LR_DECAY)
 set -euo pipefail
 
 work=${1:-/tmp/xraygen-learning-check}
@@ -13,17 +13,20 @@ config=${CONFIG:-mini}
 batch=${BATCH:-32}
 steps=${STEPS:-3000}
 seed=${SEED:-2}
-# The best recipe so far (bench/RESULTS.md): a weight-averaged generator and a D that learns the label.
-# EMA= or MISMATCH= (empty) turns either off.
+# The recipe that passed (bench/RESULTS.md): a weight-averaged generator, a D that learns the label, and
+# learning rates that decay linearly to zero over the second half. EMA=, MISMATCH= or LR_DECAY= (empty)
+# turns one off; LR_DECAY=N starts the decay at step N.
 ema_decay=${EMA-0.999}
 mismatch_weight=${MISMATCH-1}
 ema=${ema_decay:+--ema $ema_decay}
 mismatch=${mismatch_weight:+--mismatch $mismatch_weight}
+lr_decay_start=${LR_DECAY-$((steps / 2))}
+lr_decay=${lr_decay_start:+--lr-decay $lr_decay_start}
 xraygen() { npx tsx "$(dirname "$0")/../pipeline/cli.ts" "$@"; }
 
 mkdir -p "$work"
 [ -f "$work/cache/manifest.json" ] || { xraygen phantom --out "$work/phantom" --count "$count" && xraygen prepare --data "$work/phantom" --out "$work/cache"; }
 [ -f "$work/classifier/weights.safetensors" ] || xraygen train classifier --data "$work/cache" --out "$work/classifier"
 time xraygen train cgan --data "$work/cache" --out "$work/cgan" --config "$config" --batch "$batch" --steps "$steps" --seed "$seed" \
-  --sample-every 250 --checkpoint-every 250 --keep 20 --autotune $ema $mismatch
+  --sample-every 250 --checkpoint-every 250 --keep 20 --autotune $ema $mismatch $lr_decay
 xraygen evaluate --weights "$work/cgan" --data "$work/cache" --classifier "$work/classifier" --no-sr --count 100 --out "$work/evaluation"
