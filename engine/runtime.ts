@@ -1,6 +1,6 @@
 // The engine: one device, one buffer pool, one open command encoder. Ops record dispatches into
-// the encoder; `flush()` submits them once per step; `read()` copies any number of tensors back
-// with a single mapAsync. In a dry run there is no device: allocations are replayed, kernels skipped.
+// the encoder; `flush()` submits them once per step (on a GPU also every `submitEvery` dispatches);
+// `read()` copies any number of tensors back with a single mapAsync. In a dry run there is no device: allocations are replayed, kernels skipped.
 
 import { requestGpu, type AdapterKind, type DeviceOptions, type GpuContext } from './device.ts';
 import { BufferPool, type PooledBuffer, type PoolStats } from './memory.ts';
