@@ -1,6 +1,7 @@
 // The engine: one device, one buffer pool, one open command encoder. Ops record dispatches into
 // the encoder; `flush()` submits them once per step (on a GPU also every `submitEvery` dispatches);
-// `read()` copies any number of tensors back with a single mapAsync. In a dry run there is no device: allocations are replayed, kernels skipped.
+// `read()` copies any number of tensors back with a single mapAsync. In a dry run there is no device:
+// allocations are replayed, kernels skipped.
 
 import { requestGpu, type AdapterKind, type DeviceOptions, type GpuContext } from './device.ts';
 import { BufferPool, type PooledBuffer, type PoolStats } from './memory.ts';
@@ -104,12 +105,10 @@ export class Engine {
   private readonly storageReferences = new Map<PooledBuffer, number>();
   private readonly scopes: Set<Tensor>[] = [];
   private readonly pipelines = new Map<string, CompiledKernel>();
-  // createBindGroup costs ~26 us in Dawn (bench/dispatch-overhead.ts), and repeated work binds mostly
-  // the same pooled buffers to the same kernels (about 60% hits in a training step); `params` rides on
-  // a dynamic offset, so a kernel's bind group depends on its tensors only.
+  // createBindGroup costs ~26 us in Dawn (bench/dispatch-overhead.ts), and a repeated step binds the
+  // same pooled buffers to the same kernels (the pool settles between steps); `params` rides on a
+  // dynamic offset, so a kernel's bind group depends on its tensors only.
   private readonly bindGroups = new Map<string, GPUBindGroup>();
-  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 0;
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly afterSubmit: Array<() => void> = [];
@@ -339,13 +338,14 @@ export class Engine {
   private bindGroup(compiled: CompiledKernel, kernel: Kernel, buffers: DispatchArgs['buffers']): GPUBindGroup {
     const resources = kernel.layout.bindings.map((binding) => {
       const tensor = buffers[binding.name];
-      return { binding: binding.binding, buffer: tensor.pooled.buffer!, offset: tensor.byteOffset, size: Math.max(4, tensor.byteLength) };
+      return { binding: binding.binding, pooled: tensor.pooled, offset: tensor.byteOffset, size: Math.max(4, tensor.byteLength) };
     });
+    // Pool ids are never reused, and a trim (which destroys buffers) clears this cache.
     let key = String(compiled.id);
-    for (const r of resources) key += `|${this.bufferId(r.buffer)}:${r.offset}:${r.size}`;
+    for (const r of resources) key += `|${r.pooled.id}:${r.offset}:${r.size}`;
     let bindGroup = this.bindGroups.get(key);
     if (!bindGroup) {
-      const entries: GPUBindGroupEntry[] = resources.map((r) => ({ binding: r.binding, resource: { buffer: r.buffer, offset: r.offset, size: r.size } }));
+      const entries: GPUBindGroupEntry[] = resources.map((r) => ({ binding: r.binding, resource: { buffer: r.pooled.buffer!, offset: r.offset, size: r.size } }));
       const params = kernel.layout.params;
       if (params) entries.push({ binding: params.binding, resource: { buffer: this.uniforms.buffer!, offset: 0, size: params.size } });
       bindGroup = this.device.createBindGroup({ layout: compiled.bindGroupLayout, entries, label: kernel.name });
@@ -353,15 +353,6 @@ export class Engine {
       this.bindGroups.set(key, bindGroup);
     }
     return bindGroup;
-  }
-
-  private bufferId(buffer: GPUBuffer): number {
-    let id = this.bufferIds.get(buffer);
-    if (id === undefined) {
-      id = this.nextBufferId++;
-      this.bufferIds.set(buffer, id);
-    }
-    return id;
   }
 
   private commandEncoder(): GPUCommandEncoder {
