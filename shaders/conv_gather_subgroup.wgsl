@@ -3,11 +3,17 @@
 //
 // Why: on lavapipe every storage-buffer load is per thread, even at an address that all threads of
 // the subgroup share (the "uniform" weight loads of conv_gather.wgsl cost 8 scalar loads each, one
-// per SIMD lane). Here lane i of each subgroup loads the weight of output channel i (of every block
-// of 8 channels), and subgroupBroadcast hands it to the other lanes: one load per weight instead of
-// one per weight and thread. It needs subgroups of at least 8 invocations (lavapipe: exactly 8);
-// engine/ops/conv-kernels.ts picks it only then. Every thread of the workgroup runs the loops to the
-// end, so the broadcasts see all lanes; threads past the output load clamped addresses and store nothing.
+// per SIMD lane). Here lane i of each subgroup loads the weight of output channel i (of every bank
+// of 8 channels), and subgroupShuffle(weight, k) hands lane k's to every lane (k is a constant once
+// the loop is unrolled: one vpermd on lavapipe): one load per weight instead of one per weight and
+// thread. It needs subgroups of at least 8 invocations (lavapipe: exactly 8); engine/ops/conv-kernels.ts
+// picks it only then. Every thread of the workgroup runs the loops to the end, so the shuffles see
+// all lanes; threads past the output load clamped addresses and store nothing.
+//
+// The accumulators (CHANNELS x 4 pixels) do not fit in registers, and lavapipe turns each update of
+// one into a reload, an add, an execution-mask blend and a store. So `main` first sums, per output
+// channel, all taps of a strip (and of ROWS row taps), and updates each accumulator once per input
+// channel and row group rather than once per tap (bench/RESULTS.md: 1.3-1.5x).
 
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
@@ -37,26 +43,18 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-// Output channels per thread: 8 or 16. A thread holds 4 pixels x CHANNELS accumulators.
+// Output channels per thread: 8, 16 or 32. A thread holds 4 pixels x CHANNELS accumulators.
 override CHANNELS: u32 = 16u;
 // Strip of input columns loaded per row and input channel (see conv_gather.wgsl's main_strip).
 override STRIP_WIDTH: u32 = 10u;
 override STRIP_PIXEL_STEP: u32 = 2u;
+// Strip offsets that are taps: STRIP_WIDTH - 3 * STRIP_PIXEL_STEP.
+override TAPS: u32 = 4u;
+// Row taps summed per accumulator update: 1, or 2 when 2 * TAPS <= 16.
+override ROWS: u32 = 2u;
 
-var<private> acc: array<vec4<f32>, 16>;
-
-// Adds the weights of one tap and input channel for channels block*8 .. block*8+7: lane i of the
-// subgroup holds channel i's weight in `w`.
-fn accumulate8(channelBlock: u32, w: f32, values: vec4<f32>) {
-  acc[channelBlock * 8u + 0u] += subgroupBroadcast(w, 0u) * values;
-  acc[channelBlock * 8u + 1u] += subgroupBroadcast(w, 1u) * values;
-  acc[channelBlock * 8u + 2u] += subgroupBroadcast(w, 2u) * values;
-  acc[channelBlock * 8u + 3u] += subgroupBroadcast(w, 3u) * values;
-  acc[channelBlock * 8u + 4u] += subgroupBroadcast(w, 4u) * values;
-  acc[channelBlock * 8u + 5u] += subgroupBroadcast(w, 5u) * values;
-  acc[channelBlock * 8u + 6u] += subgroupBroadcast(w, 6u) * values;
-  acc[channelBlock * 8u + 7u] += subgroupBroadcast(w, 7u) * values;
-}
+// [channel]: 4 pixels each.
+var<private> acc: array<vec4<f32>, 32>;
 
 // Number of taps of a kernel line that hit outputs of `phase`, and the first of them (every
 // stride-th one for convTranspose2d; all of them for conv2d). Depends only on uniform values.
@@ -150,48 +148,96 @@ fn rowTap(at: Place, j: i32) -> RowTap {
   return RowTap(inside, at.rowTaps.y + at.kernelStep * j, at.batchStart + u32(select(0, inRow, inside)) * params.inWidth);
 }
 
+// Where one input channel's weights of the update's row taps start, and which column taps its strip
+// offsets are.
+struct TapWeights {
+  rows: array<u32, 2>,
+  count: i32,
+  first: i32,
+  kernelStep: i32,
+  padded: u32,
+}
+
+// Sums over the update's taps (ROWS row taps x TAPS strip offsets, `values` in that order) for the 8
+// output channels whose weights lanes 0-7 load (`channel` is this lane's): one value per channel and pixel.
+fn bankSums(taps: TapWeights, channel: u32, values: array<vec4<f32>, 16>) -> array<vec4<f32>, 8> {
+  let transposed = params.transposed != 0u;
+  let lastWeight = arrayLength(&weights) - 1u;
+  var laneWeights: array<f32, 16>;
+  for (var r = 0u; r < ROWS; r++) {
+    for (var t = 0u; t < TAPS; t++) {
+      // Strip offset t is tap j = t for conv2d and j = count - 1 - t for convTranspose2d.
+      let j = select(i32(t), taps.count - 1 - i32(t), transposed);
+      let kx = taps.first + taps.kernelStep * clamp(j, 0, max(taps.count - 1, 0));
+      let valid = j >= 0 && j < taps.count && channel < taps.padded;
+      laneWeights[r * TAPS + t] = select(0.0, weights[min(taps.rows[r] + u32(kx) * taps.padded + channel, lastWeight)], valid);
+    }
+  }
+  var sums: array<vec4<f32>, 8>;
+  for (var k = 0u; k < 8u; k++) {
+    var sum = subgroupShuffle(laneWeights[0], k) * values[0];
+    for (var t = 1u; t < ROWS * TAPS; t++) { sum += subgroupShuffle(laneWeights[t], k) * values[t]; }
+    sums[k] = sum;
+  }
+  return sums;
+}
+
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
         @builtin(subgroup_invocation_id) lane: u32) {
   let at = place(id, group, 4);
-  let transposed = params.transposed != 0u;
-  let count = at.columnTaps.x;
   let width = i32(params.inWidth);
   let inPlane = params.inHeight * params.inWidth;
-  let kernelWidth = i32(params.kernelWidth);
   let padded = params.paddedOutChannels;
   let weightChannelStride = params.kernelHeight * params.kernelWidth * padded;
-  // Lane i loads output channel channelBase + i (+ 8 for the second block).
+  // Lane i loads output channel channelBase + i (+ 8 per further bank).
   let channelBase = group.y * CHANNELS;
   let laneChannel = channelBase + (lane % 8u);
-  let lastWeight = arrayLength(&weights) - 1u;
 
-  for (var jy = 0; jy < at.rowTaps.x; jy++) {
-    let row = rowTap(at, jy);
-    var weightRow = u32(row.ky * kernelWidth) * padded;
+  for (var jy = 0; jy < at.rowTaps.x; jy += i32(ROWS)) {
+    // The update's row taps; past the last one, a row of zeros.
+    var rows: array<RowTap, 2>;
+    var taps: TapWeights;
+    for (var r = 0u; r < ROWS; r++) {
+      let j = jy + i32(r);
+      rows[r] = rowTap(at, min(j, at.rowTaps.x - 1));
+      rows[r].inside = rows[r].inside && j < at.rowTaps.x;
+      taps.rows[r] = u32(rows[r].ky * i32(params.kernelWidth)) * padded;
+    }
+    taps.count = at.columnTaps.x;
+    taps.first = at.columnTaps.y;
+    taps.kernelStep = at.kernelStep;
+    taps.padded = padded;
     var channelOffset = 0u;
     for (var ci = 0u; ci < params.inChannels; ci++) {
-      var strip: array<f32, 16>;
-      for (var t = 0u; t < STRIP_WIDTH; t++) {
-        let column = at.stripStart + i32(t);
-        let inside = row.inside && column >= 0 && column < width;
-        strip[t] = select(0.0, x[row.address + channelOffset + u32(select(0, column, inside))], inside);
-      }
-      for (var t = 0u; t < STRIP_WIDTH - 3u * STRIP_PIXEL_STEP; t++) {
-        // Strip offset t is tap j = t for conv2d and j = count - 1 - t for convTranspose2d.
-        let j = select(i32(t), count - 1 - i32(t), transposed);
-        if (j < 0 || j >= count) { continue; }
-        let kx = at.columnTaps.y + at.kernelStep * j;
-        let values = vec4<f32>(strip[t], strip[t + STRIP_PIXEL_STEP], strip[t + 2u * STRIP_PIXEL_STEP], strip[t + 3u * STRIP_PIXEL_STEP]);
-        let tapRow = weightRow + u32(kx) * padded;
-        let w0 = select(0.0, weights[min(tapRow + laneChannel, lastWeight)], laneChannel < padded);
-        accumulate8(0u, w0, values);
-        if (CHANNELS == 16u) {
-          let w1 = select(0.0, weights[min(tapRow + laneChannel + 8u, lastWeight)], laneChannel + 8u < padded);
-          accumulate8(1u, w1, values);
+      // Each row's strip of input columns, as the 4 pixels' inputs at each strip offset.
+      var values: array<vec4<f32>, 16>;
+      for (var r = 0u; r < ROWS; r++) {
+        var strip: array<f32, 16>;
+        for (var t = 0u; t < STRIP_WIDTH; t++) {
+          let column = at.stripStart + i32(t);
+          let inside = rows[r].inside && column >= 0 && column < width;
+          strip[t] = select(0.0, x[rows[r].address + channelOffset + u32(select(0, column, inside))], inside);
+        }
+        for (var t = 0u; t < TAPS; t++) {
+          values[r * TAPS + t] = vec4<f32>(strip[t], strip[t + STRIP_PIXEL_STEP], strip[t + 2u * STRIP_PIXEL_STEP], strip[t + 3u * STRIP_PIXEL_STEP]);
         }
       }
-      weightRow += weightChannelStride;
+      // Per output channel, the sum over the update's taps first: each accumulator is read and
+      // written once per input channel and update, not once per tap.
+      let sums0 = bankSums(taps, laneChannel, values);
+      for (var k = 0u; k < 8u; k++) { acc[k] += sums0[k]; }
+      if (CHANNELS >= 16u) {
+        let sums1 = bankSums(taps, laneChannel + 8u, values);
+        for (var k = 0u; k < 8u; k++) { acc[8u + k] += sums1[k]; }
+      }
+      if (CHANNELS == 32u) {
+        let sums2 = bankSums(taps, laneChannel + 16u, values);
+        for (var k = 0u; k < 8u; k++) { acc[16u + k] += sums2[k]; }
+        let sums3 = bankSums(taps, laneChannel + 24u, values);
+        for (var k = 0u; k < 8u; k++) { acc[24u + k] += sums3[k]; }
+      }
+      for (var r = 0u; r < ROWS; r++) { taps.rows[r] += weightChannelStride; }
       channelOffset += inPlane;
     }
   }
@@ -224,7 +270,7 @@ override PIXEL_STRIP: u32 = 16u;
 override COLUMN_TAPS: u32 = 9u;
 
 var<private> pixelAcc: array<f32, 16>;
-// [strip offset of the tap][input channel within the block of 8]
+// [strip offset of the tap][input channel within the bank of 8]
 var<private> tapWeights: array<array<f32, 8>, 16>;
 
 @compute @workgroup_size(64)

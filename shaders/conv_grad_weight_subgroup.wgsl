@@ -1,11 +1,12 @@
 // conv_grad_weight.wgsl's weight gradient with the gradient values shared through the subgroup.
 // Every thread of a workgroup needs the same G[n, a0..a0+15, gy, gx] (a is fixed per workgroup),
 // and on lavapipe each thread would load all 16 itself (storage loads are per SIMD lane even at a
-// shared address). Here lane i loads channels a0+i and a0+8+i, and subgroupBroadcast hands them
-// out: 2 loads per column instead of 16. Needs subgroups of at least 8 invocations; every thread
-// runs the loops to the end (rows outside the input are masked, not skipped), so the broadcasts see
-// all lanes. Same bindings and partial-sum layout as conv_grad_weight.wgsl's `main`, whose
-// `reduce_chunks` adds the chunks.
+// shared address). Here lane i loads channels a0+i and a0+8+i, and subgroupShuffle(value, k) hands
+// lane k's to every lane (k is a constant once the loop is unrolled: one vpermd on lavapipe): 2 loads
+// per column instead of 16. Needs subgroups of at least 8 invocations; every thread runs the loops to
+// the end (rows outside the input are masked, not skipped), so the shuffles see all lanes. Same
+// bindings and partial-sum layout as conv_grad_weight.wgsl's `main`, whose `reduce_chunks` adds the
+// chunks.
 
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
@@ -38,23 +39,16 @@ override A_CHANNELS: u32 = 16u;
 // workgroup idle: ROW_SPLIT groups of lanes then take every ROW_SPLIT-th row each, and add their sums
 // through workgroup memory at the end (1, 2 or 4; the lanes of one group are whole subgroups).
 override ROW_SPLIT: u32 = 1u;
+// Gradient columns summed per accumulator update: on lavapipe each update of an accumulator is a
+// reload, an add, an execution-mask blend and a store (64 accumulators do not fit in registers), so
+// forming the 4 columns' sum first cuts that to a quarter (bench/RESULTS.md).
+const COLUMNS = 4u;
 
 // The sums of row groups 1..ROW_SPLIT-1: [group - 1][lane in group][a] (at most 3 x 16 lanes x 16).
 var<workgroup> splitSums: array<vec4<f32>, 768>;
 
 // Accumulators [a][b quad]: 4 b per a.
 var<private> acc: array<vec4<f32>, 16>;
-
-fn accumulate8(channelBlock: u32, g: f32, v: vec4<f32>) {
-  acc[channelBlock * 8u + 0u] += subgroupBroadcast(g, 0u) * v;
-  acc[channelBlock * 8u + 1u] += subgroupBroadcast(g, 1u) * v;
-  acc[channelBlock * 8u + 2u] += subgroupBroadcast(g, 2u) * v;
-  acc[channelBlock * 8u + 3u] += subgroupBroadcast(g, 3u) * v;
-  acc[channelBlock * 8u + 4u] += subgroupBroadcast(g, 4u) * v;
-  acc[channelBlock * 8u + 5u] += subgroupBroadcast(g, 5u) * v;
-  acc[channelBlock * 8u + 6u] += subgroupBroadcast(g, 6u) * v;
-  acc[channelBlock * 8u + 7u] += subgroupBroadcast(g, 7u) * v;
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32,
@@ -88,17 +82,33 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     let rowInside = iy >= 0 && iy < i32(params.inHeight);
     let gradRowOffset = n * params.gradChannels * gradPlane + gy * params.gradWidth;
     let inRow = inOffsets + (n * params.inChannels * inPlane + u32(select(0, iy, rowInside)) * params.inWidth);
-    var ix = kx - p;
-    for (var gx = 0u; gx < params.gradWidth; gx++) {
-      let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
-      let column = u32(select(0, ix, inside));
-      let v = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
-        * select(0.0, 1.0, inside);
-      accumulate8(0u, gradient[laneA + gradRowOffset + gx], v);
-      if (A_CHANNELS == 16u) {
-        accumulate8(1u, gradient[laneA2 + gradRowOffset + gx], v);
+    // COLUMNS columns at a time: each accumulator is read and written once per group of columns, the
+    // sum over the group's columns formed first (columns past the row's end add zero).
+    for (var gx0 = 0u; gx0 < params.gradWidth; gx0 += COLUMNS) {
+      var values: array<vec4<f32>, 4>;
+      var laneGrads: array<f32, 4>;
+      var laneGrads2: array<f32, 4>;
+      for (var c = 0u; c < COLUMNS; c++) {
+        let gx = gx0 + c;
+        let ix = i32(gx) * s - p + kx;
+        let inside = rowInside && gx < params.gradWidth && ix >= 0 && ix < i32(params.inWidth);
+        let column = u32(select(0, ix, inside));
+        values[c] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
+          * select(0.0, 1.0, inside);
+        let gradColumn = min(gx, params.gradWidth - 1u);
+        laneGrads[c] = gradient[laneA + gradRowOffset + gradColumn];
+        if (A_CHANNELS == 16u) { laneGrads2[c] = gradient[laneA2 + gradRowOffset + gradColumn]; }
       }
-      ix += s;
+      for (var a = 0u; a < 8u; a++) {
+        var sum = subgroupShuffle(laneGrads[0], a) * values[0];
+        for (var c = 1u; c < COLUMNS; c++) { sum += subgroupShuffle(laneGrads[c], a) * values[c]; }
+        acc[a] += sum;
+        if (A_CHANNELS == 16u) {
+          var sum2 = subgroupShuffle(laneGrads2[0], a) * values[0];
+          for (var c = 1u; c < COLUMNS; c++) { sum2 += subgroupShuffle(laneGrads2[c], a) * values[c]; }
+          acc[8u + a] += sum2;
+        }
+      }
     }
   }
 

@@ -132,6 +132,7 @@ test('every register blocking and gather entry point of convTuning agrees with t
   // adapter has subgroups of >= 8 lanes (lavapipe: 8).
   const variants = [
     ['gather4', 'plain4'], ['gather16', 'plain8'], ['strip8', 'plain16'], ['strip16', 'plain16'], ['subgroup8', 'subgroup8'], ['subgroup16', 'subgroup16'],
+    ['subgroup32', 'subgroup16'],
   ] as const;
   try {
     for (const [gather, weightGrad] of variants) {
@@ -140,6 +141,8 @@ test('every register blocking and gather entry point of convTuning agrees with t
       await checkConv({ x: [2, 17, 6, 6], weight: [13, 17, 3, 3], stride: 2, padding: 0, bias: true }, false);
       await checkConv({ x: [2, 9, 7, 6], weight: [9, 21, 3, 3], stride: 1, padding: 1, bias: true }, true);
       await checkConv({ x: [1, 24, 8, 8], weight: [24, 40, 4, 4], stride: 2, padding: 1, bias: false }, true);
+      // 36 outputs: subgroup32's second workgroup has 4 channels of its 32.
+      await checkConv({ x: [1, 8, 10, 10], weight: [36, 8, 4, 4], stride: 2, padding: 1, bias: true }, false);
     }
     // Few output channels (pixels8, the default there, runs in the other tests): a strided conv2d, a
     // convTranspose2d to 1 channel. Each variant's pipeline takes seconds to compile on lavapipe.

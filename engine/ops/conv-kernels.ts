@@ -30,7 +30,7 @@ const MAX_WORKGROUPS = 65535;
  * `plain` (conv_grad_weight.wgsl). engine/ops/conv-autotune.ts picks one per shape; every variant
  * allocates the same buffers.
  */
-export type GatherVariant = 'subgroup16' | 'subgroup8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
+export type GatherVariant = 'subgroup32' | 'subgroup16' | 'subgroup8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
 export type WeightGradVariant = 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
 
 /** Variants forced for every shape where they apply (tests, `bench/kernels.ts --compare`); null: the tuned or default choice. */
@@ -61,6 +61,17 @@ function stripGeometry(g: GatherGeometry, pixels = 4): { width: number; pixelSte
 }
 
 /**
+ * conv_gather_subgroup.wgsl main's accumulator update: TAPS strip offsets per row tap, and ROWS row
+ * taps summed before each accumulator is read and written. Two rows only where their 2 x TAPS
+ * four-pixel inputs stay in registers (convTranspose2d k4 s2: 2 taps); with more, the spills cost
+ * more than the halved accumulator traffic saves (measured in bench/RESULTS.md).
+ */
+function subgroupUpdate(strip: { width: number; pixelStep: number }): { TAPS: number; ROWS: number } {
+  const taps = strip.width - 3 * strip.pixelStep;
+  return { TAPS: taps, ROWS: taps <= 2 ? 2 : 1 };
+}
+
+/**
  * The variants that can run `g` on this engine, the default first: the measured best on lavapipe,
  * except that pixels8 comes before pixels16 (a few percent slower, but half the shader compile time).
  */
@@ -68,9 +79,11 @@ export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVaria
   const useful = usefulChannels(g.outChannels);
   const strip = stripGeometry(g).width <= MAX_STRIP_WIDTH;
   const subgroups = engine.subgroupMinSize >= 8;
-  const all: GatherVariant[] = ['subgroup16', 'subgroup8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4'];
+  const all: GatherVariant[] = ['subgroup16', 'subgroup32', 'subgroup8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4'];
   return all.filter((v) => {
     if (v.startsWith('pixels')) return useful === 4 && subgroups && stripGeometry(g, channelsOf(v)).width <= MAX_PIXEL_STRIP;
+    // subgroup32 reads the same 16-channel-padded weights; it only needs 32 channels to fill.
+    if (v === 'subgroup32') return g.outChannels >= 32 && strip && subgroups;
     return channelsOf(v) <= useful && (!v.startsWith('subgroup') || (strip && subgroups)) && (!v.startsWith('strip') || strip);
   });
 }
@@ -155,7 +168,7 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   const channels = variant.startsWith('pixels') ? 1 : channelsOf(variant);
   const strip = stripGeometry(g, pixels);
   const stripOverrides = { STRIP_WIDTH: strip.width, STRIP_PIXEL_STEP: strip.pixelStep };
-  const [kernelToRun, overrides] = variant.startsWith('subgroup') ? [subgroupGatherKernel, { CHANNELS: channels, ...stripOverrides }]
+  const [kernelToRun, overrides] = variant.startsWith('subgroup') ? [subgroupGatherKernel, { CHANNELS: channels, ...subgroupUpdate(strip), ...stripOverrides }]
     : variant.startsWith('pixels') ? [pixelsGatherKernel, { PIXELS: pixels, PIXEL_STRIP: strip.width, COLUMN_TAPS: strip.columnTaps, STRIP_PIXEL_STEP: strip.pixelStep }]
     : variant.startsWith('strip') ? [stripGatherKernel, { CHANNEL_QUADS: channels / 4, ...stripOverrides }]
     : [gatherKernel, { CHANNEL_QUADS: channels / 4 }];
