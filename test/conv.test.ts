@@ -144,9 +144,10 @@ test('every register blocking and gather entry point of convTuning agrees with t
       // 36 outputs: subgroup32's second workgroup has 4 channels of its 32.
       await checkConv({ x: [1, 8, 10, 10], weight: [36, 8, 4, 4], stride: 2, padding: 1, bias: true }, false);
     }
-    // Few output channels (pixels8, the default there, runs in the other tests): a strided conv2d, a
-    // convTranspose2d to 1 channel. Each variant's pipeline takes seconds to compile on lavapipe.
-    for (const gather of ['pixels16', 'strip4'] as const) {
+    // Few output channels (phases8 for convTranspose2d k4 s2 p1 and pixels8 otherwise, the defaults
+    // there, run in the other tests): a strided conv2d, a convTranspose2d to 1 channel. Each
+    // variant's pipeline takes seconds to compile on lavapipe.
+    for (const gather of ['pixels8', 'pixels16', 'strip4'] as const) {
       Object.assign(convTuning, { gather, weightGrad: null });
       await checkConv({ x: [1, 5, 13, 11], weight: [2, 5, 4, 4], stride: 2, padding: 1, bias: true }, false);
       await checkConv({ x: [2, 10, 6, 7], weight: [10, 1, 4, 4], stride: 2, padding: 1, bias: true }, true);

@@ -15,6 +15,7 @@ const gatherKernel = kernel('conv_gather');
 const stripGatherKernel = kernel('conv_gather', 'main_strip');
 const subgroupGatherKernel = kernel('conv_gather_subgroup');
 const pixelsGatherKernel = kernel('conv_gather_subgroup', 'main_pixels');
+const phasesKernel = kernel('conv_transpose_phases');
 const weightGradientKernel = kernel('conv_grad_weight');
 const reduceChunksKernel = kernel('conv_grad_weight', 'reduce_chunks');
 const subgroupWeightGradientKernel = kernel('conv_grad_weight_subgroup');
@@ -25,12 +26,13 @@ const MAX_WORKGROUPS = 65535;
 /**
  * A gather's kernel and output channels per thread: `subgroup` (conv_gather_subgroup.wgsl, weights
  * shared through the subgroup), `strip` (conv_gather.wgsl main_strip) or `gather` (main); or, for
- * layers with at most 4 output channels, `pixels` (conv_gather_subgroup.wgsl main_pixels: one channel
- * and 8 or 16 pixels per thread). A weight gradient's: `subgroup` (conv_grad_weight_subgroup.wgsl) or
+ * layers with at most 4 output channels, `phases8` (conv_transpose_phases.wgsl: convTranspose2d k4 s2 p1,
+ * all four output phases of 8 input columns per thread) or `pixels` (conv_gather_subgroup.wgsl
+ * main_pixels: one channel and 8 or 16 pixels per thread). A weight gradient's: `subgroup` (conv_grad_weight_subgroup.wgsl) or
  * `plain` (conv_grad_weight.wgsl). engine/ops/conv-autotune.ts picks one per shape; every variant
  * allocates the same buffers.
  */
-export type GatherVariant = 'subgroup32' | 'subgroup16' | 'subgroup8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
+export type GatherVariant = 'subgroup32' | 'subgroup16' | 'subgroup8' | 'phases8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
 export type WeightGradVariant = 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
 
 /** Variants forced for every shape where they apply (tests, `bench/kernels.ts --compare`); null: the tuned or default choice. */
@@ -60,6 +62,12 @@ function stripGeometry(g: GatherGeometry, pixels = 4): { width: number; pixelSte
   return { width: (pixels - 1) * pixelStep + columnTaps, pixelStep, columnTaps };
 }
 
+/** convTranspose2d k4 s2 p1 doubling the size: what shaders/conv_transpose_phases.wgsl computes. */
+function isUpsampleK4S2(g: GatherGeometry): boolean {
+  return g.transposed && g.kernelHeight === 4 && g.kernelWidth === 4 && g.stride === 2 && g.padding === 1
+    && g.outHeight === 2 * g.inHeight && g.outWidth === 2 * g.inWidth;
+}
+
 /**
  * conv_gather_subgroup.wgsl main's accumulator update: TAPS strip offsets per row tap, and ROWS row
  * taps summed before each accumulator is read and written. Two rows only where their 2 x TAPS
@@ -79,8 +87,9 @@ export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVaria
   const useful = usefulChannels(g.outChannels);
   const strip = stripGeometry(g).width <= MAX_STRIP_WIDTH;
   const subgroups = engine.subgroupMinSize >= 8;
-  const all: GatherVariant[] = ['subgroup16', 'subgroup32', 'subgroup8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4'];
+  const all: GatherVariant[] = ['subgroup16', 'subgroup32', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4'];
   return all.filter((v) => {
+    if (v === 'phases8') return useful === 4 && subgroups && isUpsampleK4S2(g);
     if (v.startsWith('pixels')) return useful === 4 && subgroups && stripGeometry(g, channelsOf(v)).width <= MAX_PIXEL_STRIP;
     // subgroup32 reads the same 16-channel-padded weights; it only needs 32 channels to fill.
     if (v === 'subgroup32') return g.outChannels >= 32 && strip && subgroups;
@@ -145,6 +154,16 @@ function packWeights(weight: Tensor, outputIsFirst: boolean): Tensor {
   return packed;
 }
 
+/** The Params struct shared by the gather shaders (hasBias filled in by the caller). */
+function gatherParams(g: GatherGeometry): Record<string, number> {
+  return {
+    batch: g.batch, inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth,
+    outChannels: g.outChannels, outHeight: g.outHeight, outWidth: g.outWidth,
+    kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride, padding: g.padding,
+    transposed: g.transposed ? 1 : 0, hasBias: 0, paddedOutChannels: paddedChannels(g.outChannels),
+  };
+}
+
 /** Multiply-adds a gather really does (taps that land outside the input excluded only for convT phases). */
 export function gatherMacs(g: GatherGeometry): number {
   const taps = g.kernelHeight * g.kernelWidth;
@@ -158,6 +177,11 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   if (!gatherCandidates(engine, g).includes(variant)) throw new Error(`conv: variant ${variant} cannot run ${JSON.stringify(g)}`);
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
   const packed = packWeights(weight, outputIsFirst);
+  if (variant === 'phases8') {
+    runPhases(x, packed, bias, out, g, 8);
+    packed.dispose();
+    return out;
+  }
   // Phase 0 has the most rows and columns; threads past their own phase's extent do no stores.
   const phaseStride = g.transposed ? g.stride : 1;
   const pixels = variant.startsWith('pixels') ? channelsOf(variant) : 4;
@@ -174,12 +198,7 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
     : [gatherKernel, { CHANNEL_QUADS: channels / 4 }];
   engine.run(kernelToRun, {
     buffers: { x, weights: packed, bias: bias ?? packed, out },
-    params: {
-      batch: g.batch, inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth,
-      outChannels: g.outChannels, outHeight: g.outHeight, outWidth: g.outWidth,
-      kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride, padding: g.padding,
-      transposed: g.transposed ? 1 : 0, hasBias: bias ? 1 : 0, paddedOutChannels: paddedChannels(g.outChannels),
-    },
+    params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
     overrides,
     workgroups: [groups, Math.ceil(g.outChannels / channels), phaseStride * phaseStride],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding}`,
@@ -188,6 +207,22 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   });
   packed.dispose();
   return out;
+}
+
+/** shaders/conv_transpose_phases.wgsl: all four output phases per thread, `pixels` input columns each. */
+function runPhases(x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, pixels: number): void {
+  const threads = g.batch * g.inHeight * Math.ceil(g.inWidth / pixels);
+  const groups = Math.ceil(threads / GATHER_WORKGROUP);
+  if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
+  x.engine.run(phasesKernel, {
+    buffers: { x, weights: packed, bias: bias ?? packed, out },
+    params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
+    overrides: { PIXELS: pixels },
+    workgroups: [groups, g.outChannels, 1],
+    label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k4x4 s2 p1 (4 phases per thread)`,
+    flops: 2 * gatherMacs(g),
+    bytes: (x.size + packed.size + out.size) * 4,
+  });
 }
 
 /**
