@@ -33,7 +33,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
 
-// a per workgroup: 8 or 16.
+// a per workgroup: 8, 16 or 32 (banks of 8, one per lane of the subgroup).
 override A_CHANNELS: u32 = 16u;
 // Layers with few input channels (taps x b-quads of 8, 16 or 24 threads' worth) would leave most of a
 // workgroup idle: ROW_SPLIT groups of lanes then take every ROW_SPLIT-th row each, and add their sums
@@ -44,11 +44,27 @@ override ROW_SPLIT: u32 = 1u;
 // forming the 4 columns' sum first cuts that to a quarter (bench/RESULTS.md).
 const COLUMNS = 4u;
 
-// The sums of row groups 1..ROW_SPLIT-1: [group - 1][lane in group][a] (at most 3 x 16 lanes x 16).
-var<workgroup> splitSums: array<vec4<f32>, 768>;
+// The sums of row groups 1..ROW_SPLIT-1: [group - 1][lane in group][a], at most 3 x 16 lanes x 16 a or
+// 1 x 32 lanes x 32 a (16 KiB, WebGPU's default limit; engine/ops/conv-kernels.ts keeps to it).
+var<workgroup> splitSums: array<vec4<f32>, 1024>;
 
 // Accumulators [a][b quad]: 4 b per a.
-var<private> acc: array<vec4<f32>, 16>;
+var<private> acc: array<vec4<f32>, 32>;
+
+// Sums over a group of COLUMNS columns for the 8 channels a of one bank, per b of the quad: lane i
+// loads G[a_i] at those columns from `gradRow` (its channel's row; columns past the row's end read the
+// last one, against zero inputs in `values`).
+fn bankSums(gradRow: u32, gx0: u32, values: array<vec4<f32>, 4>) -> array<vec4<f32>, 8> {
+  var laneGrads: array<f32, 4>;
+  for (var c = 0u; c < COLUMNS; c++) { laneGrads[c] = gradient[gradRow + min(gx0 + c, params.gradWidth - 1u)]; }
+  var sums: array<vec4<f32>, 8>;
+  for (var a = 0u; a < 8u; a++) {
+    var sum = subgroupShuffle(laneGrads[0], a) * values[0];
+    for (var c = 1u; c < COLUMNS; c++) { sum += subgroupShuffle(laneGrads[c], a) * values[c]; }
+    sums[a] = sum;
+  }
+  return sums;
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32,
@@ -69,8 +85,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   // Channels past the end read the last one and are never written back.
   let lastA = params.gradChannels - 1u;
   let lastB = params.inChannels - 1u;
-  let laneA = min(a0 + lane % 8u, lastA) * gradPlane;
-  let laneA2 = min(a0 + 8u + lane % 8u, lastA) * gradPlane;
+  // Lane i's channel a in each bank: a0 + i, a0 + 8 + i, ...
+  let laneA = vec4<u32>(min(a0 + lane % 8u, lastA), min(a0 + 8u + lane % 8u, lastA), min(a0 + 16u + lane % 8u, lastA),
+    min(a0 + 24u + lane % 8u, lastA)) * gradPlane;
   let inOffsets = vec4<u32>(min(b0, lastB), min(b0 + 1u, lastB), min(b0 + 2u, lastB), min(b0 + 3u, lastB)) * inPlane;
 
   let rowStart = group.z * params.rowsPerChunk;
@@ -86,8 +103,6 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     // sum over the group's columns formed first (columns past the row's end add zero).
     for (var gx0 = 0u; gx0 < params.gradWidth; gx0 += COLUMNS) {
       var values: array<vec4<f32>, 4>;
-      var laneGrads: array<f32, 4>;
-      var laneGrads2: array<f32, 4>;
       for (var c = 0u; c < COLUMNS; c++) {
         let gx = gx0 + c;
         let ix = i32(gx) * s - p + kx;
@@ -95,19 +110,18 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
         let column = u32(select(0, ix, inside));
         values[c] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
           * select(0.0, 1.0, inside);
-        let gradColumn = min(gx, params.gradWidth - 1u);
-        laneGrads[c] = gradient[laneA + gradRowOffset + gradColumn];
-        if (A_CHANNELS == 16u) { laneGrads2[c] = gradient[laneA2 + gradRowOffset + gradColumn]; }
       }
-      for (var a = 0u; a < 8u; a++) {
-        var sum = subgroupShuffle(laneGrads[0], a) * values[0];
-        for (var c = 1u; c < COLUMNS; c++) { sum += subgroupShuffle(laneGrads[c], a) * values[c]; }
-        acc[a] += sum;
-        if (A_CHANNELS == 16u) {
-          var sum2 = subgroupShuffle(laneGrads2[0], a) * values[0];
-          for (var c = 1u; c < COLUMNS; c++) { sum2 += subgroupShuffle(laneGrads2[c], a) * values[c]; }
-          acc[8u + a] += sum2;
-        }
+      let sums0 = bankSums(laneA.x + gradRowOffset, gx0, values);
+      for (var a = 0u; a < 8u; a++) { acc[a] += sums0[a]; }
+      if (A_CHANNELS >= 16u) {
+        let sums1 = bankSums(laneA.y + gradRowOffset, gx0, values);
+        for (var a = 0u; a < 8u; a++) { acc[8u + a] += sums1[a]; }
+      }
+      if (A_CHANNELS == 32u) {
+        let sums2 = bankSums(laneA.z + gradRowOffset, gx0, values);
+        for (var a = 0u; a < 8u; a++) { acc[16u + a] += sums2[a]; }
+        let sums3 = bankSums(laneA.w + gradRowOffset, gx0, values);
+        for (var a = 0u; a < 8u; a++) { acc[24u + a] += sums3[a]; }
       }
     }
   }
@@ -116,12 +130,12 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   var sums = acc;
   if (ROW_SPLIT > 1u) {
     if (split > 0u) {
-      for (var i = 0u; i < A_CHANNELS; i++) { splitSums[(local - lanesPerSplit) * 16u + i] = sums[i]; }
+      for (var i = 0u; i < A_CHANNELS; i++) { splitSums[(local - lanesPerSplit) * A_CHANNELS + i] = sums[i]; }
     }
     workgroupBarrier();
     if (split > 0u) { return; }
     for (var other = 1u; other < ROW_SPLIT; other++) {
-      for (var i = 0u; i < A_CHANNELS; i++) { sums[i] += splitSums[((other - 1u) * lanesPerSplit + local) * 16u + i]; }
+      for (var i = 0u; i < A_CHANNELS; i++) { sums[i] += splitSums[((other - 1u) * lanesPerSplit + local) * A_CHANNELS + i]; }
     }
   }
 

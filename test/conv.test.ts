@@ -131,8 +131,8 @@ test('every register blocking and gather entry point of convTuning agrees with t
   // Each variant is forced wherever it applies; the subgroup and pixels ones run only where the
   // adapter has subgroups of >= 8 lanes (lavapipe: 8).
   const variants = [
-    ['gather4', 'plain4'], ['gather16', 'plain8'], ['strip8', 'plain16'], ['strip16', 'plain16'], ['subgroup8', 'subgroup8'], ['subgroup16', 'subgroup16'],
-    ['subgroup32', 'subgroup16'],
+    ['gather4', 'plain4'], ['gather16', 'plain8'], ['strip8', 'plain16'], ['strip16', 'rows8'], ['subgroup8', 'subgroup8'], ['subgroup16', 'subgroup16'],
+    ['subgroup32', 'subgroup32'], ['subgroup16', 'rows16'],
   ] as const;
   try {
     for (const [gather, weightGrad] of variants) {

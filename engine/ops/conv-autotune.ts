@@ -61,6 +61,10 @@ function gatherKey(g: GatherGeometry): string {
   return `gather ${g.transposed ? 'T' : 'C'} n${g.batch} ${g.inChannels}x${g.inHeight}x${g.inWidth} -> ${g.outChannels}x${g.outHeight}x${g.outWidth} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding}`;
 }
 
+function weightGradKernel(w: WeightGradGeometry): { width: number; stride: number; inChannels: number } {
+  return { width: w.kernelWidth, stride: w.stride, inChannels: w.inputShape[1] };
+}
+
 function weightGradKey(w: WeightGradGeometry): string {
   return `weightGrad ${w.gradientShape.join('x')} * ${w.inputShape.join('x')} k${w.kernelHeight}x${w.kernelWidth} s${w.stride} p${w.padding}`;
 }
@@ -81,7 +85,7 @@ export function gatherVariant(engine: Engine, g: GatherGeometry): GatherVariant 
 }
 
 export function weightGradVariant(engine: Engine, geometry: WeightGradGeometry): WeightGradVariant {
-  return choose(engine, weightGradCandidates(engine, geometry.gradientShape[1]), convTuning.weightGrad, weightGradKey(geometry),
+  return choose(engine, weightGradCandidates(engine, geometry.gradientShape[1], weightGradKernel(geometry)), convTuning.weightGrad, weightGradKey(geometry),
     () => ({ op: 'weightGrad', geometry }));
 }
 
@@ -124,7 +128,7 @@ export async function tuneConvolutions(engine: Engine, log: (line: string) => vo
       const w = entry.geometry;
       const gradient = engine.fromArray(ramp(w.gradientShape), w.gradientShape, 'f32', 'tune gradient');
       const input = engine.fromArray(ramp(w.inputShape), w.inputShape, 'f32', 'tune input');
-      for (const variant of weightGradCandidates(engine, w.gradientShape[1])) {
+      for (const variant of weightGradCandidates(engine, w.gradientShape[1], weightGradKernel(w))) {
         timings.push([variant, await timeVariant(engine, () => {
           convolutionWeightGradient(gradient, input, w.kernelHeight, w.kernelWidth, w.stride, w.padding, variant);
         })]);

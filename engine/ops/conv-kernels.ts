@@ -19,6 +19,7 @@ const phasesKernel = kernel('conv_transpose_phases');
 const weightGradientKernel = kernel('conv_grad_weight');
 const reduceChunksKernel = kernel('conv_grad_weight', 'reduce_chunks');
 const subgroupWeightGradientKernel = kernel('conv_grad_weight_subgroup');
+const rowsWeightGradientKernel = kernel('conv_grad_weight_rows');
 
 const GATHER_WORKGROUP = 64;
 const MAX_WORKGROUPS = 65535;
@@ -33,7 +34,7 @@ const MAX_WORKGROUPS = 65535;
  * allocates the same buffers.
  */
 export type GatherVariant = 'subgroup32' | 'subgroup16' | 'subgroup8' | 'phases8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
-export type WeightGradVariant = 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
+export type WeightGradVariant = 'rows16' | 'rows8' | 'subgroup32' | 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
 
 /** Variants forced for every shape where they apply (tests, `bench/kernels.ts --compare`); null: the tuned or default choice. */
 export const convTuning: { gather: GatherVariant | null; weightGrad: WeightGradVariant | null } = { gather: null, weightGrad: null };
@@ -103,16 +104,39 @@ export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVaria
  * row group must be whole subgroups: 64 / ROW_SPLIT lanes, a multiple of the largest subgroup the
  * adapter may run (NVIDIA: 32, so at most 2 groups; lavapipe: 8).
  */
-export function weightGradRowSplit(threadsNeeded: number, subgroupMaxSize: number): number {
-  const wanted = threadsNeeded % 8 !== 0 ? 1 : threadsNeeded <= 16 ? 4 : threadsNeeded <= 32 ? 2 : 1;
+export function weightGradRowSplit(threadsNeeded: number, subgroupMaxSize: number, aChannels = 16): number {
+  let split = threadsNeeded % 8 !== 0 ? 1 : threadsNeeded <= 16 ? 4 : threadsNeeded <= 32 ? 2 : 1;
   const wholeSubgroups = subgroupMaxSize > 0 ? Math.max(1, Math.floor(GATHER_WORKGROUP / subgroupMaxSize)) : 1;
-  return Math.min(wanted, wholeSubgroups);
+  split = Math.min(split, wholeSubgroups);
+  // The other groups' sums go through the shader's 1024-vec4 workgroup array (16 KiB).
+  while (split > 1 && (split - 1) * (GATHER_WORKGROUP / split) * aChannels > SPLIT_SUMS) split /= 2;
+  return split;
 }
 
-export function weightGradCandidates(engine: Engine, gradChannels: number): WeightGradVariant[] {
+/** vec4 entries of conv_grad_weight_subgroup.wgsl's `splitSums`. */
+const SPLIT_SUMS = 1024;
+
+/**
+ * The weight-gradient variants that can run on this engine, the default first. `rows` (one kernel row
+ * per thread, conv_grad_weight_rows.wgsl) needs the kernel width and stride, at most 4 each.
+ */
+export function weightGradCandidates(
+  engine: Engine, gradChannels: number, kernel?: { width: number; stride: number; inChannels: number },
+): WeightGradVariant[] {
   const useful = usefulChannels(gradChannels);
-  const all: WeightGradVariant[] = ['subgroup16', 'subgroup8', 'plain16', 'plain8', 'plain4'];
-  return all.filter((v) => channelsOf(v) <= useful && (!v.startsWith('subgroup') || engine.subgroupMinSize >= 8));
+  const subgroups = engine.subgroupMinSize >= 8;
+  // rows16 by default at stride 1, where its taps share most input columns (S1 0.60x, U1 0.72x the
+  // time of subgroup16); at stride 2 it was no faster (bench/RESULTS.md). It has a thread per 4 input
+  // channels and kernel row, so it needs channels to fill a workgroup.
+  const all: WeightGradVariant[] = kernel?.stride === 1 && kernel.inChannels >= 64
+    ? ['rows16', 'subgroup16', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4']
+    : ['subgroup16', 'rows16', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
+  return all.filter((v) => {
+    if (v.startsWith('rows')) return subgroups && !!kernel && kernel.width <= 4 && kernel.stride <= 4 && channelsOf(v) <= useful;
+    // subgroup32 only needs 32 channels to fill (the partial sums have no padding).
+    if (v === 'subgroup32') return subgroups && gradChannels >= 32;
+    return channelsOf(v) <= useful && (!v.startsWith('subgroup') || subgroups);
+  });
 }
 
 /** Sizes of one gather: input [N, Cin, H, W] -> output [N, Cout, OH, OW]. */
@@ -261,7 +285,9 @@ export function convolutionWeightGradient(
   const taps = kernelHeight * kernelWidth;
   const threadsNeeded = Math.ceil(inChannels / 4) * taps;
   const threadBlocks = Math.ceil(threadsNeeded / GATHER_WORKGROUP);
-  if (!weightGradCandidates(engine, gradChannels).includes(variant)) throw new Error(`conv weight grad: variant ${variant} cannot run ${gradChannels} channels`);
+  if (!weightGradCandidates(engine, gradChannels, { width: kernelWidth, stride, inChannels }).includes(variant)) {
+    throw new Error(`conv weight grad: variant ${variant} cannot run ${gradChannels} channels, kernel width ${kernelWidth}, stride ${stride}`);
+  }
   const subgroup = variant.startsWith('subgroup');
   const aChannels = channelsOf(variant);
   const groupsY = Math.ceil(gradChannels / aChannels);
@@ -277,16 +303,26 @@ export function convolutionWeightGradient(
     batch, gradChannels, gradHeight, gradWidth, inChannels, inHeight, inWidth,
     kernelHeight, kernelWidth, stride, padding, rowsPerChunk, chunks: usedChunks,
   };
-  const rowSplit = subgroup ? weightGradRowSplit(threadsNeeded, engine.subgroupMaxSize) : 1;
-  engine.run(subgroup ? subgroupWeightGradientKernel : weightGradientKernel, {
-    buffers: { gradient, input, partial },
-    params,
-    overrides: subgroup ? { A_CHANNELS: aChannels, ROW_SPLIT: rowSplit } : { A_QUADS: aChannels / 4 },
-    workgroups: [Math.ceil(threadsNeeded / (GATHER_WORKGROUP / rowSplit)), groupsY, usedChunks],
-    label: `conv weight grad ${shapeString(gradient.shape)} x ${shapeString(input.shape)} -> ${shapeString(shape)}`,
-    flops: 2 * size * rows * gradWidth,
-    bytes: (gradient.size + input.size + partial.size) * 4,
-  });
+  const label = `conv weight grad ${shapeString(gradient.shape)} x ${shapeString(input.shape)} -> ${shapeString(shape)}`;
+  const work = { flops: 2 * size * rows * gradWidth, bytes: (gradient.size + input.size + partial.size) * 4 };
+  if (variant.startsWith('rows')) {
+    engine.run(rowsWeightGradientKernel, {
+      buffers: { gradient, input, partial },
+      params,
+      overrides: { A_CHANNELS: aChannels, KERNEL_WIDTH: kernelWidth, STRIDE: stride },
+      workgroups: [Math.ceil(Math.ceil(inChannels / 4) * kernelHeight / GATHER_WORKGROUP), groupsY, usedChunks],
+      label, ...work,
+    });
+  } else {
+    const rowSplit = subgroup ? weightGradRowSplit(threadsNeeded, engine.subgroupMaxSize, aChannels) : 1;
+    engine.run(subgroup ? subgroupWeightGradientKernel : weightGradientKernel, {
+      buffers: { gradient, input, partial },
+      params,
+      overrides: subgroup ? { A_CHANNELS: aChannels, ROW_SPLIT: rowSplit } : { A_QUADS: aChannels / 4 },
+      workgroups: [Math.ceil(threadsNeeded / (GATHER_WORKGROUP / rowSplit)), groupsY, usedChunks],
+      label, ...work,
+    });
+  }
   if (usedChunks === 1) return partial;
   const result = engine.empty(shape, 'f32', 'conv weight grad');
   engine.run(reduceChunksKernel, {

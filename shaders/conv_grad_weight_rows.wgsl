@@ -1,0 +1,140 @@
+// conv_grad_weight_subgroup.wgsl with a whole kernel row per thread: 4 input channels b x all
+// KERNEL_WIDTH taps (ky, 0..KERNEL_WIDTH-1) x A_CHANNELS gradient channels a. On lavapipe the
+// per-thread input loads were 40% of that kernel's time (replacing them by arithmetic took D2's weight
+// gradient from 233 to 141 ms), and the taps of one kernel row read overlapping input columns: for 4
+// gradient columns at stride 2, taps kx = 0..3 read 10 distinct columns, not 16. One thread per row
+// loads each of them once: 4 x 10 input loads per 4 columns for 4 x 4 x A_CHANNELS products per
+// column, against 4 x 4 per tap in the subgroup kernel.
+//
+// Gradient values go through the subgroup (lane i loads channel a0 + i, subgroupShuffle hands it out)
+// and each accumulator is updated once per 4 columns, as in conv_grad_weight_subgroup.wgsl. Same
+// bindings and partial-sum layout; every thread runs the loops to the end (threads past the last
+// (b quad, ky) work on it again and store nothing).
+
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+
+struct Params {
+  batch: u32,
+  gradChannels: u32,
+  gradHeight: u32,
+  gradWidth: u32,
+  inChannels: u32,
+  inHeight: u32,
+  inWidth: u32,
+  kernelHeight: u32,
+  kernelWidth: u32,
+  stride: u32,
+  padding: u32,
+  rowsPerChunk: u32,
+  chunks: u32,
+}
+
+@group(0) @binding(0) var<storage, read> gradient: array<f32>;
+@group(0) @binding(1) var<storage, read> input: array<f32>;
+// partial: [chunks, A, B, kH, kW]
+@group(0) @binding(2) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(3) var<uniform> params: Params;
+
+// a per workgroup: 8 or 16.
+override A_CHANNELS: u32 = 16u;
+// The kernel width and stride, as constants so that every strip index is one (at most 4 each).
+override KERNEL_WIDTH: u32 = 4u;
+override STRIDE: u32 = 2u;
+const COLUMNS = 4u;
+
+// Accumulators [kx * 16 + a][b of the quad].
+var<private> acc: array<vec4<f32>, 64>;
+
+// Sums over COLUMNS gradient columns for the 8 channels a of one bank, per tap kx and b: lane i loads
+// G[a_i] at those columns from `gradRow` (zero past the row's end). `strip[t]` holds the 4 b's input
+// at column gx0 * stride - padding + t. (Adding each sum to its accumulator right here instead made
+// lavapipe keep the kx and a loops rolled, with the accumulators indexed at run time: 2.4-3x slower.)
+fn bankSums(gradRow: u32, gx0: u32, strip: array<vec4<f32>, 16>) -> array<vec4<f32>, 32> {
+  var laneGrads: array<f32, 4>;
+  for (var c = 0u; c < COLUMNS; c++) {
+    let gx = gx0 + c;
+    laneGrads[c] = select(0.0, gradient[gradRow + min(gx, params.gradWidth - 1u)], gx < params.gradWidth);
+  }
+  // [a][column]. Small loop bodies, so that lavapipe unrolls every loop and all indices are constants.
+  var g: array<array<f32, 4>, 8>;
+  for (var a = 0u; a < 8u; a++) {
+    for (var c = 0u; c < COLUMNS; c++) { g[a][c] = subgroupShuffle(laneGrads[c], a); }
+  }
+  var sums: array<vec4<f32>, 32>;
+  for (var kx = 0u; kx < KERNEL_WIDTH; kx++) {
+    for (var a = 0u; a < 8u; a++) {
+      var sum = g[a][0] * strip[kx];
+      for (var c = 1u; c < COLUMNS; c++) { sum += g[a][c] * strip[c * STRIDE + kx]; }
+      sums[kx * 8u + a] = sum;
+    }
+  }
+  return sums;
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
+        @builtin(subgroup_invocation_id) lane: u32) {
+  let threads = (params.inChannels + 3u) / 4u * params.kernelHeight;
+  let work = min(id.x, threads - 1u);
+  let ky = i32(work % params.kernelHeight);
+  let b0 = (work / params.kernelHeight) * 4u;
+  let a0 = group.y * A_CHANNELS;
+  let p = i32(params.padding);
+  let gradPlane = params.gradHeight * params.gradWidth;
+  let inPlane = params.inHeight * params.inWidth;
+  // Channels past the end read the last one and are never written back.
+  let lastA = params.gradChannels - 1u;
+  let lastB = params.inChannels - 1u;
+  let laneA = vec2<u32>(min(a0 + lane % 8u, lastA), min(a0 + 8u + lane % 8u, lastA)) * gradPlane;
+  let inOffsets = vec4<u32>(min(b0, lastB), min(b0 + 1u, lastB), min(b0 + 2u, lastB), min(b0 + 3u, lastB)) * inPlane;
+  let stripWidth = (COLUMNS - 1u) * STRIDE + KERNEL_WIDTH;
+
+  let rowStart = group.z * params.rowsPerChunk;
+  let rowEnd = min(rowStart + params.rowsPerChunk, params.batch * params.gradHeight);
+  for (var row = rowStart; row < rowEnd; row++) {
+    let n = row / params.gradHeight;
+    let gy = row % params.gradHeight;
+    let iy = i32(gy * STRIDE) - p + ky;
+    let rowInside = iy >= 0 && iy < i32(params.inHeight);
+    let gradRowOffset = n * params.gradChannels * gradPlane + gy * params.gradWidth;
+    let inRow = inOffsets + (n * params.inChannels * inPlane + u32(select(0, iy, rowInside)) * params.inWidth);
+    for (var gx0 = 0u; gx0 < params.gradWidth; gx0 += COLUMNS) {
+      var strip: array<vec4<f32>, 16>;
+      for (var t = 0u; t < stripWidth; t++) {
+        let ix = i32(gx0 * STRIDE + t) - p;
+        let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
+        let column = u32(select(0, ix, inside));
+        strip[t] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
+          * select(0.0, 1.0, inside);
+      }
+      let sums0 = bankSums(laneA.x + gradRowOffset, gx0, strip);
+      for (var kx = 0u; kx < KERNEL_WIDTH; kx++) {
+        for (var a = 0u; a < 8u; a++) { acc[kx * 16u + a] += sums0[kx * 8u + a]; }
+      }
+      if (A_CHANNELS == 16u) {
+        let sums1 = bankSums(laneA.y + gradRowOffset, gx0, strip);
+        for (var kx = 0u; kx < KERNEL_WIDTH; kx++) {
+          for (var a = 0u; a < 8u; a++) { acc[kx * 16u + 8u + a] += sums1[kx * 8u + a]; }
+        }
+      }
+    }
+  }
+
+  if (id.x >= threads) { return; }
+  // A copy for the dynamic indexing below, so that `acc` itself can stay in registers.
+  let sums = acc;
+  let taps = params.kernelHeight * params.kernelWidth;
+  let chunkStart = group.z * params.gradChannels * params.inChannels * taps;
+  for (var i = 0u; i < A_CHANNELS; i++) {
+    let a = a0 + i;
+    if (a >= params.gradChannels) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let b = b0 + j;
+      if (b >= params.inChannels) { break; }
+      for (var kx = 0u; kx < KERNEL_WIDTH; kx++) {
+        partial[chunkStart + (a * params.inChannels + b) * taps + u32(ky) * params.kernelWidth + kx] = sums[kx * 16u + i][j];
+      }
+    }
+  }
+}
