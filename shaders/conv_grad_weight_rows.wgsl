@@ -1,15 +1,14 @@
-// conv_grad_weight_subgroup.wgsl with a whole kernel row per thread: 4 input channels b x all
-// KERNEL_WIDTH taps (ky, 0..KERNEL_WIDTH-1) x A_CHANNELS gradient channels a. On lavapipe the
-// per-thread input loads were 40% of that kernel's time (replacing them by arithmetic took D2's weight
-// gradient from 233 to 141 ms), and the taps of one kernel row read overlapping input columns: for 4
-// gradient columns at stride 2, taps kx = 0..3 read 10 distinct columns, not 16. One thread per row
-// loads each of them once: 4 x 10 input loads per 4 columns for 4 x 4 x A_CHANNELS products per
-// column, against 4 x 4 per tap in the subgroup kernel.
+// conv_grad_weight_subgroup.wgsl with several taps of a kernel row per thread: 4 input channels b x
+// the taps kx = kx0, kx0 + stride, ... of row ky (all of the row at stride 1, every other tap at
+// stride 2) x A_CHANNELS gradient channels a. On lavapipe the per-thread input loads were 40% of that
+// kernel's time (replacing them by arithmetic took D2's weight gradient from 233 to 141 ms), and such
+// taps read the same input columns shifted by whole gradient columns: for 4 gradient columns, taps
+// kx0 + stride * m (m < TAPS) read 3 + TAPS distinct columns, not 4 * TAPS. One thread loads each once.
 //
 // Gradient values go through the subgroup (lane i loads channel a0 + i, subgroupShuffle hands it out)
 // and each accumulator is updated once per 4 columns, as in conv_grad_weight_subgroup.wgsl. Same
 // bindings and partial-sum layout; every thread runs the loops to the end (threads past the last
-// (b quad, ky) work on it again and store nothing).
+// (b quad, ky, kx0) work on it again and store nothing).
 
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
@@ -38,19 +37,21 @@ struct Params {
 
 // a per workgroup: 8 or 16.
 override A_CHANNELS: u32 = 16u;
-// The kernel width and stride, as constants so that every strip index is one (at most 4 each).
-override KERNEL_WIDTH: u32 = 4u;
+// The stride, and the taps per thread (ceil(kernel width / stride), at most 4), as constants so that
+// every strip index is one.
 override STRIDE: u32 = 2u;
+override TAPS: u32 = 2u;
 const COLUMNS = 4u;
 
-// Accumulators [kx * 16 + a][b of the quad].
+// Accumulators [m * 16 + a][b of the quad] for tap kx0 + STRIDE * m.
 var<private> acc: array<vec4<f32>, 64>;
 
-// Sums over COLUMNS gradient columns for the 8 channels a of one bank, per tap kx and b: lane i loads
-// G[a_i] at those columns from `gradRow` (zero past the row's end). `strip[t]` holds the 4 b's input
-// at column gx0 * stride - padding + t. (Adding each sum to its accumulator right here instead made
-// lavapipe keep the kx and a loops rolled, with the accumulators indexed at run time: 2.4-3x slower.)
-fn bankSums(gradRow: u32, gx0: u32, strip: array<vec4<f32>, 16>) -> array<vec4<f32>, 32> {
+// Sums over COLUMNS gradient columns for the 8 channels a of one bank, per tap m and b: lane i loads
+// G[a_i] at those columns from `gradRow` (zero past the row's end). `strip[u]` holds the 4 b's input
+// at column (gx0 + u) * stride - padding + kx0, so tap m at column gx0 + c reads strip[c + m].
+// (Adding each sum to its accumulator right here instead made lavapipe keep the loops rolled, with the
+// accumulators indexed at run time: 2.4-3x slower.)
+fn bankSums(gradRow: u32, gx0: u32, strip: array<vec4<f32>, 8>) -> array<vec4<f32>, 32> {
   var laneGrads: array<f32, 4>;
   for (var c = 0u; c < COLUMNS; c++) {
     let gx = gx0 + c;
@@ -62,11 +63,11 @@ fn bankSums(gradRow: u32, gx0: u32, strip: array<vec4<f32>, 16>) -> array<vec4<f
     for (var c = 0u; c < COLUMNS; c++) { g[a][c] = subgroupShuffle(laneGrads[c], a); }
   }
   var sums: array<vec4<f32>, 32>;
-  for (var kx = 0u; kx < KERNEL_WIDTH; kx++) {
+  for (var m = 0u; m < TAPS; m++) {
     for (var a = 0u; a < 8u; a++) {
-      var sum = g[a][0] * strip[kx];
-      for (var c = 1u; c < COLUMNS; c++) { sum += g[a][c] * strip[c * STRIDE + kx]; }
-      sums[kx * 8u + a] = sum;
+      var sum = g[a][0] * strip[m];
+      for (var c = 1u; c < COLUMNS; c++) { sum += g[a][c] * strip[c + m]; }
+      sums[m * 8u + a] = sum;
     }
   }
   return sums;
@@ -75,10 +76,11 @@ fn bankSums(gradRow: u32, gx0: u32, strip: array<vec4<f32>, 16>) -> array<vec4<f
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
         @builtin(subgroup_invocation_id) lane: u32) {
-  let threads = (params.inChannels + 3u) / 4u * params.kernelHeight;
+  let threads = (params.inChannels + 3u) / 4u * params.kernelHeight * STRIDE;
   let work = min(id.x, threads - 1u);
-  let ky = i32(work % params.kernelHeight);
-  let b0 = (work / params.kernelHeight) * 4u;
+  let kx0 = i32(work % STRIDE);
+  let ky = i32((work / STRIDE) % params.kernelHeight);
+  let b0 = (work / (STRIDE * params.kernelHeight)) * 4u;
   let a0 = group.y * A_CHANNELS;
   let p = i32(params.padding);
   let gradPlane = params.gradHeight * params.gradWidth;
@@ -88,7 +90,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
   let lastB = params.inChannels - 1u;
   let laneA = vec2<u32>(min(a0 + lane % 8u, lastA), min(a0 + 8u + lane % 8u, lastA)) * gradPlane;
   let inOffsets = vec4<u32>(min(b0, lastB), min(b0 + 1u, lastB), min(b0 + 2u, lastB), min(b0 + 3u, lastB)) * inPlane;
-  let stripWidth = (COLUMNS - 1u) * STRIDE + KERNEL_WIDTH;
+  let stripWidth = COLUMNS + TAPS - 1u;
 
   let rowStart = group.z * params.rowsPerChunk;
   let rowEnd = min(rowStart + params.rowsPerChunk, params.batch * params.gradHeight);
@@ -100,22 +102,22 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     let gradRowOffset = n * params.gradChannels * gradPlane + gy * params.gradWidth;
     let inRow = inOffsets + (n * params.inChannels * inPlane + u32(select(0, iy, rowInside)) * params.inWidth);
     for (var gx0 = 0u; gx0 < params.gradWidth; gx0 += COLUMNS) {
-      var strip: array<vec4<f32>, 16>;
-      for (var t = 0u; t < stripWidth; t++) {
-        let ix = i32(gx0 * STRIDE + t) - p;
+      var strip: array<vec4<f32>, 8>;
+      for (var u = 0u; u < stripWidth; u++) {
+        let ix = i32((gx0 + u) * STRIDE) - p + kx0;
         let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
         let column = u32(select(0, ix, inside));
-        strip[t] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
+        strip[u] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
           * select(0.0, 1.0, inside);
       }
       let sums0 = bankSums(laneA.x + gradRowOffset, gx0, strip);
-      for (var kx = 0u; kx < KERNEL_WIDTH; kx++) {
-        for (var a = 0u; a < 8u; a++) { acc[kx * 16u + a] += sums0[kx * 8u + a]; }
+      for (var m = 0u; m < TAPS; m++) {
+        for (var a = 0u; a < 8u; a++) { acc[m * 16u + a] += sums0[m * 8u + a]; }
       }
       if (A_CHANNELS == 16u) {
         let sums1 = bankSums(laneA.y + gradRowOffset, gx0, strip);
-        for (var kx = 0u; kx < KERNEL_WIDTH; kx++) {
-          for (var a = 0u; a < 8u; a++) { acc[kx * 16u + 8u + a] += sums1[kx * 8u + a]; }
+        for (var m = 0u; m < TAPS; m++) {
+          for (var a = 0u; a < 8u; a++) { acc[m * 16u + 8u + a] += sums1[m * 8u + a]; }
         }
       }
     }
@@ -132,8 +134,10 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     for (var j = 0u; j < 4u; j++) {
       let b = b0 + j;
       if (b >= params.inChannels) { break; }
-      for (var kx = 0u; kx < KERNEL_WIDTH; kx++) {
-        partial[chunkStart + (a * params.inChannels + b) * taps + u32(ky) * params.kernelWidth + kx] = sums[kx * 16u + i][j];
+      for (var m = 0u; m < TAPS; m++) {
+        let kx = u32(kx0) + STRIDE * m;
+        if (kx >= params.kernelWidth) { break; }
+        partial[chunkStart + (a * params.inChannels + b) * taps + u32(ky) * params.kernelWidth + kx] = sums[m * 16u + i][j];
       }
     }
   }

@@ -117,22 +117,22 @@ export function weightGradRowSplit(threadsNeeded: number, subgroupMaxSize: numbe
 const SPLIT_SUMS = 1024;
 
 /**
- * The weight-gradient variants that can run on this engine, the default first. `rows` (one kernel row
- * per thread, conv_grad_weight_rows.wgsl) needs the kernel width and stride, at most 4 each.
+ * The weight-gradient variants that can run on this engine, the default first. `rows` (several taps
+ * of a kernel row per thread, conv_grad_weight_rows.wgsl) needs the kernel width and stride: at most 4
+ * taps per thread and stride 4.
  */
 export function weightGradCandidates(
   engine: Engine, gradChannels: number, kernel?: { width: number; stride: number; inChannels: number },
 ): WeightGradVariant[] {
   const useful = usefulChannels(gradChannels);
   const subgroups = engine.subgroupMinSize >= 8;
-  // rows16 by default at stride 1, where its taps share most input columns (S1 0.60x, U1 0.72x the
-  // time of subgroup16); at stride 2 it was no faster (bench/RESULTS.md). It has a thread per 4 input
-  // channels and kernel row, so it needs channels to fill a workgroup.
-  const all: WeightGradVariant[] = kernel?.stride === 1 && kernel.inChannels >= 64
+  // rows16 by default: 0.60-0.95x the time of subgroup16 on the bench layers (bench/RESULTS.md). It
+  // has a thread per 4 input channels, kernel row and tap phase, so it needs channels to fill a workgroup.
+  const all: WeightGradVariant[] = kernel && kernel.inChannels >= 64
     ? ['rows16', 'subgroup16', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4']
     : ['subgroup16', 'rows16', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
   return all.filter((v) => {
-    if (v.startsWith('rows')) return subgroups && !!kernel && kernel.width <= 4 && kernel.stride <= 4 && channelsOf(v) <= useful;
+    if (v.startsWith('rows')) return subgroups && !!kernel && Math.ceil(kernel.width / kernel.stride) <= 4 && kernel.stride <= 4 && channelsOf(v) <= useful;
     // subgroup32 only needs 32 channels to fill (the partial sums have no padding).
     if (v === 'subgroup32') return subgroups && gradChannels >= 32;
     return channelsOf(v) <= useful && (!v.startsWith('subgroup') || subgroups);
@@ -309,8 +309,8 @@ export function convolutionWeightGradient(
     engine.run(rowsWeightGradientKernel, {
       buffers: { gradient, input, partial },
       params,
-      overrides: { A_CHANNELS: aChannels, KERNEL_WIDTH: kernelWidth, STRIDE: stride },
-      workgroups: [Math.ceil(Math.ceil(inChannels / 4) * kernelHeight / GATHER_WORKGROUP), groupsY, usedChunks],
+      overrides: { A_CHANNELS: aChannels, STRIDE: stride, TAPS: Math.ceil(kernelWidth / stride) },
+      workgroups: [Math.ceil(Math.ceil(inChannels / 4) * kernelHeight * stride / GATHER_WORKGROUP), groupsY, usedChunks],
       label, ...work,
     });
   } else {
