@@ -29,9 +29,11 @@ const MAX_WORKGROUPS = 65535;
  * shared through the subgroup), `strip` (conv_gather.wgsl main_strip) or `gather` (main); or, for
  * layers with at most 4 output channels, `phases8` (conv_transpose_phases.wgsl: convTranspose2d k4 s2 p1,
  * all four output phases of 8 input columns per thread) or `pixels` (conv_gather_subgroup.wgsl
- * main_pixels: one channel and 8 or 16 pixels per thread). A weight gradient's: `subgroup` (conv_grad_weight_subgroup.wgsl) or
- * `plain` (conv_grad_weight.wgsl). engine/ops/conv-autotune.ts picks one per shape; every variant
- * allocates the same buffers.
+ * main_pixels: one channel and 8 or 16 pixels per thread). A weight gradient's: `rows`
+ * (conv_grad_weight_rows.wgsl: several taps of a kernel row per thread), `subgroup`
+ * (conv_grad_weight_subgroup.wgsl: one tap per thread) or `plain` (conv_grad_weight.wgsl); there the
+ * number counts gradient channels per workgroup. engine/ops/conv-autotune.ts picks one per shape;
+ * every variant allocates the same buffers.
  */
 export type GatherVariant = 'subgroup32' | 'subgroup16' | 'subgroup8' | 'phases8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
 export type WeightGradVariant = 'rows16' | 'rows8' | 'subgroup32' | 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
@@ -119,7 +121,7 @@ const SPLIT_SUMS = 1024;
 /**
  * The weight-gradient variants that can run on this engine, the default first. `rows` (several taps
  * of a kernel row per thread, conv_grad_weight_rows.wgsl) needs the kernel width and stride: at most 4
- * taps per thread and stride 4.
+ * taps per thread, stride at most 4.
  */
 export function weightGradCandidates(
   engine: Engine, gradChannels: number, kernel?: { width: number; stride: number; inChannels: number },
