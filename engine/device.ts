@@ -2,6 +2,7 @@
 // with the adapter's real limits and the optional features the engine can use.
 
 import { DeviceError } from './errors.ts';
+import { lowerJsThreadPriority } from './js-thread-priority.ts';
 
 export const OPTIONAL_FEATURES = ['timestamp-query', 'shader-f16', 'subgroups'] as const;
 
@@ -42,6 +43,11 @@ export interface DeviceOptions {
   /** Features to leave out even when the adapter offers them (e.g. to test fallbacks). */
   disableFeatures?: string[];
   powerPreference?: GPUPowerPreference;
+  /**
+   * Leave the JavaScript thread's priority as it is. By default, with a software adapter in Node on
+   * Linux, it is lowered below the adapter's shader threads (engine/js-thread-priority.ts says why).
+   */
+  keepThreadPriority?: boolean;
 }
 
 async function getGpu(): Promise<GPU> {
@@ -88,6 +94,8 @@ export async function requestGpu(options: DeviceOptions = {}): Promise<GpuContex
       maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
     },
   });
+
+  if (adapterKind(adapter) === 'cpu' && !options.keepThreadPriority) await lowerJsThreadPriority();
 
   let firstError: DeviceError | null = null;
   device.onuncapturederror = (event: GPUUncapturedErrorEvent) => {

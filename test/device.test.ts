@@ -6,6 +6,8 @@ import { Engine } from '../engine/runtime.ts';
 import { DeviceError, KernelBindingError } from '../engine/errors.ts';
 import { kernel } from '../engine/kernel.ts';
 import { add } from '../engine/ops/elementwise.ts';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 test('submitEvery submits while recording; software adapters default to one submit per step', async () => {
   const engine = await Engine.create({ submitEvery: 4 });
@@ -23,6 +25,25 @@ test('submitEvery submits while recording; software adapters default to one subm
   const plain = await Engine.create();
   assert.is(plain.submitEvery, plain.adapterKind === 'cpu' ? 0 : 64);
   plain.destroy();
+});
+
+test('on a software adapter in Node the JavaScript thread yields the cores to the shader threads', () => {
+  // A fresh process each, since the priority of this one was lowered by the first engine it made.
+  const runtime = fileURLToPath(new URL('../engine/runtime.ts', import.meta.url));
+  const probe = (options: string) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+    import { getPriority } from 'node:os';
+    import { Engine } from ${JSON.stringify(runtime)};
+    const before = getPriority();
+    const engine = await Engine.create(${options});
+    console.log(JSON.stringify({ before, after: getPriority(), kind: engine.adapterKind }));
+    engine.destroy();
+    process.exit(0);
+  `], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n').pop()!) as { before: number; after: number; kind: string };
+  const lowered = probe('{}');
+  const kept = probe('{ keepThreadPriority: true }');
+  assert.is(kept.after, kept.before);
+  if (lowered.kind === 'cpu' && process.platform === 'linux') assert.is(lowered.after, 19);
+  else assert.is(lowered.after, lowered.before);
 });
 
 test('reading after the device is lost rejects with a DeviceError', async () => {
