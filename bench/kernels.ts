@@ -1,6 +1,6 @@
 // Kernel benchmark: forward, grad-input and grad-weight of the GAN / SRGAN conv layers, median
-// milliseconds and GFLOP/s (2 x multiply-adds), beside TF.js's WebGPU backend on the same device
-// when @tensorflow/tfjs-backend-webgpu is installed. `--only G2,D2` picks layers, `--json FILE`
+// milliseconds and GFLOP/s (2 x multiply-adds), then TF.js's WebGPU backend on the same device (when
+// @tensorflow/tfjs-backend-webgpu is installed; loaded after the engine's timings). `--only G2,D2` picks layers, `--json FILE`
 // writes the figures, `--repeats N` sets calls per timed batch, `--no-tfjs` skips the comparator,
 // `--no-torch` skips the PyTorch comparator (bench/torch_conv.py, when a python3 has torch; CPU, or
 // CUDA with `--torch-device cuda` on a machine with an NVIDIA GPU),
@@ -24,7 +24,7 @@ import { convTuning } from '../engine/ops/conv-kernels.ts';
 import { enableConvAutotune, takeUsedConvVariants, tuneConvolutions } from '../engine/ops/conv-autotune.ts';
 import { trainingWorkload } from '../pipeline/commands/profile.ts';
 import { layerGflop, layers, lcgValues, outputSize, passNames } from './conv-layers.ts';
-import type { Layer, Passes } from './conv-layers.ts';
+import type { Layer, PassName, Passes } from './conv-layers.ts';
 import { loadTfjs, tfjsPasses } from './tfjs-conv.ts';
 
 /** Where the PyTorch comparators run (bench/torch_device.py): `--torch-device cuda`, else the CPU. */
@@ -189,10 +189,9 @@ async function main(): Promise<void> {
     engine.destroy();
     return;
   }
-  const tfjs = process.argv.includes('--no-tfjs') ? null : await loadTfjs(engine.device);
-  if (!process.argv.includes('--no-tfjs') && !tfjs) console.log('TF.js comparator skipped: npm install -D @tensorflow/tfjs-core @tensorflow/tfjs-backend-webgpu');
-  console.log(`layer  shape                          GFLOP   fwd ms  GFLOP/s    dx ms  GFLOP/s    dw ms  GFLOP/s${tfjs ? '   TF.js fwd/dx/dw ms   engine/TF.js' : ''}`);
-  const results = [];
+  console.log('layer  shape                          GFLOP   fwd ms  GFLOP/s    dx ms  GFLOP/s    dw ms  GFLOP/s');
+  const results: Array<Record<string, unknown>> = [];
+  const engineTimes: Array<Record<PassName, number>> = [];
   const autotune = process.argv.includes('--autotune');
   if (autotune) enableConvAutotune(engine);
   for (const layer of selected) {
@@ -213,18 +212,29 @@ async function main(): Promise<void> {
     const rate = (ms: number) => (gflop / (ms / 1e3)).toFixed(2).padStart(8);
     let line = `${layer.name.padEnd(6)} ${shapeLabel(layer).padEnd(30)} ${gflop.toFixed(3).padStart(6)}`;
     for (const pass of passNames) line += ` ${times[pass].toFixed(2).padStart(8)} ${rate(times[pass])}`;
-    const result: Record<string, unknown> = { name: layer.name, gflop, engine: { fwd_ms: times.fwd, dx_ms: times.dx, dw_ms: times.dw, ...(autotune ? { variants } : {}) } };
-    if (tfjs) {
+    console.log(line);
+    if (autotune) console.log(`       tuned variants fwd/dx/dw: ${variants.join(', ')}`);
+    engineTimes.push(times);
+    results.push({ name: layer.name, gflop, engine: { fwd_ms: times.fwd, dx_ms: times.dx, dw_ms: times.dw, ...(autotune ? { variants } : {}) } });
+  }
+  // TF.js only after every engine timing, so that neither side runs with the other's state (its
+  // buffers, its pending work) in the process: with both interleaved per layer, the engine's medians
+  // came out up to 2x their figures without TF.js loaded.
+  const tfjs = process.argv.includes('--no-tfjs') ? null : await loadTfjs(engine.device);
+  if (!process.argv.includes('--no-tfjs') && !tfjs) console.log('TF.js comparator skipped: npm install -D @tensorflow/tfjs-core @tensorflow/tfjs-backend-webgpu');
+  if (tfjs) {
+    console.log('\nTF.js WebGPU on the same device: ms fwd/dx/dw, and engine/TF.js time ratios (below 1 = the engine faster)');
+    for (const [index, layer] of selected.entries()) {
       const theirs = tfjsPasses(tfjs, layer);
       const other = { fwd: 0, dx: 0, dw: 0 };
       for (const pass of passNames) other[pass] = await median(theirs[pass], tfjs.sync, repeats);
       theirs.dispose();
-      line += `   ${passNames.map((p) => other[p].toFixed(0)).join('/').padEnd(18)}   ${passNames.map((p) => (times[p] / other[p]).toFixed(2)).join(' ')}`;
-      result['tfjs'] = { fwd_ms: other.fwd, dx_ms: other.dx, dw_ms: other.dw };
+      const ours = engineTimes[index]!;
+      console.log(`${layer.name.padEnd(6)} ${passNames.map((p) => other[p].toFixed(0)).join('/').padEnd(24)} ${passNames.map((p) => (ours[p] / other[p]).toFixed(2)).join(' ')}`);
+      results[index]!['tfjs'] = { fwd_ms: other.fwd, dx_ms: other.dx, dw_ms: other.dw };
     }
-    console.log(line);
-    if (autotune) console.log(`       tuned variants fwd/dx/dw: ${variants.join(', ')}`);
-    results.push(result);
+    // The training steps below run without it.
+    tfjs.dispose();
   }
   const torch = process.argv.includes('--no-torch') ? null : torchTimes(selected, repeats);
   if (torch) {
@@ -261,7 +271,6 @@ async function main(): Promise<void> {
     }
   }
   if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ adapter, torch: torch?.label, layers: results, steps }, null, 2));
-  tfjs?.dispose();
   engine.destroy();
 }
 
