@@ -1,7 +1,7 @@
 // Kernel benchmark: forward, grad-input and grad-weight of the GAN / SRGAN conv layers, median
 // milliseconds and GFLOP/s (2 x multiply-adds), then TF.js's WebGPU backend on the same device (when
-// @tensorflow/tfjs-backend-webgpu is installed; loaded after the engine's timings). `--only G2,D2` picks layers, `--json FILE`
-// writes the figures, `--repeats N` sets calls per timed batch, `--no-tfjs` skips the comparator,
+// @tensorflow/tfjs-backend-webgpu is installed; loaded after the engine's timings). `--only G2,D2`
+// picks layers, `--json FILE` writes the figures, `--repeats N` sets calls per timed batch, `--no-tfjs` skips the comparator,
 // `--no-torch` skips the PyTorch comparator (bench/torch_conv.py, when a python3 has torch; CPU, or
 // CUDA with `--torch-device cuda` on a machine with an NVIDIA GPU),
 // `--compare gather=strip8,weightGrad=plain16` times the engine with and without forced variants, alternating
