@@ -15,11 +15,11 @@ const gatherKernel = kernel('conv_gather');
 const stripGatherKernel = kernel('conv_gather', 'main_strip');
 const subgroupGatherKernel = kernel('conv_gather_subgroup');
 const pixelsGatherKernel = kernel('conv_gather_subgroup', 'main_pixels');
-const phasesKernel = kernel('conv_transpose_phases');
+const phasesKernel = kernel('conv_gather_subgroup', 'main_phases');
 const weightGradientKernel = kernel('conv_grad_weight');
 const reduceChunksKernel = kernel('conv_grad_weight', 'reduce_chunks');
 const subgroupWeightGradientKernel = kernel('conv_grad_weight_subgroup');
-const rowsWeightGradientKernel = kernel('conv_grad_weight_rows');
+const rowsWeightGradientKernel = kernel('conv_grad_weight_subgroup', 'main_rows');
 
 const GATHER_WORKGROUP = 64;
 const MAX_WORKGROUPS = 65535;
@@ -27,10 +27,10 @@ const MAX_WORKGROUPS = 65535;
 /**
  * A gather's kernel and output channels per thread: `subgroup` (conv_gather_subgroup.wgsl, weights
  * shared through the subgroup), `strip` (conv_gather.wgsl main_strip) or `gather` (main); or, for
- * layers with at most 4 output channels, `phases8` (conv_transpose_phases.wgsl: convTranspose2d k4 s2 p1,
+ * layers with at most 4 output channels, `phases8` (conv_gather_subgroup.wgsl main_phases: convTranspose2d k4 s2 p1,
  * all four output phases of 8 input columns per thread) or `pixels` (conv_gather_subgroup.wgsl
  * main_pixels: one channel and 8 or 16 pixels per thread). A weight gradient's: `rows`
- * (conv_grad_weight_rows.wgsl: several taps of a kernel row per thread), `subgroup`
+ * (conv_grad_weight_subgroup.wgsl main_rows: several taps of a kernel row per thread), `subgroup`
  * (conv_grad_weight_subgroup.wgsl: one tap per thread) or `plain` (conv_grad_weight.wgsl); there the
  * number counts gradient channels per workgroup. engine/ops/conv-autotune.ts picks one per shape;
  * every variant allocates the same buffers.
@@ -65,21 +65,20 @@ function stripGeometry(g: GatherGeometry, pixels = 4): { width: number; pixelSte
   return { width: (pixels - 1) * pixelStep + columnTaps, pixelStep, columnTaps };
 }
 
-/** convTranspose2d k4 s2 p1 doubling the size: what shaders/conv_transpose_phases.wgsl computes. */
+/** convTranspose2d k4 s2 p1 doubling the size: what conv_gather_subgroup.wgsl main_phases computes. */
 function isUpsampleK4S2(g: GatherGeometry): boolean {
   return g.transposed && g.kernelHeight === 4 && g.kernelWidth === 4 && g.stride === 2 && g.padding === 1
     && g.outHeight === 2 * g.inHeight && g.outWidth === 2 * g.inWidth;
 }
 
 /**
- * conv_gather_subgroup.wgsl main's accumulator update: TAPS strip offsets per row tap, and ROWS row
- * taps summed before each accumulator is read and written. Two rows only where their 2 x TAPS
- * four-pixel inputs stay in registers (convTranspose2d k4 s2: 2 taps); with more, the spills cost
- * more than the halved accumulator traffic saves (measured in bench/RESULTS.md).
+ * ROWS of conv_gather_subgroup.wgsl main: the row taps summed before each accumulator is read and
+ * written. Two only where their 2 x TAPS four-pixel inputs stay in registers (convTranspose2d k4 s2:
+ * 2 column taps); with more, the spills cost more than the halved accumulator traffic saves
+ * (measured in bench/RESULTS.md).
  */
-function subgroupUpdate(strip: { width: number; pixelStep: number }): { TAPS: number; ROWS: number } {
-  const taps = strip.width - 3 * strip.pixelStep;
-  return { TAPS: taps, ROWS: taps <= 2 ? 2 : 1 };
+function rowsPerUpdate(strip: { columnTaps: number }): number {
+  return strip.columnTaps <= 2 ? 2 : 1;
 }
 
 /**
@@ -120,7 +119,7 @@ const SPLIT_SUMS = 1024;
 
 /**
  * The weight-gradient variants that can run on this engine, the default first. `rows` (several taps
- * of a kernel row per thread, conv_grad_weight_rows.wgsl) needs the kernel width and stride: at most 4
+ * of a kernel row per thread, conv_grad_weight_subgroup.wgsl main_rows) needs the kernel width and stride: at most 4
  * taps per thread, stride at most 4.
  */
 export function weightGradCandidates(
@@ -218,7 +217,7 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   const channels = variant.startsWith('pixels') ? 1 : channelsOf(variant);
   const strip = stripGeometry(g, pixels);
   const stripOverrides = { STRIP_WIDTH: strip.width, STRIP_PIXEL_STEP: strip.pixelStep };
-  const [kernelToRun, overrides] = variant.startsWith('subgroup') ? [subgroupGatherKernel, { CHANNELS: channels, ...subgroupUpdate(strip), ...stripOverrides }]
+  const [kernelToRun, overrides] = variant.startsWith('subgroup') ? [subgroupGatherKernel, { CHANNELS: channels, ROWS: rowsPerUpdate(strip), ...stripOverrides }]
     : variant.startsWith('pixels') ? [pixelsGatherKernel, { PIXELS: pixels, PIXEL_STRIP: strip.width, COLUMN_TAPS: strip.columnTaps, STRIP_PIXEL_STEP: strip.pixelStep }]
     : variant.startsWith('strip') ? [stripGatherKernel, { CHANNEL_QUADS: channels / 4, ...stripOverrides }]
     : [gatherKernel, { CHANNEL_QUADS: channels / 4 }];
@@ -235,7 +234,7 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   return out;
 }
 
-/** shaders/conv_transpose_phases.wgsl: all four output phases per thread, `pixels` input columns each. */
+/** conv_gather_subgroup.wgsl main_phases: all four output phases per thread, `pixels` input columns each. */
 function runPhases(x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, pixels: number): void {
   const threads = g.batch * g.inHeight * Math.ceil(g.inWidth / pixels);
   const groups = Math.ceil(threads / GATHER_WORKGROUP);
@@ -243,7 +242,7 @@ function runPhases(x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, 
   x.engine.run(phasesKernel, {
     buffers: { x, weights: packed, bias: bias ?? packed, out },
     params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
-    overrides: { PIXELS: pixels },
+    overrides: { PHASE_COLUMNS: pixels },
     workgroups: [groups, g.outChannels, 1],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k4x4 s2 p1 (4 phases per thread)`,
     flops: 2 * gatherMacs(g),
