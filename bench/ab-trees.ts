@@ -4,7 +4,8 @@
 // an engine on the same adapter, the bench layers of bench/conv-layers.ts, and the passes alternate
 // A, B, A, B, ... so that both sides see the same load: on a shared 2-core machine, run-to-run spread
 // is larger than most kernel changes, and only a ratio measured this way says which tree is faster.
-// Prints the best time of each side, B/A, and the largest difference between the two outputs.
+// Prints the best time of each side, B/A, B/A of the process's CPU time (all threads: steadier than
+// wall time when the VM's second core comes and goes), and the largest difference between the outputs.
 
 import { resolve } from 'node:path';
 import { layerGflop, layers, lcgValues, outputSize, passNames, type Layer, type PassName } from './conv-layers.ts';
@@ -78,17 +79,21 @@ async function main(): Promise<void> {
       let maxDiff = 0;
       for (let k = 0; k < outputs[0]!.length; k++) maxDiff = Math.max(maxDiff, Math.abs(outputs[0]![k]! - outputs[1]![k]!));
       const best = [Infinity, Infinity];
+      const bestCpu = [Infinity, Infinity];
       for (let round = 0; round < rounds; round++) {
         for (let i = 0; i < 2; i++) {
           const start = performance.now();
+          const cpuStart = process.cpuUsage();
           engines[i]!.tidy(() => { calls[i]!(); });
           await engines[i]!.sync();
+          const cpu = process.cpuUsage(cpuStart);
           best[i] = Math.min(best[i]!, performance.now() - start);
+          bestCpu[i] = Math.min(bestCpu[i]!, (cpu.user + cpu.system) / 1e3);
         }
       }
       const gflop = layerGflop(layer);
       console.log(`${layer.name} ${pass}: A ${best[0]!.toFixed(1)} ms, B ${best[1]!.toFixed(1)} ms (${(gflop / best[1]! * 1e3).toFixed(1)} GFLOP/s), `
-        + `B/A ${(best[1]! / best[0]!).toFixed(3)}, max |A - B| ${maxDiff.toExponential(2)}`);
+        + `B/A ${(best[1]! / best[0]!).toFixed(3)} (CPU time ${(bestCpu[1]! / bestCpu[0]!).toFixed(3)}), max |A - B| ${maxDiff.toExponential(2)}`);
     }
   }
   for (const engine of engines) engine.destroy();

@@ -3,10 +3,12 @@
 //
 // Why: on lavapipe every storage-buffer load is per thread, even at an address that all threads of
 // the subgroup share (the "uniform" weight loads of conv_gather.wgsl cost 8 scalar loads each, one
-// per SIMD lane). Here lane i of each subgroup loads the weight of output channel i (of every bank
-// of 8 channels), and subgroupShuffle(weight, k) hands lane k's to every lane (k is a constant once
-// the loop is unrolled: one vpermd on lavapipe): one load per weight instead of one per weight and
-// thread. It needs subgroups of at least 8 invocations (lavapipe: exactly 8); engine/ops/conv-kernels.ts
+// per SIMD lane). Here the first 8 lanes of each subgroup load the update's weights between them,
+// 4 output channels of one tap per lane (`tapWeightQuads`), and subgroupShuffle(weight, k) hands lane
+// k's to every lane (k is a constant once the loop is unrolled: one vpermd on lavapipe): one load per
+// weight instead of one per weight and thread. Loads are vec4s where the layout allows, since
+// lavapipe checks bounds and the execution mask per lane and per load: a vec4 costs about what 3
+// scalars do. It needs subgroups of at least 8 invocations (lavapipe: exactly 8); engine/ops/conv-kernels.ts
 // picks it only then. Every thread of the workgroup runs the loops to the end, so the shuffles see
 // all lanes; threads past the output load clamped addresses and store nothing.
 //
@@ -42,6 +44,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
+// The same buffer as x, for the aligned loads of VEC4_STRIP.
+@group(0) @binding(5) var<storage, read> x4: array<vec4<f32>>;
+// The same buffer as weights, for tapWeightQuads.
+@group(0) @binding(6) var<storage, read> weights4: array<vec4<f32>>;
 
 // Output channels per thread: 8, 16 or 32. A thread holds 4 pixels x CHANNELS accumulators.
 override CHANNELS: u32 = 16u;
@@ -52,6 +58,14 @@ override STRIP_PIXEL_STEP: u32 = 2u;
 override TAPS: u32 = STRIP_WIDTH - 3u * STRIP_PIXEL_STEP;
 // Row taps summed per accumulator update: 1, or 2 when 2 * TAPS <= 16.
 override ROWS: u32 = 2u;
+// Load each strip as STRIP_PIXEL_STEP aligned vec4s (the thread's own columns) plus halo columns taken
+// from the neighbouring lanes' vec4s (see `vec4Strip`). Needs inWidth % 4 == 0.
+override VEC4_STRIP: bool = false;
+// Columns before and after the own ones that some phase's strip covers (at most 4 each), and
+// whether some phase's strip starts one column later than the first phase's (0 or 1).
+override HALO_LEFT: u32 = 1u;
+override HALO_RIGHT: u32 = 1u;
+override MAX_SHIFT: u32 = 0u;
 
 // [channel]: 4 pixels each.
 var<private> acc: array<vec4<f32>, 32>;
@@ -158,25 +172,110 @@ struct TapWeights {
   padded: u32,
 }
 
-// Sums over the update's taps (ROWS row taps x TAPS strip offsets, `values` in that order) for the 8
-// output channels whose weights lanes 0-7 load (`channel` is this lane's): one value per channel and pixel.
-fn bankSums(taps: TapWeights, channel: u32, values: array<vec4<f32>, 16>) -> array<vec4<f32>, 8> {
-  let transposed = params.transposed != 0u;
-  let lastWeight = arrayLength(&weights) - 1u;
-  var laneWeights: array<f32, 16>;
-  for (var r = 0u; r < ROWS; r++) {
-    for (var t = 0u; t < TAPS; t++) {
-      // Strip offset t is tap j = t for conv2d and j = count - 1 - t for convTranspose2d.
-      let j = select(i32(t), taps.count - 1 - i32(t), transposed);
-      let kx = taps.first + taps.kernelStep * clamp(j, 0, max(taps.count - 1, 0));
-      let valid = j >= 0 && j < taps.count && channel < taps.padded;
-      laneWeights[r * TAPS + t] = select(0.0, weights[min(taps.rows[r] + u32(kx) * taps.padded + channel, lastWeight)], valid);
+// Which lanes hold a thread's halo columns for VEC4_STRIP. A thread's own columns are the
+// 4 * STRIP_PIXEL_STEP from ownStart (aligned: column0 is a multiple of 4); its left halo is the end of
+// the previous strip of the row, its right halo the start of the next one. When the thread on the
+// adjacent lane is that strip (checked by its id, so that no lane order is assumed), the halo comes
+// by shuffle; otherwise (first or last lane, row ends) it is loaded or is padding.
+struct Neighbours {
+  ownStart: i32,
+  leftLane: u32,
+  rightLane: u32,
+  leftShared: bool,
+  rightShared: bool,
+  // Strip offset 0 is canonical column `shift` (HALO_LEFT columns before ownStart are canonical 0).
+  shift: u32,
+}
+
+fn neighbours(at: Place, id: u32, lane: u32, subgroupSize: u32) -> Neighbours {
+  var n: Neighbours;
+  n.ownStart = at.column0 * i32(STRIP_PIXEL_STEP);
+  n.leftLane = select(lane - 1u, lane, lane == 0u);
+  n.rightLane = select(lane + 1u, lane, lane + 1u == subgroupSize);
+  let leftId = subgroupShuffle(id, n.leftLane);
+  let rightId = subgroupShuffle(id, n.rightLane);
+  n.leftShared = lane > 0u && leftId + 1u == id && at.column0 > 0;
+  n.rightShared = lane + 1u < subgroupSize && rightId == id + 1u && at.column0 + 4 < at.columns;
+  n.shift = u32(i32(HALO_LEFT) - (n.ownStart - at.stripStart));
+  return n;
+}
+
+// One row's strip (STRIP_WIDTH columns from at.stripStart) with aligned vec4 loads, the halos mostly
+// by shuffle (bench/RESULTS.md: 0.8-0.97x the time of the scalar strip).
+fn vec4Strip(row: RowTap, channelOffset: u32, n: Neighbours, width: i32) -> array<f32, 16> {
+  let rowBase = row.address + channelOffset;
+  let first = (rowBase + u32(n.ownStart)) / 4u;
+  var canonical: array<f32, 24>;
+  var firstOwn = vec4<f32>(0.0);
+  var lastOwn = vec4<f32>(0.0);
+  for (var m = 0u; m < STRIP_PIXEL_STEP; m++) {
+    let v = x4[first + m];
+    if (m == 0u) { firstOwn = v; }
+    lastOwn = v;
+    for (var c = 0u; c < 4u; c++) {
+      let inside = row.inside && n.ownStart + i32(4u * m + c) < width;
+      canonical[HALO_LEFT + 4u * m + c] = select(0.0, v[c], inside);
     }
   }
+  for (var j = 0u; j < HALO_LEFT; j++) {
+    let neighbour = subgroupShuffle(lastOwn[4u - HALO_LEFT + j], n.leftLane);
+    let column = n.ownStart - i32(HALO_LEFT - j);
+    var value = select(0.0, neighbour, n.leftShared && row.inside);
+    if (!n.leftShared && row.inside && column >= 0) { value = x[rowBase + u32(column)]; }
+    canonical[j] = value;
+  }
+  let right = HALO_LEFT + 4u * STRIP_PIXEL_STEP;
+  for (var j = 0u; j < HALO_RIGHT; j++) {
+    let neighbour = subgroupShuffle(firstOwn[j], n.rightLane);
+    let column = n.ownStart + i32(4u * STRIP_PIXEL_STEP + j);
+    var value = select(0.0, neighbour, n.rightShared && row.inside);
+    if (!n.rightShared && row.inside && column < width) { value = x[rowBase + u32(column)]; }
+    canonical[right + j] = value;
+  }
+  var strip: array<f32, 16>;
+  for (var t = 0u; t < STRIP_WIDTH; t++) {
+    strip[t] = select(canonical[t], canonical[t + MAX_SHIFT], n.shift != 0u);
+  }
+  return strip;
+}
+
+// The update's weights, 4 output channels per load: CHANNELS / 4 lanes cover one tap's channels, so
+// one vec4 load of the subgroup's first 8 lanes covers TAPS_PER_LOAD taps. Tap tau = r * TAPS + t (row tap r, strip offset t)
+// is in load tau / TAPS_PER_LOAD, on lane (tau % TAPS_PER_LOAD) * LANES_PER_TAP + channel / 4.
+override LANES_PER_TAP: u32 = CHANNELS / 4u;
+override TAPS_PER_LOAD: u32 = 8u / LANES_PER_TAP;
+override WEIGHT_LOADS: u32 = (ROWS * TAPS + TAPS_PER_LOAD - 1u) / TAPS_PER_LOAD;
+
+fn tapWeightQuads(taps: TapWeights, channelBase: u32, lane: u32) -> array<vec4<f32>, 16> {
+  let transposed = params.transposed != 0u;
+  let tapInLoad = (lane % 8u) / LANES_PER_TAP;
+  let channel = channelBase + 4u * (lane % LANES_PER_TAP);
+  let lastQuad = arrayLength(&weights4) - 1u;
+  var quads: array<vec4<f32>, 16>;
+  for (var load = 0u; load < WEIGHT_LOADS; load++) {
+    let tau = load * TAPS_PER_LOAD + tapInLoad;
+    let t = tau % TAPS;
+    // Strip offset t is tap j = t for conv2d and j = count - 1 - t for convTranspose2d.
+    let j = select(i32(t), taps.count - 1 - i32(t), transposed);
+    let kx = taps.first + taps.kernelStep * clamp(j, 0, max(taps.count - 1, 0));
+    let row = select(taps.rows[0], taps.rows[1], tau >= TAPS);
+    let valid = tau < ROWS * TAPS && j >= 0 && j < taps.count && channel < taps.padded;
+    quads[load] = select(vec4<f32>(0.0), weights4[min((row + u32(kx) * taps.padded + channel) / 4u, lastQuad)], valid);
+  }
+  return quads;
+}
+
+// Sums over the update's taps (ROWS row taps x TAPS strip offsets, `values` in that order) for output
+// channels 8 * bank to 8 * bank + 7 of the thread's: one value per channel and pixel.
+fn bankSums(quads: array<vec4<f32>, 16>, bank: u32, values: array<vec4<f32>, 16>) -> array<vec4<f32>, 8> {
   var sums: array<vec4<f32>, 8>;
   for (var k = 0u; k < 8u; k++) {
-    var sum = subgroupShuffle(laneWeights[0], k) * values[0];
-    for (var t = 1u; t < ROWS * TAPS; t++) { sum += subgroupShuffle(laneWeights[t], k) * values[t]; }
+    let c = 8u * bank + k;
+    var sum = vec4<f32>(0.0);
+    for (var tau = 0u; tau < ROWS * TAPS; tau++) {
+      let w = subgroupShuffle(quads[tau / TAPS_PER_LOAD][c % 4u], (tau % TAPS_PER_LOAD) * LANES_PER_TAP + c / 4u);
+      sum += w * values[tau];
+    }
     sums[k] = sum;
   }
   return sums;
@@ -184,15 +283,14 @@ fn bankSums(taps: TapWeights, channel: u32, values: array<vec4<f32>, 16>) -> arr
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
-        @builtin(subgroup_invocation_id) lane: u32) {
+        @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) subgroupSize: u32) {
   let at = place(id, group, 4);
+  let sharing = neighbours(at, id.x, lane, subgroupSize);
   let width = i32(params.inWidth);
   let inPlane = params.inHeight * params.inWidth;
   let padded = params.paddedOutChannels;
   let weightChannelStride = params.kernelHeight * params.kernelWidth * padded;
-  // Lane i loads output channel channelBase + i (+ 8 per further bank).
   let channelBase = group.y * CHANNELS;
-  let laneChannel = channelBase + (lane % 8u);
 
   for (var jy = 0; jy < at.rowTaps.x; jy += i32(ROWS)) {
     // The update's row taps; past the last one, a row of zeros.
@@ -214,10 +312,14 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
       var values: array<vec4<f32>, 16>;
       for (var r = 0u; r < ROWS; r++) {
         var strip: array<f32, 16>;
-        for (var t = 0u; t < STRIP_WIDTH; t++) {
-          let column = at.stripStart + i32(t);
-          let inside = rows[r].inside && column >= 0 && column < width;
-          strip[t] = select(0.0, x[rows[r].address + channelOffset + u32(select(0, column, inside))], inside);
+        if (VEC4_STRIP) {
+          strip = vec4Strip(rows[r], channelOffset, sharing, width);
+        } else {
+          for (var t = 0u; t < STRIP_WIDTH; t++) {
+            let column = at.stripStart + i32(t);
+            let inside = rows[r].inside && column >= 0 && column < width;
+            strip[t] = select(0.0, x[rows[r].address + channelOffset + u32(select(0, column, inside))], inside);
+          }
         }
         for (var t = 0u; t < TAPS; t++) {
           values[r * TAPS + t] = vec4<f32>(strip[t], strip[t + STRIP_PIXEL_STEP], strip[t + 2u * STRIP_PIXEL_STEP], strip[t + 3u * STRIP_PIXEL_STEP]);
@@ -225,16 +327,17 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
       }
       // Per output channel, the sum over the update's taps first: each accumulator is read and
       // written once per input channel and update, not once per tap.
-      let sums0 = bankSums(taps, laneChannel, values);
+      let quads = tapWeightQuads(taps, channelBase, lane);
+      let sums0 = bankSums(quads, 0u, values);
       for (var k = 0u; k < 8u; k++) { acc[k] += sums0[k]; }
       if (CHANNELS >= 16u) {
-        let sums1 = bankSums(taps, laneChannel + 8u, values);
+        let sums1 = bankSums(quads, 1u, values);
         for (var k = 0u; k < 8u; k++) { acc[8u + k] += sums1[k]; }
       }
       if (CHANNELS == 32u) {
-        let sums2 = bankSums(taps, laneChannel + 16u, values);
+        let sums2 = bankSums(quads, 2u, values);
         for (var k = 0u; k < 8u; k++) { acc[16u + k] += sums2[k]; }
-        let sums3 = bankSums(taps, laneChannel + 24u, values);
+        let sums3 = bankSums(quads, 3u, values);
         for (var k = 0u; k < 8u; k++) { acc[24u + k] += sums3[k]; }
       }
       for (var r = 0u; r < ROWS; r++) { taps.rows[r] += weightChannelStride; }

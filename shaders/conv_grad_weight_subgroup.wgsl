@@ -32,6 +32,8 @@ struct Params {
 // partial: [chunks, A, B, kH, kW]
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
+// The same buffer as gradient, for main_rows' aligned loads (GRADIENT_VEC4).
+@group(0) @binding(4) var<storage, read> gradient4: array<vec4<f32>>;
 
 // a per workgroup: 8, 16 or 32 (banks of 8, one per lane of the subgroup).
 override A_CHANNELS: u32 = 16u;
@@ -177,8 +179,20 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 override STRIDE: u32 = 2u;
 override TAPS: u32 = 2u;
 
-// Accumulators [m * 16 + a][b of the quad] for tap kx0 + STRIDE * m.
+// Accumulators [m * A_CHANNELS + a][b of the quad] for tap kx0 + STRIDE * m (TAPS x A_CHANNELS <= 64).
 var<private> rowAcc: array<vec4<f32>, 64>;
+
+// Load each lane's COLUMNS gradient values as one aligned vec4 (gradient rows a multiple of 4 long):
+// lavapipe loads a vec4 for about the cost of 3 scalars (conv_gather_subgroup.wgsl says why).
+override GRADIENT_VEC4: bool = false;
+
+fn laneGradientQuad(gradRow: u32, gx0: u32) -> array<f32, 4> {
+  if (GRADIENT_VEC4) {
+    let v = gradient4[(gradRow + gx0) / 4u];
+    return array<f32, 4>(v.x, v.y, v.z, v.w);
+  }
+  return laneGradients(gradRow, gx0);
+}
 
 // Sums over COLUMNS gradient columns for the 8 channels a of one bank, per tap m and b: lane i loads
 // G[a_i] at those columns from `gradRow` (zero past the row's end). `strip[u]` holds the 4 b's input
@@ -186,7 +200,7 @@ var<private> rowAcc: array<vec4<f32>, 64>;
 // (Adding each sum to its accumulator right here instead made lavapipe keep the loops rolled, with the
 // accumulators indexed at run time: 2.4-3x slower.)
 fn rowBankSums(gradRow: u32, gx0: u32, strip: array<vec4<f32>, 8>) -> array<vec4<f32>, 32> {
-  let laneGrads = laneGradients(gradRow, gx0);
+  let laneGrads = laneGradientQuad(gradRow, gx0);
   // [a][column]. Small loop bodies, so that lavapipe unrolls every loop and all indices are constants.
   var g: array<array<f32, 4>, 8>;
   for (var a = 0u; a < 8u; a++) {
@@ -218,15 +232,18 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
   // Channels past the end read the last one and are never written back.
   let lastA = params.gradChannels - 1u;
   let lastB = params.inChannels - 1u;
-  let laneA = vec2<u32>(min(a0 + lane % 8u, lastA), min(a0 + 8u + lane % 8u, lastA)) * gradPlane;
+  let laneA = vec4<u32>(min(a0 + lane % 8u, lastA), min(a0 + 8u + lane % 8u, lastA), min(a0 + 16u + lane % 8u, lastA),
+    min(a0 + 24u + lane % 8u, lastA)) * gradPlane;
   let inOffsets = vec4<u32>(min(b0, lastB), min(b0 + 1u, lastB), min(b0 + 2u, lastB), min(b0 + 3u, lastB)) * inPlane;
   let stripWidth = COLUMNS + TAPS - 1u;
 
   let rowStart = group.z * params.rowsPerChunk;
   let rowEnd = min(rowStart + params.rowsPerChunk, params.batch * params.gradHeight);
+  // The image and gradient row of `row`, stepped rather than divided for (lavapipe divides per lane).
+  var n = rowStart / params.gradHeight;
+  var gy = rowStart % params.gradHeight;
   for (var row = rowStart; row < rowEnd; row++) {
-    let n = row / params.gradHeight;
-    let gy = row % params.gradHeight;
+    if (gy == params.gradHeight) { gy = 0u; n++; }
     let iy = i32(gy * STRIDE) - p + ky;
     let rowInside = iy >= 0 && iy < i32(params.inHeight);
     let gradRowOffset = n * params.gradChannels * gradPlane + gy * params.gradWidth;
@@ -242,15 +259,26 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
       }
       let sums0 = rowBankSums(laneA.x + gradRowOffset, gx0, strip);
       for (var m = 0u; m < TAPS; m++) {
-        for (var a = 0u; a < 8u; a++) { rowAcc[m * 16u + a] += sums0[m * 8u + a]; }
+        for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + a] += sums0[m * 8u + a]; }
       }
-      if (A_CHANNELS == 16u) {
+      if (A_CHANNELS >= 16u) {
         let sums1 = rowBankSums(laneA.y + gradRowOffset, gx0, strip);
         for (var m = 0u; m < TAPS; m++) {
-          for (var a = 0u; a < 8u; a++) { rowAcc[m * 16u + 8u + a] += sums1[m * 8u + a]; }
+          for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 8u + a] += sums1[m * 8u + a]; }
+        }
+      }
+      if (A_CHANNELS == 32u) {
+        let sums2 = rowBankSums(laneA.z + gradRowOffset, gx0, strip);
+        for (var m = 0u; m < TAPS; m++) {
+          for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 16u + a] += sums2[m * 8u + a]; }
+        }
+        let sums3 = rowBankSums(laneA.w + gradRowOffset, gx0, strip);
+        for (var m = 0u; m < TAPS; m++) {
+          for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 24u + a] += sums3[m * 8u + a]; }
         }
       }
     }
+    gy++;
   }
 
   if (id.x >= threads) { return; }
@@ -267,7 +295,7 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
       for (var m = 0u; m < TAPS; m++) {
         let kx = u32(kx0) + STRIDE * m;
         if (kx >= params.kernelWidth) { break; }
-        partial[chunkStart + (a * params.inChannels + b) * taps + u32(ky) * params.kernelWidth + kx] = sums[m * 16u + i][j];
+        partial[chunkStart + (a * params.inChannels + b) * taps + u32(ky) * params.kernelWidth + kx] = sums[m * A_CHANNELS + i][j];
       }
     }
   }

@@ -13,7 +13,7 @@ import type { Shape4 } from './helpers/reference.ts';
 import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
 import { backward } from '../engine/ops/backward.ts';
-import { convTuning, weightGradChunks } from '../engine/ops/conv-kernels.ts';
+import { convTuning, vec4StripHalo, weightGradChunks } from '../engine/ops/conv-kernels.ts';
 
 interface Case {
   x: Shape4;
@@ -132,7 +132,7 @@ test('every register blocking and gather entry point of convTuning agrees with t
   // adapter has subgroups of >= 8 lanes (lavapipe: 8).
   const variants = [
     ['gather4', 'plain4'], ['gather16', 'plain8'], ['strip8', 'plain16'], ['strip16', 'rows8'], ['subgroup8', 'subgroup8'], ['subgroup16', 'subgroup16'],
-    ['subgroup32', 'subgroup32'], ['subgroup16', 'rows16'],
+    ['subgroup32', 'subgroup32'], ['subgroup16', 'rows16'], ['subgroup8', 'rows32'],
   ] as const;
   try {
     for (const [gather, weightGrad] of variants) {
@@ -141,7 +141,7 @@ test('every register blocking and gather entry point of convTuning agrees with t
       await checkConv({ x: [2, 17, 6, 6], weight: [13, 17, 3, 3], stride: 2, padding: 0, bias: true }, false);
       await checkConv({ x: [2, 9, 7, 6], weight: [9, 21, 3, 3], stride: 1, padding: 1, bias: true }, true);
       await checkConv({ x: [1, 24, 8, 8], weight: [24, 40, 4, 4], stride: 2, padding: 1, bias: false }, true);
-      // 36 outputs: subgroup32's second workgroup has 4 channels of its 32.
+      // 36 outputs: subgroup32's (and rows32's) second workgroup has 4 channels of its 32.
       await checkConv({ x: [1, 8, 10, 10], weight: [36, 8, 4, 4], stride: 2, padding: 1, bias: true }, false);
     }
     // Few output channels (phases8 for convTranspose2d k4 s2 p1 and pixels8 otherwise, the defaults
@@ -151,6 +151,49 @@ test('every register blocking and gather entry point of convTuning agrees with t
       Object.assign(convTuning, { gather, weightGrad: null });
       await checkConv({ x: [1, 5, 13, 11], weight: [2, 5, 4, 4], stride: 2, padding: 1, bias: true }, false);
       await checkConv({ x: [2, 10, 6, 7], weight: [10, 1, 4, 4], stride: 2, padding: 1, bias: true }, true);
+    }
+  } finally {
+    Object.assign(convTuning, saved);
+  }
+});
+
+test('aligned vec4 strip loads (VEC4_STRIP) agree with the reference, halos shared by lanes or loaded', async () => {
+  const k4s2p1 = { stride: 2, padding: 1, bias: true };
+  // [case, transposed, halo columns left / right of the forward's strips]
+  const cases: [Case, boolean, string][] = [
+    // 3 strips a row: rows straddle subgroups, so first and last lanes load halos mid-row.
+    [{ x: [2, 5, 12, 24], weight: [9, 5, 4, 4], ...k4s2p1 }, false, '1/1'],
+    [{ x: [1, 6, 5, 20], weight: [7, 6, 3, 3], stride: 1, padding: 1, bias: false }, false, '1/1'],
+    // 6 output columns: the last strip has 2, and its own columns run past the row.
+    [{ x: [1, 3, 12, 12], weight: [5, 3, 4, 4], ...k4s2p1 }, false, '1/1'],
+    [{ x: [1, 3, 10, 16], weight: [5, 3, 9, 9], stride: 1, padding: 4, bias: true }, false, '4/4'],
+    [{ x: [2, 4, 6, 16], weight: [6, 4, 3, 3], stride: 1, padding: 0, bias: true }, false, '0/2'],
+    // convTranspose2d: the two column phases' strips start one column apart (MAX_SHIFT 1).
+    [{ x: [2, 6, 5, 12], weight: [6, 10, 4, 4], ...k4s2p1 }, true, '1/1'],
+    [{ x: [1, 4, 3, 8], weight: [4, 5, 3, 3], stride: 2, padding: 1, outputPadding: 1, bias: true }, true, '0/1'],
+    // 20 strips a row: halos loaded at every subgroup's edges.
+    [{ x: [1, 3, 4, 80], weight: [5, 3, 3, 3], stride: 1, padding: 1, bias: false }, false, '1/1'],
+  ];
+  const saved = { ...convTuning };
+  try {
+    Object.assign(convTuning, { gather: 'subgroup16', weightGrad: null, vec4Strip: null });
+    for (const [c, transposed, expected] of cases) {
+      const [batch, inChannels, inHeight, inWidth] = c.x;
+      const [kernelHeight, kernelWidth] = c.weight.slice(2);
+      const outChannels = transposed ? c.weight[1] : c.weight[0];
+      const out = (size: number, k: number) => transposed ? (size - 1) * c.stride - 2 * c.padding + k + (c.outputPadding ?? 0) : Math.floor((size + 2 * c.padding - k) / c.stride) + 1;
+      const halo = vec4StripHalo({
+        batch, inChannels, inHeight, inWidth, outChannels, outHeight: out(inHeight, kernelHeight), outWidth: out(inWidth, kernelWidth),
+        kernelHeight, kernelWidth, stride: c.stride, padding: c.padding, transposed,
+      });
+      assert.is(halo && `${halo.left}/${halo.right}`, expected, describe(c));
+      await checkConv(c, transposed);
+    }
+    // The other blockings load 2 and 8 lanes' weights per tap (tapWeightQuads).
+    for (const gather of ['subgroup8', 'subgroup32'] as const) {
+      Object.assign(convTuning, { gather });
+      await checkConv(cases[0][0], false);
+      await checkConv(cases[5][0], true);
     }
   } finally {
     Object.assign(convTuning, saved);

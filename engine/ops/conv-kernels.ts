@@ -36,10 +36,16 @@ const MAX_WORKGROUPS = 65535;
  * every variant allocates the same buffers.
  */
 export type GatherVariant = 'subgroup32' | 'subgroup16' | 'subgroup8' | 'phases8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
-export type WeightGradVariant = 'rows16' | 'rows8' | 'subgroup32' | 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
+export type WeightGradVariant = 'rows32' | 'rows16' | 'rows8' | 'subgroup32' | 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
 
-/** Variants forced for every shape where they apply (tests, `bench/kernels.ts --compare`); null: the tuned or default choice. */
-export const convTuning: { gather: GatherVariant | null; weightGrad: WeightGradVariant | null } = { gather: null, weightGrad: null };
+/**
+ * Variants forced for every shape where they apply (tests, `bench/kernels.ts --compare`); null: the
+ * tuned or default choice. `vec4Strip: 'off'` turns off the subgroup gather's aligned strip loads (see
+ * `vec4StripHalo`), which are on wherever they apply.
+ */
+export const convTuning: { gather: GatherVariant | null; weightGrad: WeightGradVariant | null; vec4Strip: 'off' | null } = {
+  gather: null, weightGrad: null, vec4Strip: null,
+};
 
 /** conv_gather.wgsl's `strip` array length, and main_pixels'. */
 const MAX_STRIP_WIDTH = 16;
@@ -82,6 +88,38 @@ function rowsPerUpdate(strip: { columnTaps: number }): number {
 }
 
 /**
+ * Halo columns for conv_gather_subgroup.wgsl's VEC4_STRIP (a thread's own 4 * pixelStep columns loaded
+ * as aligned vec4s, the rest of its strip shared by its neighbours), or null where that does not
+ * apply: rows not a multiple of 4 floats, or a strip that does not fit the halos of at most 4 columns
+ * each side and one column of shift between phases. `left`: columns before the own ones in some
+ * phase's strip; `right`: after.
+ */
+export function vec4StripHalo(g: GatherGeometry): { left: number; right: number; maxShift: number } | null {
+  if (g.inWidth % 4 !== 0) return null;
+  const strip = stripGeometry(g);
+  const own = 4 * strip.pixelStep;
+  const lefts: number[] = [];
+  if (!g.transposed) lefts.push(g.padding);
+  else {
+    for (let phase = 0; phase < g.stride; phase++) {
+      // As conv_gather_subgroup.wgsl's tapCount and tapOrigin; a phase without taps multiplies its strip by zeros.
+      const first = (phase + g.padding) % g.stride;
+      if (first >= g.kernelWidth) continue;
+      const taps = Math.ceil((g.kernelWidth - first) / g.stride);
+      lefts.push(taps - 1 - Math.floor((phase + g.padding - first) / g.stride));
+    }
+  }
+  if (lefts.length === 0) return null;
+  const left = Math.max(...lefts);
+  const rights = lefts.map((l) => strip.width - l - own);
+  const right = Math.max(...rights);
+  const maxShift = left - Math.min(...lefts);
+  // The shader's canonical strip holds 24 columns.
+  if (lefts.some((l) => l < 0) || rights.some((r) => r < 0) || left > 4 || right > 4 || maxShift > 1 || left + own + right > 24) return null;
+  return { left, right, maxShift };
+}
+
+/**
  * The variants that can run `g` on this engine, the default first: the measured best on lavapipe,
  * except that pixels8 comes before pixels16 (a few percent slower, but half the shader compile time).
  */
@@ -120,20 +158,26 @@ const SPLIT_SUMS = 1024;
 /**
  * The weight-gradient variants that can run on this engine, the default first. `rows` (several taps
  * of a kernel row per thread, conv_grad_weight_subgroup.wgsl main_rows) needs the kernel width and stride: at most 4
- * taps per thread, stride at most 4.
+ * taps per thread (2 for rows32), stride at most 4.
  */
 export function weightGradCandidates(
   engine: Engine, gradChannels: number, kernel?: { width: number; stride: number; inChannels: number },
 ): WeightGradVariant[] {
   const useful = usefulChannels(gradChannels);
   const subgroups = engine.subgroupMinSize >= 8;
-  // rows16 by default: 0.60-0.95x the time of subgroup16 on the bench layers (bench/RESULTS.md). It
-  // has a thread per 4 input channels, kernel row and tap phase, so it needs channels to fill a workgroup.
+  // rows32, else rows16, by default: rows16 took 0.60-0.95x the time of subgroup16 on the bench layers,
+  // and rows32 0.90-0.93x that of rows16 where it applies (bench/RESULTS.md). They have a thread per 4
+  // input channels, kernel row and tap phase, so they need channels to fill a workgroup.
   const all: WeightGradVariant[] = kernel && kernel.inChannels >= 64
-    ? ['rows16', 'subgroup16', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4']
-    : ['subgroup16', 'rows16', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
+    ? ['rows32', 'rows16', 'subgroup16', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4']
+    : ['subgroup16', 'rows16', 'rows32', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
   return all.filter((v) => {
-    if (v.startsWith('rows')) return subgroups && !!kernel && Math.ceil(kernel.width / kernel.stride) <= 4 && kernel.stride <= 4 && channelsOf(v) <= useful;
+    if (v.startsWith('rows')) {
+      if (!subgroups || !kernel || kernel.stride > 4) return false;
+      const taps = Math.ceil(kernel.width / kernel.stride);
+      // main_rows holds taps x A_CHANNELS <= 64 accumulators; rows32 (like subgroup32) only needs 32 channels to fill.
+      return v === 'rows32' ? taps <= 2 && gradChannels >= 32 : taps <= 4 && channelsOf(v) <= useful;
+    }
     // subgroup32 only needs 32 channels to fill (the partial sums have no padding).
     if (v === 'subgroup32') return subgroups && gradChannels >= 32;
     return channelsOf(v) <= useful && (!v.startsWith('subgroup') || subgroups);
@@ -217,12 +261,16 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   const channels = variant.startsWith('pixels') ? 1 : channelsOf(variant);
   const strip = stripGeometry(g, pixels);
   const stripOverrides = { STRIP_WIDTH: strip.width, STRIP_PIXEL_STEP: strip.pixelStep };
-  const [kernelToRun, overrides] = variant.startsWith('subgroup') ? [subgroupGatherKernel, { CHANNELS: channels, ROWS: rowsPerUpdate(strip), ...stripOverrides }]
+  // Aligned strip loads wherever they apply (0.8-0.9x the time of scalar ones on the bench layers), unless convTuning says otherwise.
+  const halo = variant.startsWith('subgroup') && convTuning.vec4Strip !== 'off' ? vec4StripHalo(g) : null;
+  const vec4Overrides: Record<string, number> = halo ? { VEC4_STRIP: 1, HALO_LEFT: halo.left, HALO_RIGHT: halo.right, MAX_SHIFT: halo.maxShift } : { VEC4_STRIP: 0 };
+  const [kernelToRun, overrides] = variant.startsWith('subgroup') ? [subgroupGatherKernel, { CHANNELS: channels, ROWS: rowsPerUpdate(strip), ...stripOverrides, ...vec4Overrides }]
     : variant.startsWith('pixels') ? [pixelsGatherKernel, { PIXELS: pixels, PIXEL_STRIP: strip.width, COLUMN_TAPS: strip.columnTaps, STRIP_PIXEL_STEP: strip.pixelStep }]
     : variant.startsWith('strip') ? [stripGatherKernel, { CHANNEL_QUADS: channels / 4, ...stripOverrides }]
     : [gatherKernel, { CHANNEL_QUADS: channels / 4 }];
   engine.run(kernelToRun, {
-    buffers: { x, weights: packed, bias: bias ?? packed, out },
+    // x4 is x seen as vec4s; without VEC4_STRIP it is not read, and any buffer of 16 bytes will do.
+    buffers: variant.startsWith('subgroup') ? { x, x4: halo ? x : packed, weights4: packed, bias: bias ?? packed, out } : { x, weights: packed, bias: bias ?? packed, out },
     params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
     overrides,
     workgroups: [groups, Math.ceil(g.outChannels / channels), phaseStride * phaseStride],
@@ -307,13 +355,18 @@ export function convolutionWeightGradient(
   const label = `conv weight grad ${shapeString(gradient.shape)} x ${shapeString(input.shape)} -> ${shapeString(shape)}`;
   const work = { flops: 2 * size * rows * gradWidth, bytes: (gradient.size + input.size + partial.size) * 4 };
   if (variant.startsWith('rows')) {
+    // Aligned gradient loads where rows are a multiple of 4 long; otherwise gradient4 is not read, but
+    // must still be a buffer of 16 bytes or more.
+    const vec4 = gradWidth % 4 === 0;
+    const unread = vec4 || gradient.size >= 4 ? null : engine.empty([4], 'f32', 'unused vec4 binding');
     engine.run(rowsWeightGradientKernel, {
-      buffers: { gradient, input, partial },
+      buffers: { gradient, gradient4: unread ?? gradient, input, partial },
       params,
-      overrides: { A_CHANNELS: aChannels, STRIDE: stride, TAPS: Math.ceil(kernelWidth / stride) },
+      overrides: { A_CHANNELS: aChannels, STRIDE: stride, TAPS: Math.ceil(kernelWidth / stride), GRADIENT_VEC4: vec4 ? 1 : 0 },
       workgroups: [Math.ceil(Math.ceil(inChannels / 4) * kernelHeight * stride / GATHER_WORKGROUP), groupsY, usedChunks],
       label, ...work,
     });
+    unread?.dispose();
   } else {
     const rowSplit = subgroup ? weightGradRowSplit(threadsNeeded, engine.subgroupMaxSize, aChannels) : 1;
     engine.run(subgroup ? subgroupWeightGradientKernel : weightGradientKernel, {
