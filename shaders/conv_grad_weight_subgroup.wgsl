@@ -179,8 +179,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 override STRIDE: u32 = 2u;
 override TAPS: u32 = 2u;
 
-// Accumulators [m * A_CHANNELS + a][b of the quad] for tap kx0 + STRIDE * m (TAPS x A_CHANNELS <= 64).
-var<private> rowAcc: array<vec4<f32>, 64>;
+// Accumulators [m * A_CHANNELS + a][b of the quad] for tap kx0 + STRIDE * m.
+var<private> rowAcc: array<vec4<f32>, 128>;
 
 // Load each lane's COLUMNS gradient values as one aligned vec4 (gradient rows a multiple of 4 long):
 // lavapipe loads a vec4 for about the cost of 3 scalars (conv_gather_subgroup.wgsl says why).
@@ -217,7 +217,11 @@ fn rowBankSums(gradRow: u32, gx0: u32, strip: array<vec4<f32>, 8>) -> array<vec4
   return sums;
 }
 
-@compute @workgroup_size(64)
+// Threads per workgroup: 64, or fewer for a layer with fewer threads (S1's 16 b quads x 3 rows: 48),
+// so that no lane idles; a multiple of the subgroup size.
+override ROWS_WORKGROUP: u32 = 64u;
+
+@compute @workgroup_size(ROWS_WORKGROUP)
 fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
         @builtin(subgroup_invocation_id) lane: u32) {
   let threads = (params.inChannels + 3u) / 4u * params.kernelHeight * STRIDE;
@@ -297,6 +301,102 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
         if (kx >= params.kernelWidth) { break; }
         partial[chunkStart + (a * params.inChannels + b) * taps + u32(ky) * params.kernelWidth + kx] = sums[m * A_CHANNELS + i][j];
       }
+    }
+  }
+}
+
+// main_taps: for layers whose window side has 1 or 2 channels b (the discriminator's first conv2d,
+// the generator's last convTranspose2d), where `main`'s quads of b would be mostly empty. A thread
+// holds 4 consecutive taps kx0..kx0+3 of one kernel row ky and one b instead (x A_CHANNELS gradient
+// channels a): at gradient column gx those taps read 4 consecutive input columns, so one strip of
+// TAP_STRIP = 3 * STRIDE + 4 input columns serves the 4 taps at 4 gradient columns. Such a layer has
+// only TEAM of these threads (b x ky x tap quads, at most 8), so the 64 lanes form 64 / TEAM teams that
+// take every (64 / TEAM)-th row and add their sums through workgroup memory at the end. A team shares
+// its gradient values: each member loads A_CHANNELS / TEAM channels' 4 columns as vec4s (rows a
+// multiple of 4 long), and subgroupShuffle hands them out within the team. A team is TEAM consecutive
+// lanes of one subgroup (lanes are taken to be the workgroup's invocations in order, as for ROW_SPLIT).
+override TEAM: u32 = 4u;
+override TAP_STRIP: u32 = 10u;
+
+// [a][tap of the quad]
+var<private> tapAcc: array<vec4<f32>, 32>;
+
+@compute @workgroup_size(64)
+fn main_taps(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32,
+             @builtin(subgroup_invocation_id) lane: u32) {
+  let member = local % TEAM;
+  let team = local / TEAM;
+  let teams = 64u / TEAM;
+  let quads = (params.kernelWidth + 3u) / 4u;
+  // Members past the layer's threads repeat the last one and store nothing.
+  let threads = params.inChannels * params.kernelHeight * quads;
+  let work = min(member, threads - 1u);
+  let kx0 = (work % quads) * 4u;
+  let ky = (work / quads) % params.kernelHeight;
+  let b = work / (quads * params.kernelHeight);
+  let a0 = group.y * A_CHANNELS;
+  let perMember = A_CHANNELS / TEAM;
+  let teamLane = lane - member;
+  let s = i32(STRIDE);
+  let p = i32(params.padding);
+  let gradPlane = params.gradHeight * params.gradWidth;
+  let inPlane = params.inHeight * params.inWidth;
+  let lastA = params.gradChannels - 1u;
+
+  let rowStart = group.z * params.rowsPerChunk;
+  let rowEnd = min(rowStart + params.rowsPerChunk, params.batch * params.gradHeight);
+  for (var row = rowStart + team; row < rowEnd; row += teams) {
+    let n = row / params.gradHeight;
+    let gy = row % params.gradHeight;
+    let iy = i32(gy) * s - p + i32(ky);
+    let rowInside = iy >= 0 && iy < i32(params.inHeight);
+    let inRow = (n * params.inChannels + b) * inPlane + u32(select(0, iy, rowInside)) * params.inWidth;
+    let gradRow = n * params.gradChannels * gradPlane + gy * params.gradWidth;
+    for (var gx0 = 0u; gx0 < params.gradWidth; gx0 += COLUMNS) {
+      // This member's channels at the 4 columns.
+      var mine: array<vec4<f32>, 16>;
+      for (var i = 0u; i < perMember; i++) {
+        let a = min(a0 + member * perMember + i, lastA);
+        mine[i] = gradient4[(a * gradPlane + gradRow + gx0) / 4u];
+      }
+      // Tap kx0 + j at column gx0 + c reads strip[c * STRIDE + j].
+      var strip: array<f32, 16>;
+      for (var u = 0u; u < TAP_STRIP; u++) {
+        let ix = i32(gx0) * s - p + i32(kx0 + u);
+        let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
+        strip[u] = select(0.0, input[inRow + u32(select(0, ix, inside))], inside);
+      }
+      var values: array<vec4<f32>, 4>;
+      for (var c = 0u; c < COLUMNS; c++) {
+        values[c] = vec4<f32>(strip[c * STRIDE], strip[c * STRIDE + 1u], strip[c * STRIDE + 2u], strip[c * STRIDE + 3u]);
+      }
+      for (var a = 0u; a < A_CHANNELS; a++) {
+        let holder = teamLane + a / perMember;
+        var sum = subgroupShuffle(mine[a % perMember][0], holder) * values[0];
+        for (var c = 1u; c < COLUMNS; c++) { sum += subgroupShuffle(mine[a % perMember][c], holder) * values[c]; }
+        tapAcc[a] += sum;
+      }
+    }
+  }
+
+  // Team 0 adds the other teams' sums.
+  var sums = tapAcc;
+  if (team > 0u) {
+    for (var i = 0u; i < A_CHANNELS; i++) { splitSums[(local - TEAM) * A_CHANNELS + i] = sums[i]; }
+  }
+  workgroupBarrier();
+  if (team > 0u || member >= threads) { return; }
+  for (var other = 1u; other < teams; other++) {
+    for (var i = 0u; i < A_CHANNELS; i++) { sums[i] += splitSums[((other - 1u) * TEAM + member) * A_CHANNELS + i]; }
+  }
+  let chunkStart = group.z * params.gradChannels * params.inChannels * params.kernelHeight * params.kernelWidth;
+  for (var i = 0u; i < A_CHANNELS; i++) {
+    let a = a0 + i;
+    if (a >= params.gradChannels) { break; }
+    for (var j = 0u; j < 4u; j++) {
+      let kx = kx0 + j;
+      if (kx >= params.kernelWidth) { break; }
+      partial[chunkStart + ((a * params.inChannels + b) * params.kernelHeight + ky) * params.kernelWidth + kx] = sums[i][j];
     }
   }
 }

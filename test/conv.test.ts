@@ -13,7 +13,7 @@ import type { Shape4 } from './helpers/reference.ts';
 import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
 import { backward } from '../engine/ops/backward.ts';
-import { convTuning, vec4StripHalo, weightGradChunks } from '../engine/ops/conv-kernels.ts';
+import { convTuning, vec4StripHalo, weightGradCandidates, weightGradChunks } from '../engine/ops/conv-kernels.ts';
 
 interface Case {
   x: Shape4;
@@ -194,6 +194,38 @@ test('aligned vec4 strip loads (VEC4_STRIP) agree with the reference, halos shar
       Object.assign(convTuning, { gather });
       await checkConv(cases[0][0], false);
       await checkConv(cases[5][0], true);
+    }
+  } finally {
+    Object.assign(convTuning, saved);
+  }
+});
+
+test('taps16 weight gradient (window side of 1-2 channels) agrees with the reference', async () => {
+  // Teams of 1, 2, 4 and 8 threads; kernels of 1-2 tap quads (3-5 wide: the last quad partly empty);
+  // strides 1 and 2; gradient channels that leave the last group of 16 part empty; row counts that do
+  // not divide among the teams. Gradient rows are 4 or 8 long (whole vec4s).
+  const cases: [Case, boolean][] = [
+    [{ x: [3, 1, 9, 8], weight: [20, 1, 4, 4], stride: 2, padding: 1, bias: false }, false],
+    [{ x: [2, 2, 7, 8], weight: [6, 2, 2, 3], stride: 1, padding: 1, bias: true }, false],
+    [{ x: [1, 1, 6, 16], weight: [5, 1, 1, 5], stride: 1, padding: 2, bias: false }, false],
+    [{ x: [2, 2, 8, 8], weight: [17, 2, 4, 4], stride: 2, padding: 1, bias: false }, false],
+    [{ x: [1, 1, 5, 8], weight: [3, 1, 1, 3], stride: 1, padding: 1, bias: true }, false],
+    [{ x: [2, 12, 4, 8], weight: [12, 1, 4, 4], stride: 2, padding: 1, bias: true }, true],
+  ];
+  const saved = { ...convTuning };
+  try {
+    Object.assign(convTuning, { gather: null, weightGrad: 'taps16' });
+    for (const [c, transposed] of cases) {
+      const out = (size: number, k: number) => transposed ? (size - 1) * c.stride - 2 * c.padding + k : Math.floor((size + 2 * c.padding - k) / c.stride) + 1;
+      const [kernelHeight, kernelWidth] = c.weight.slice(2);
+      // conv2d: the gradient side is dy, the window side x; convTranspose2d the other way round.
+      const gradChannels = transposed ? c.x[1] : c.weight[0];
+      const shape = {
+        height: kernelHeight, width: kernelWidth, stride: c.stride,
+        inChannels: transposed ? c.weight[1] : c.x[1], gradWidth: transposed ? c.x[3] : out(c.x[3], kernelWidth),
+      };
+      assert.ok(weightGradCandidates(await testEngine(), gradChannels, shape).includes('taps16'), describe(c));
+      await checkConv(c, transposed);
     }
   } finally {
     Object.assign(convTuning, saved);

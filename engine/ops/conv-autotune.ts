@@ -8,7 +8,7 @@
 import type { Engine } from '../runtime.ts';
 import {
   convTuning, convolutionWeightGradient, gatherCandidates, gatherConvolution, weightGradCandidates,
-  type GatherGeometry, type GatherVariant, type WeightGradVariant,
+  type GatherGeometry, type GatherVariant, type WeightGradShape, type WeightGradVariant,
 } from './conv-kernels.ts';
 
 interface WeightGradGeometry {
@@ -61,8 +61,8 @@ function gatherKey(g: GatherGeometry): string {
   return `gather ${g.transposed ? 'T' : 'C'} n${g.batch} ${g.inChannels}x${g.inHeight}x${g.inWidth} -> ${g.outChannels}x${g.outHeight}x${g.outWidth} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding}`;
 }
 
-function weightGradKernel(w: WeightGradGeometry): { width: number; stride: number; inChannels: number } {
-  return { width: w.kernelWidth, stride: w.stride, inChannels: w.inputShape[1] };
+function weightGradKernel(w: WeightGradGeometry): WeightGradShape {
+  return { height: w.kernelHeight, width: w.kernelWidth, stride: w.stride, inChannels: w.inputShape[1], gradWidth: w.gradientShape[3] };
 }
 
 function weightGradKey(w: WeightGradGeometry): string {
@@ -89,16 +89,28 @@ export function weightGradVariant(engine: Engine, geometry: WeightGradGeometry):
     () => ({ op: 'weightGrad', geometry }));
 }
 
-/** Wall time of one call of `fn`, to the end of its GPU work. */
+const timesCpu = (engine: Engine): boolean =>
+  engine.adapterKind === 'cpu' && typeof process !== 'undefined' && typeof process.cpuUsage === 'function';
+
+/**
+ * The cost of one call of `fn`, to the end of its GPU work: wall time, except on a software adapter in
+ * Node, where it is the process's CPU time (all threads, so lavapipe's workers too). On the 2-core VM
+ * the second core comes and goes, and one call's wall time varies by up to 2x while its CPU time varies
+ * by a few percent; every candidate spreads its work over at least 32 workgroups, so CPU time ranks
+ * them as wall time would on a quiet machine.
+ */
 async function timeOnce(engine: Engine, fn: () => void): Promise<number> {
   const start = performance.now();
+  const cpuStart = timesCpu(engine) ? process.cpuUsage() : null;
   engine.tidy(fn);
   await engine.sync();
-  return performance.now() - start;
+  if (!cpuStart) return performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
+  return (cpu.user + cpu.system) / 1e3;
 }
 
 /**
- * Best wall time of each candidate: one compile-and-warm-up call each, then TIMING_ROUNDS rounds that
+ * Best time (`timeOnce`) of each candidate: one compile-and-warm-up call each, then TIMING_ROUNDS rounds that
  * call every candidate once in turn, so that a burst of load on a shared machine hits all of them
  * rather than deciding the winner (on the 2-core lavapipe VM one call of the same kernel varies by up
  * to 2x). A candidate slower than a second in the first round is timed once: it will not win.
@@ -153,7 +165,8 @@ export async function tuneConvolutions(engine: Engine, log: (line: string) => vo
     }
     timings.sort((a, b) => a[1] - b[1]);
     state.choices.set(key, timings[0][0]);
-    log(`${key}: ${timings.map(([v, ms]) => `${v} ${ms.toFixed(1)} ms`).join(', ')}`);
+    const unit = timesCpu(engine) ? 'ms CPU' : 'ms';
+    log(`${key}: ${timings.map(([v, ms]) => `${v} ${ms.toFixed(1)} ${unit}`).join(', ')}`);
   }
   return pending.length;
 }

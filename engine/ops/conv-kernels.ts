@@ -20,6 +20,7 @@ const weightGradientKernel = kernel('conv_grad_weight');
 const reduceChunksKernel = kernel('conv_grad_weight', 'reduce_chunks');
 const subgroupWeightGradientKernel = kernel('conv_grad_weight_subgroup');
 const rowsWeightGradientKernel = kernel('conv_grad_weight_subgroup', 'main_rows');
+const tapsWeightGradientKernel = kernel('conv_grad_weight_subgroup', 'main_taps');
 
 const GATHER_WORKGROUP = 64;
 const MAX_WORKGROUPS = 65535;
@@ -36,7 +37,7 @@ const MAX_WORKGROUPS = 65535;
  * every variant allocates the same buffers.
  */
 export type GatherVariant = 'subgroup32' | 'subgroup16' | 'subgroup8' | 'phases8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
-export type WeightGradVariant = 'rows32' | 'rows16' | 'rows8' | 'subgroup32' | 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
+export type WeightGradVariant = 'taps16' | 'rows32' | 'rows16' | 'rows8' | 'subgroup32' | 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
 
 /**
  * Variants forced for every shape where they apply (tests, `bench/kernels.ts --compare`); null: the
@@ -158,25 +159,44 @@ const SPLIT_SUMS = 1024;
 /**
  * The weight-gradient variants that can run on this engine, the default first. `rows` (several taps
  * of a kernel row per thread, conv_grad_weight_subgroup.wgsl main_rows) needs the kernel width and stride: at most 4
- * taps per thread (2 for rows32), stride at most 4.
+ * taps per thread, stride at most 4.
  */
-export function weightGradCandidates(
-  engine: Engine, gradChannels: number, kernel?: { width: number; stride: number; inChannels: number },
-): WeightGradVariant[] {
+/** What the weight-gradient variants' conditions look at, besides the gradient's channel count. */
+export interface WeightGradShape {
+  height: number;
+  width: number;
+  stride: number;
+  /** Channels of the window side (b). */
+  inChannels: number;
+  /** Columns of the gradient side. */
+  gradWidth: number;
+}
+
+/** Threads of conv_grad_weight_subgroup.wgsl main_taps: b x kernel rows x quads of taps. */
+const tapsTeam = (k: WeightGradShape): number => k.inChannels * k.height * Math.ceil(k.width / 4);
+
+export function weightGradCandidates(engine: Engine, gradChannels: number, kernel?: WeightGradShape): WeightGradVariant[] {
   const useful = usefulChannels(gradChannels);
   const subgroups = engine.subgroupMinSize >= 8;
   // rows32, else rows16, by default: rows16 took 0.60-0.95x the time of subgroup16 on the bench layers,
   // and rows32 0.90-0.93x that of rows16 where it applies (bench/RESULTS.md). They have a thread per 4
   // input channels, kernel row and tap phase, so they need channels to fill a workgroup.
+  // taps16 where it applies (1-2 input channels): it has no empty quads of b (bench/RESULTS.md).
   const all: WeightGradVariant[] = kernel && kernel.inChannels >= 64
     ? ['rows32', 'rows16', 'subgroup16', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4']
-    : ['subgroup16', 'rows16', 'rows32', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
+    : ['taps16', 'subgroup16', 'rows16', 'rows32', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
   return all.filter((v) => {
+    if (v === 'taps16') {
+      // A team of threads must fit in the smallest subgroup (and divide the 64 lanes); rows of whole vec4s; a strip of at most 16 columns.
+      const team = kernel ? tapsTeam(kernel) : 0;
+      return subgroups && !!kernel && [1, 2, 4, 8].includes(team) && team <= engine.subgroupMinSize
+        && kernel.gradWidth % 4 === 0 && kernel.stride <= 4;
+    }
     if (v.startsWith('rows')) {
       if (!subgroups || !kernel || kernel.stride > 4) return false;
       const taps = Math.ceil(kernel.width / kernel.stride);
-      // main_rows holds taps x A_CHANNELS <= 64 accumulators; rows32 (like subgroup32) only needs 32 channels to fill.
-      return v === 'rows32' ? taps <= 2 && gradChannels >= 32 : taps <= 4 && channelsOf(v) <= useful;
+      // rows32 (like subgroup32) only needs 32 channels to fill.
+      return taps <= 4 && (v === 'rows32' ? gradChannels >= 32 : channelsOf(v) <= useful);
     }
     // subgroup32 only needs 32 channels to fill (the partial sums have no padding).
     if (v === 'subgroup32') return subgroups && gradChannels >= 32;
@@ -334,7 +354,8 @@ export function convolutionWeightGradient(
   const taps = kernelHeight * kernelWidth;
   const threadsNeeded = Math.ceil(inChannels / 4) * taps;
   const threadBlocks = Math.ceil(threadsNeeded / GATHER_WORKGROUP);
-  if (!weightGradCandidates(engine, gradChannels, { width: kernelWidth, stride, inChannels }).includes(variant)) {
+  const kernelShape = { height: kernelHeight, width: kernelWidth, stride, inChannels, gradWidth };
+  if (!weightGradCandidates(engine, gradChannels, kernelShape).includes(variant)) {
     throw new Error(`conv weight grad: variant ${variant} cannot run ${gradChannels} channels, kernel width ${kernelWidth}, stride ${stride}`);
   }
   const subgroup = variant.startsWith('subgroup');
@@ -359,14 +380,26 @@ export function convolutionWeightGradient(
     // must still be a buffer of 16 bytes or more.
     const vec4 = gradWidth % 4 === 0;
     const unread = vec4 || gradient.size >= 4 ? null : engine.empty([4], 'f32', 'unused vec4 binding');
+    // A workgroup no larger than the layer's threads (whole subgroups): S1 and U1 have 48, and 16 of 64 lanes would idle.
+    const threads = Math.ceil(inChannels / 4) * kernelHeight * stride;
+    const subgroupLanes = Math.max(8, engine.subgroupMaxSize);
+    const workgroup = Math.min(GATHER_WORKGROUP, Math.ceil(threads / subgroupLanes) * subgroupLanes);
     engine.run(rowsWeightGradientKernel, {
       buffers: { gradient, gradient4: unread ?? gradient, input, partial },
       params,
-      overrides: { A_CHANNELS: aChannels, STRIDE: stride, TAPS: Math.ceil(kernelWidth / stride), GRADIENT_VEC4: vec4 ? 1 : 0 },
-      workgroups: [Math.ceil(Math.ceil(inChannels / 4) * kernelHeight * stride / GATHER_WORKGROUP), groupsY, usedChunks],
+      overrides: { A_CHANNELS: aChannels, STRIDE: stride, TAPS: Math.ceil(kernelWidth / stride), GRADIENT_VEC4: vec4 ? 1 : 0, ROWS_WORKGROUP: workgroup },
+      workgroups: [Math.ceil(threads / workgroup), groupsY, usedChunks],
       label, ...work,
     });
     unread?.dispose();
+  } else if (variant === 'taps16') {
+    engine.run(tapsWeightGradientKernel, {
+      buffers: { gradient4: gradient, input, partial },
+      params,
+      overrides: { A_CHANNELS: aChannels, STRIDE: stride, TEAM: tapsTeam(kernelShape), TAP_STRIP: 3 * stride + 4 },
+      workgroups: [1, groupsY, usedChunks],
+      label, ...work,
+    });
   } else {
     const rowSplit = subgroup ? weightGradRowSplit(threadsNeeded, engine.subgroupMaxSize, aChannels) : 1;
     engine.run(subgroup ? subgroupWeightGradientKernel : weightGradientKernel, {
