@@ -243,46 +243,54 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
 
   let rowStart = group.z * params.rowsPerChunk;
   let rowEnd = min(rowStart + params.rowsPerChunk, params.batch * params.gradHeight);
-  // The image and gradient row of `row`, stepped rather than divided for (lavapipe divides per lane).
+  // One loop over (row, group of COLUMNS columns), not a loop of rows around one of column groups:
+  // lavapipe pays dearly for entering a loop, and the nested version took 1.47x the time on G1 (rows of
+  // 8 columns), 1.01x on S1 (128; bench/RESULTS.md). The image, row and column are stepped rather than
+  // divided for (lavapipe divides per lane).
+  let groupsPerRow = (params.gradWidth + COLUMNS - 1u) / COLUMNS;
+  let steps = select(0u, (rowEnd - rowStart) * groupsPerRow, rowEnd > rowStart);
   var n = rowStart / params.gradHeight;
   var gy = rowStart % params.gradHeight;
-  for (var row = rowStart; row < rowEnd; row++) {
-    if (gy == params.gradHeight) { gy = 0u; n++; }
+  var gx0 = 0u;
+  for (var step = 0u; step < steps; step++) {
     let iy = i32(gy * STRIDE) - p + ky;
     let rowInside = iy >= 0 && iy < i32(params.inHeight);
     let gradRowOffset = n * params.gradChannels * gradPlane + gy * params.gradWidth;
     let inRow = inOffsets + (n * params.inChannels * inPlane + u32(select(0, iy, rowInside)) * params.inWidth);
-    for (var gx0 = 0u; gx0 < params.gradWidth; gx0 += COLUMNS) {
-      var strip: array<vec4<f32>, 8>;
-      for (var u = 0u; u < stripWidth; u++) {
-        let ix = i32((gx0 + u) * STRIDE) - p + kx0;
-        let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
-        let column = u32(select(0, ix, inside));
-        strip[u] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
-          * select(0.0, 1.0, inside);
-      }
-      let sums0 = rowBankSums(laneA.x + gradRowOffset, gx0, strip);
+    var strip: array<vec4<f32>, 8>;
+    for (var u = 0u; u < stripWidth; u++) {
+      let ix = i32((gx0 + u) * STRIDE) - p + kx0;
+      let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
+      let column = u32(select(0, ix, inside));
+      strip[u] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
+        * select(0.0, 1.0, inside);
+    }
+    let sums0 = rowBankSums(laneA.x + gradRowOffset, gx0, strip);
+    for (var m = 0u; m < TAPS; m++) {
+      for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + a] += sums0[m * 8u + a]; }
+    }
+    if (A_CHANNELS >= 16u) {
+      let sums1 = rowBankSums(laneA.y + gradRowOffset, gx0, strip);
       for (var m = 0u; m < TAPS; m++) {
-        for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + a] += sums0[m * 8u + a]; }
-      }
-      if (A_CHANNELS >= 16u) {
-        let sums1 = rowBankSums(laneA.y + gradRowOffset, gx0, strip);
-        for (var m = 0u; m < TAPS; m++) {
-          for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 8u + a] += sums1[m * 8u + a]; }
-        }
-      }
-      if (A_CHANNELS == 32u) {
-        let sums2 = rowBankSums(laneA.z + gradRowOffset, gx0, strip);
-        for (var m = 0u; m < TAPS; m++) {
-          for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 16u + a] += sums2[m * 8u + a]; }
-        }
-        let sums3 = rowBankSums(laneA.w + gradRowOffset, gx0, strip);
-        for (var m = 0u; m < TAPS; m++) {
-          for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 24u + a] += sums3[m * 8u + a]; }
-        }
+        for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 8u + a] += sums1[m * 8u + a]; }
       }
     }
-    gy++;
+    if (A_CHANNELS == 32u) {
+      let sums2 = rowBankSums(laneA.z + gradRowOffset, gx0, strip);
+      for (var m = 0u; m < TAPS; m++) {
+        for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 16u + a] += sums2[m * 8u + a]; }
+      }
+      let sums3 = rowBankSums(laneA.w + gradRowOffset, gx0, strip);
+      for (var m = 0u; m < TAPS; m++) {
+        for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 24u + a] += sums3[m * 8u + a]; }
+      }
+    }
+    gx0 += COLUMNS;
+    if (gx0 >= params.gradWidth) {
+      gx0 = 0u;
+      gy++;
+      if (gy == params.gradHeight) { gy = 0u; n++; }
+    }
   }
 
   if (id.x >= threads) { return; }

@@ -1,0 +1,116 @@
+// What one float loaded costs a kernel on this adapter, by kind of load: storage scalars, storage
+// vec4s, uniform-buffer vec4s (all at per-thread addresses), storage vec4s at an address the whole
+// workgroup shares, workgroup-memory scalars and vec4s, and a loop with no loads as the floor. Each
+// kernel loads 16 floats per iteration, 1024 iterations, in 32768 threads; best of 5 dispatches.
+// On lavapipe this is why the conv kernels load vec4s: every lane's load is its own bounds-checked,
+// execution-masked scalar access. Results: bench/RESULTS.md.
+//
+//   npx tsx bench/load-costs.ts
+
+import { gpuEntryPoint } from '../engine/device.ts';
+
+const gpu = await gpuEntryPoint();
+const adapter = (await gpu.requestAdapter())!;
+const device = await adapter.requestDevice();
+const ITERATIONS = 1024;
+const THREADS = 64 * 512;
+const head = '@group(0) @binding(0) var<storage, read_write> out: array<f32>;';
+const storageVec4 = '@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;';
+// Offsets wrap with masks, not %, which lavapipe would divide lane by lane.
+const kernels: Record<string, { code: string; uniform?: boolean }> = {
+  'storage scalar': { code: `${head} @group(0) @binding(1) var<storage, read> x: array<f32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  for (var i = 0u; i < ${ITERATIONS}u; i++) {
+    let o = ((id.x % 1024u) * 16u + i * 64u) & 262128u;
+    s += vec4<f32>(x[o], x[o + 1u], x[o + 2u], x[o + 3u]) + vec4<f32>(x[o + 4u], x[o + 5u], x[o + 6u], x[o + 7u])
+      + vec4<f32>(x[o + 8u], x[o + 9u], x[o + 10u], x[o + 11u]) + vec4<f32>(x[o + 12u], x[o + 13u], x[o + 14u], x[o + 15u]);
+  }
+  out[id.x] = s.x + s.y + s.z + s.w; }` },
+  'storage vec4': { code: `${head} ${storageVec4}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  for (var i = 0u; i < ${ITERATIONS}u; i++) {
+    let o = ((id.x % 1024u) * 4u + i * 16u) & 65532u;
+    s += x[o] + x[o + 1u] + x[o + 2u] + x[o + 3u];
+  }
+  out[id.x] = s.x + s.y + s.z + s.w; }` },
+  'uniform vec4': { uniform: true, code: `${head} @group(0) @binding(1) var<uniform> x: array<vec4<f32>, 4096>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  for (var i = 0u; i < ${ITERATIONS}u; i++) {
+    let o = ((id.x % 1024u) * 4u + i * 16u) & 4092u;
+    s += x[o] + x[o + 1u] + x[o + 2u] + x[o + 3u];
+  }
+  out[id.x] = s.x + s.y + s.z + s.w; }` },
+  'storage vec4, shared address': { code: `${head} ${storageVec4}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  for (var i = 0u; i < ${ITERATIONS}u; i++) {
+    let o = ((group.x % 64u) * 4u + i * 16u) & 65532u;
+    s += x[o] + x[o + 1u] + x[o + 2u] + x[o + 3u];
+  }
+  out[id.x] = s.x + s.y + s.z + s.w; }` },
+  'workgroup scalar': { code: `${head} ${storageVec4}
+var<workgroup> tile: array<f32, 4096>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+  for (var k = local; k < 1024u; k += 64u) { let v = x[k]; tile[4u * k] = v.x; tile[4u * k + 1u] = v.y; tile[4u * k + 2u] = v.z; tile[4u * k + 3u] = v.w; }
+  workgroupBarrier();
+  var s = vec4<f32>(0.0);
+  for (var i = 0u; i < ${ITERATIONS}u; i++) {
+    let o = (local * 16u + i * 64u) & 4080u;
+    s += vec4<f32>(tile[o], tile[o + 1u], tile[o + 2u], tile[o + 3u]) + vec4<f32>(tile[o + 4u], tile[o + 5u], tile[o + 6u], tile[o + 7u])
+      + vec4<f32>(tile[o + 8u], tile[o + 9u], tile[o + 10u], tile[o + 11u]) + vec4<f32>(tile[o + 12u], tile[o + 13u], tile[o + 14u], tile[o + 15u]);
+  }
+  out[id.x] = s.x + s.y + s.z + s.w; }` },
+  'workgroup vec4': { code: `${head} ${storageVec4}
+var<workgroup> tile: array<vec4<f32>, 1024>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+  for (var k = local; k < 1024u; k += 64u) { tile[k] = x[k]; }
+  workgroupBarrier();
+  var s = vec4<f32>(0.0);
+  for (var i = 0u; i < ${ITERATIONS}u; i++) {
+    let o = (local * 4u + i * 16u) & 1020u;
+    s += tile[o] + tile[o + 1u] + tile[o + 2u] + tile[o + 3u];
+  }
+  out[id.x] = s.x + s.y + s.z + s.w; }` },
+  'no loads': { code: `${head} ${storageVec4}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  var s = vec4<f32>(0.0);
+  for (var i = 0u; i < ${ITERATIONS}u; i++) {
+    let o = ((id.x % 1024u) * 4u + i * 16u) & 65532u;
+    let f = vec4<f32>(f32(o), f32(o + 1u), f32(o + 2u), f32(o + 3u));
+    s += f + f.yzwx + f.zwxy + f.wxyz;
+  }
+  out[id.x] = s.x + s.y + s.z + s.w + x[0].x; }` },
+};
+
+const out = device.createBuffer({ size: THREADS * 4, usage: GPUBufferUsage.STORAGE });
+const storage = device.createBuffer({ size: 1 << 20, usage: GPUBufferUsage.STORAGE });
+const uniform = device.createBuffer({ size: 65536, usage: GPUBufferUsage.UNIFORM });
+console.log(`${adapter.info.vendor} ${adapter.info.architecture} ${adapter.info.description}`);
+for (const [name, { code, uniform: usesUniform }] of Object.entries(kernels)) {
+  const module = device.createShaderModule({ code });
+  const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const bindGroup = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [{ binding: 0, resource: { buffer: out } }, { binding: 1, resource: { buffer: usesUniform ? uniform : storage } }],
+  });
+  let best = Infinity;
+  // The first dispatch compiles the pipeline and is not counted.
+  for (let run = 0; run < 6; run++) {
+    const start = performance.now();
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(THREADS / 64);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    if (run > 0) best = Math.min(best, performance.now() - start);
+  }
+  const floats = THREADS * ITERATIONS * 16;
+  console.log(`${name.padEnd(30)} ${best.toFixed(1).padStart(7)} ms  ${(best * 1e6 / floats).toFixed(3)} ns per float per thread`);
+}
+device.destroy();
