@@ -32,7 +32,7 @@ struct Params {
 // partial: [chunks, A, B, kH, kW]
 @group(0) @binding(2) var<storage, read_write> partial: array<f32>;
 @group(0) @binding(3) var<uniform> params: Params;
-// The same buffer as gradient, for main_rows' aligned loads (GRADIENT_VEC4).
+// The same buffer as gradient, for the aligned loads of main_rows (GRADIENT_VEC4) and main_taps.
 @group(0) @binding(4) var<storage, read> gradient4: array<vec4<f32>>;
 
 // a per workgroup: 8, 16 or 32 (banks of 8, one per lane of the subgroup).
@@ -170,7 +170,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 // kx0 + stride * m (m < TAPS) read 3 + TAPS distinct columns, not 4 * TAPS. One thread loads each once.
 //
 // Gradient values go through the subgroup (lane i loads channel a0 + i, subgroupShuffle hands it out)
-// and each accumulator is updated once per 4 columns, as in `main` (A_CHANNELS 8 or 16 here). Same
+// and each accumulator is updated once per 4 columns, as in `main` (A_CHANNELS 8, 16 or 32 here). Same
 // partial-sum layout; every thread runs the loops to the end (threads past the last (b quad, ky, kx0)
 // work on it again and store nothing).
 
@@ -179,7 +179,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 override STRIDE: u32 = 2u;
 override TAPS: u32 = 2u;
 
-// Accumulators [m * A_CHANNELS + a][b of the quad] for tap kx0 + STRIDE * m.
+// Accumulators [m * A_CHANNELS + a][b of the quad] for tap kx0 + STRIDE * m (TAPS x A_CHANNELS <= 128).
 var<private> rowAcc: array<vec4<f32>, 128>;
 
 // Load each lane's COLUMNS gradient values as one aligned vec4 (gradient rows a multiple of 4 long):

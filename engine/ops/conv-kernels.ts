@@ -30,7 +30,8 @@ const MAX_WORKGROUPS = 65535;
  * shared through the subgroup), `strip` (conv_gather.wgsl main_strip) or `gather` (main); or, for
  * layers with at most 4 output channels, `phases8` (conv_gather_subgroup.wgsl main_phases: convTranspose2d k4 s2 p1,
  * all four output phases of 8 input columns per thread) or `pixels` (conv_gather_subgroup.wgsl
- * main_pixels: one channel and 8 or 16 pixels per thread). A weight gradient's: `rows`
+ * main_pixels: one channel and 8 or 16 pixels per thread). A weight gradient's: `taps`
+ * (conv_grad_weight_subgroup.wgsl main_taps: 4 taps of a row per thread, for 1-2 input channels), `rows`
  * (conv_grad_weight_subgroup.wgsl main_rows: several taps of a kernel row per thread), `subgroup`
  * (conv_grad_weight_subgroup.wgsl: one tap per thread) or `plain` (conv_grad_weight.wgsl); there the
  * number counts gradient channels per workgroup. engine/ops/conv-autotune.ts picks one per shape;
@@ -156,11 +157,6 @@ export function weightGradRowSplit(threadsNeeded: number, subgroupMaxSize: numbe
 /** vec4 entries of conv_grad_weight_subgroup.wgsl's `splitSums`. */
 const SPLIT_SUMS = 1024;
 
-/**
- * The weight-gradient variants that can run on this engine, the default first. `rows` (several taps
- * of a kernel row per thread, conv_grad_weight_subgroup.wgsl main_rows) needs the kernel width and stride: at most 4
- * taps per thread, stride at most 4.
- */
 /** What the weight-gradient variants' conditions look at, besides the gradient's channel count. */
 export interface WeightGradShape {
   height: number;
@@ -175,6 +171,11 @@ export interface WeightGradShape {
 /** Threads of conv_grad_weight_subgroup.wgsl main_taps: b x kernel rows x quads of taps. */
 const tapsTeam = (k: WeightGradShape): number => k.inChannels * k.height * Math.ceil(k.width / 4);
 
+/**
+ * The weight-gradient variants that can run on this engine, the default first. `rows` (several taps
+ * of a kernel row per thread, conv_grad_weight_subgroup.wgsl main_rows) needs the kernel width and stride: at most 4
+ * taps per thread, stride at most 4.
+ */
 export function weightGradCandidates(engine: Engine, gradChannels: number, kernel?: WeightGradShape): WeightGradVariant[] {
   const useful = usefulChannels(gradChannels);
   const subgroups = engine.subgroupMinSize >= 8;
@@ -376,22 +377,20 @@ export function convolutionWeightGradient(
   const label = `conv weight grad ${shapeString(gradient.shape)} x ${shapeString(input.shape)} -> ${shapeString(shape)}`;
   const work = { flops: 2 * size * rows * gradWidth, bytes: (gradient.size + input.size + partial.size) * 4 };
   if (variant.startsWith('rows')) {
-    // Aligned gradient loads where rows are a multiple of 4 long; otherwise gradient4 is not read, but
-    // must still be a buffer of 16 bytes or more.
+    // Aligned gradient loads where rows are a multiple of 4 long; otherwise gradient4 is not read (rows
+    // variants need more than 4 gradient channels, so the binding has its 16 bytes anyway).
     const vec4 = gradWidth % 4 === 0;
-    const unread = vec4 || gradient.size >= 4 ? null : engine.empty([4], 'f32', 'unused vec4 binding');
     // A workgroup no larger than the layer's threads (whole subgroups): S1 and U1 have 48, and 16 of 64 lanes would idle.
     const threads = Math.ceil(inChannels / 4) * kernelHeight * stride;
     const subgroupLanes = Math.max(8, engine.subgroupMaxSize);
     const workgroup = Math.min(GATHER_WORKGROUP, Math.ceil(threads / subgroupLanes) * subgroupLanes);
     engine.run(rowsWeightGradientKernel, {
-      buffers: { gradient, gradient4: unread ?? gradient, input, partial },
+      buffers: { gradient, gradient4: gradient, input, partial },
       params,
       overrides: { A_CHANNELS: aChannels, STRIDE: stride, TAPS: Math.ceil(kernelWidth / stride), GRADIENT_VEC4: vec4 ? 1 : 0, ROWS_WORKGROUP: workgroup },
       workgroups: [Math.ceil(threads / workgroup), groupsY, usedChunks],
       label, ...work,
     });
-    unread?.dispose();
   } else if (variant === 'taps16') {
     engine.run(tapsWeightGradientKernel, {
       buffers: { gradient4: gradient, input, partial },
