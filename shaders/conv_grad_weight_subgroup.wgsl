@@ -53,6 +53,20 @@ var<workgroup> splitSums: array<vec4<f32>, 1024>;
 // Accumulators [a][b quad]: 4 b per a.
 var<private> acc: array<vec4<f32>, 32>;
 
+// Where lane i's gradient channel of each bank starts: channels a0 + i, a0 + 8 + i, ... (channels past
+// the end read the last one and are never written back).
+fn laneChannelOffsets(a0: u32, lane: u32, plane: u32) -> vec4<u32> {
+  let last = params.gradChannels - 1u;
+  let i = lane % 8u;
+  return vec4<u32>(min(a0 + i, last), min(a0 + 8u + i, last), min(a0 + 16u + i, last), min(a0 + 24u + i, last)) * plane;
+}
+
+// Where the input channels b0 .. b0 + 3 start (past the end: the last one, never written back).
+fn quadOffsets(b0: u32, plane: u32) -> vec4<u32> {
+  let last = params.inChannels - 1u;
+  return vec4<u32>(min(b0, last), min(b0 + 1u, last), min(b0 + 2u, last), min(b0 + 3u, last)) * plane;
+}
+
 // Lane i's G[a_i] at the COLUMNS columns from gx0 of `gradRow` (its channel's row), zero past the row's end.
 fn laneGradients(gradRow: u32, gx0: u32) -> array<f32, 4> {
   var laneGrads: array<f32, 4>;
@@ -92,13 +106,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let kx = i32(tap % params.kernelWidth);
   let gradPlane = params.gradHeight * params.gradWidth;
   let inPlane = params.inHeight * params.inWidth;
-  // Channels past the end read the last one and are never written back.
-  let lastA = params.gradChannels - 1u;
-  let lastB = params.inChannels - 1u;
-  // Lane i's channel a in each bank: a0 + i, a0 + 8 + i, ...
-  let laneA = vec4<u32>(min(a0 + lane % 8u, lastA), min(a0 + 8u + lane % 8u, lastA), min(a0 + 16u + lane % 8u, lastA),
-    min(a0 + 24u + lane % 8u, lastA)) * gradPlane;
-  let inOffsets = vec4<u32>(min(b0, lastB), min(b0 + 1u, lastB), min(b0 + 2u, lastB), min(b0 + 3u, lastB)) * inPlane;
+  let laneA = laneChannelOffsets(a0, lane, gradPlane);
+  let inOffsets = quadOffsets(b0, inPlane);
 
   let rowStart = group.z * params.rowsPerChunk;
   let rowEnd = min(rowStart + params.rowsPerChunk, params.batch * params.gradHeight);
@@ -233,12 +242,8 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
   let p = i32(params.padding);
   let gradPlane = params.gradHeight * params.gradWidth;
   let inPlane = params.inHeight * params.inWidth;
-  // Channels past the end read the last one and are never written back.
-  let lastA = params.gradChannels - 1u;
-  let lastB = params.inChannels - 1u;
-  let laneA = vec4<u32>(min(a0 + lane % 8u, lastA), min(a0 + 8u + lane % 8u, lastA), min(a0 + 16u + lane % 8u, lastA),
-    min(a0 + 24u + lane % 8u, lastA)) * gradPlane;
-  let inOffsets = vec4<u32>(min(b0, lastB), min(b0 + 1u, lastB), min(b0 + 2u, lastB), min(b0 + 3u, lastB)) * inPlane;
+  let laneA = laneChannelOffsets(a0, lane, gradPlane);
+  let inOffsets = quadOffsets(b0, inPlane);
   let stripWidth = COLUMNS + TAPS - 1u;
 
   let rowStart = group.z * params.rowsPerChunk;
