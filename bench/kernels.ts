@@ -7,7 +7,7 @@
 // `--compare gather=strip8,weightGrad=plain16` times the engine with and without forced variants, alternating
 // A/B in one process (best of 5 each), so that a shared machine's load hits both sides alike.
 // `--autotune` tunes each layer's kernel variants first (engine/ops/conv-autotune.ts) and prints the
-// choice. Then the steps section: a full CGAN training step (paper, batch 64) and an SRGAN step
+// choice and every candidate's time (also in the JSON, `tuning`). Then the steps section: a full CGAN training step (paper, batch 64) and an SRGAN step
 // (paper, batch 16, 96-px crops) for the engine and for PyTorch (bench/torch_steps.py); `--no-steps`
 // skips it, `--step-runs N` sets the timed steps (default 3; more on a GPU, where a step takes
 // milliseconds), `--submit-every N` the dispatches per submit (default: the engine's; on a GPU the
@@ -197,9 +197,10 @@ async function main(): Promise<void> {
   for (const layer of selected) {
     const gflop = layerGflop(layer);
     const passes = enginePasses(engine, layer);
+    const tuning: string[] = [];
     if (autotune) {
       for (const pass of passNames) passes[pass]();
-      await tuneConvolutions(engine);
+      await tuneConvolutions(engine, (entry) => tuning.push(entry));
       takeUsedConvVariants(engine);
     }
     const times = { fwd: 0, dx: 0, dw: 0 };
@@ -213,9 +214,13 @@ async function main(): Promise<void> {
     let line = `${layer.name.padEnd(6)} ${shapeLabel(layer).padEnd(30)} ${gflop.toFixed(3).padStart(6)}`;
     for (const pass of passNames) line += ` ${times[pass].toFixed(2).padStart(8)} ${rate(times[pass])}`;
     console.log(line);
-    if (autotune) console.log(`       tuned variants fwd/dx/dw: ${variants.join(', ')}`);
+    if (autotune) {
+      console.log(`       tuned variants fwd/dx/dw: ${variants.join(', ')}`);
+      // Every candidate's best time, so that a run on new hardware shows the margins as well as the winners.
+      for (const entry of tuning) console.log(`       ${entry}`);
+    }
     engineTimes.push(times);
-    results.push({ name: layer.name, gflop, engine: { fwd_ms: times.fwd, dx_ms: times.dx, dw_ms: times.dw, ...(autotune ? { variants } : {}) } });
+    results.push({ name: layer.name, gflop, engine: { fwd_ms: times.fwd, dx_ms: times.dx, dw_ms: times.dw, ...(autotune ? { variants, tuning } : {}) } });
   }
   // TF.js only after every engine timing, so that neither side runs with the other's state (its
   // buffers, its pending work) in the process: with both interleaved per layer, the engine's medians

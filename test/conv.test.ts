@@ -13,7 +13,7 @@ import type { Shape4 } from './helpers/reference.ts';
 import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
 import { backward } from '../engine/ops/backward.ts';
-import { convTuning, vec4StripHalo, weightGradCandidates, weightGradChunks } from '../engine/ops/conv-kernels.ts';
+import { convTuning, gatherCandidates, vec4StripHalo, weightGradCandidates, weightGradChunks } from '../engine/ops/conv-kernels.ts';
 
 interface Case {
   x: Shape4;
@@ -154,6 +154,36 @@ test('every register blocking and gather entry point of convTuning agrees with t
     }
   } finally {
     Object.assign(convTuning, saved);
+  }
+});
+
+test('workgroup-memory GEMM tiles (the default on GPUs) agree with the reference', async () => {
+  const saved = { ...convTuning };
+  // An engine that sizes and orders its kernels for a GPU, on whatever adapter runs the tests.
+  const gpuSized = await createEngine({ seed: 4321, adapterKind: 'gpu' });
+  const k3s1 = { batch: 2, inChannels: 32, inHeight: 16, inWidth: 16, outHeight: 16, outWidth: 16, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1, transposed: false };
+  try {
+    assert.is(weightGradCandidates(gpuSized, 64, { height: 3, width: 3, stride: 1, inChannels: 64, gradWidth: 32 })[0], 'tile64x64');
+    assert.not.ok(weightGradCandidates(gpuSized, 16, { height: 3, width: 3, stride: 1, inChannels: 16, gradWidth: 32 }).includes('tile128x64'));
+    // 64 x 64 tiles where they make enough workgroups (4 x 64 x 64 pixels x 128 channels: 256 x 2), else the split tile.
+    assert.is(gatherCandidates(gpuSized, { ...k3s1, batch: 4, outChannels: 128, inHeight: 64, inWidth: 64, outHeight: 64, outWidth: 64 })[0], 'tile64x64');
+    assert.is(gatherCandidates(gpuSized, { ...k3s1, outChannels: 64 })[0], 'tile32x32k4');
+    assert.not.ok(gatherCandidates(gpuSized, { ...k3s1, outChannels: 8 })[0].startsWith('tile'));
+    for (const [gather, weightGrad] of [['tile64x64', 'tile64x64'], ['tile64x128', 'tile64x128'], ['tile128x64', 'tile128x64'],
+      ['tile128x128', 'tile128x128'], ['tile32x32k4', 'tile64x64']] as const) {
+      Object.assign(convTuning, { gather, weightGrad });
+      // Channels, pixels and columns that leave the last tile partly empty, rows split into several
+      // chunks (a GPU's count), stride 2 with padding, convTranspose2d's phases (stride 3 with a
+      // 2-tap kernel: one phase has no taps), a 1x1 kernel.
+      await checkConv({ x: [2, 17, 15, 14], weight: [70, 17, 3, 3], stride: 1, padding: 1, bias: true }, false, false, gpuSized);
+      await checkConv({ x: [2, 9, 7, 6], weight: [9, 40, 4, 4], stride: 2, padding: 1, bias: false }, true, false, gpuSized);
+      await checkConv({ x: [3, 5, 16, 14], weight: [33, 5, 4, 4], stride: 2, padding: 1, bias: false }, false, false, gpuSized);
+      await checkConv({ x: [1, 4, 3, 4], weight: [4, 7, 2, 3], stride: 3, padding: 0, outputPadding: 2, bias: true }, true, false, gpuSized);
+      await checkConv({ x: [2, 5, 9, 11], weight: [7, 5, 1, 1], stride: 1, padding: 0, bias: true }, false, false, gpuSized);
+    }
+  } finally {
+    Object.assign(convTuning, saved);
+    gpuSized.destroy();
   }
 });
 

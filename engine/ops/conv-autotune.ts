@@ -7,7 +7,7 @@
 
 import type { Engine } from '../runtime.ts';
 import {
-  convTuning, convolutionWeightGradient, gatherCandidates, gatherConvolution, weightGradCandidates,
+  convTuning, convolutionWeightGradient, gatherCandidates, gatherConvolution, gatherTiles, weightGradCandidates, weightGradTiles,
   type GatherGeometry, type GatherVariant, type WeightGradShape, type WeightGradVariant,
 } from './conv-kernels.ts';
 
@@ -69,11 +69,12 @@ function weightGradKey(w: WeightGradGeometry): string {
   return `weightGrad ${w.gradientShape.join('x')} * ${w.inputShape.join('x')} k${w.kernelHeight}x${w.kernelWidth} s${w.stride} p${w.padding}`;
 }
 
-function choose<V extends string>(engine: Engine, candidates: V[], forced: V | null, key: string, pending: () => Pending): V {
+/** `tiles`: variants that are not candidates on this adapter (engine/ops/conv-kernels.ts gatherTiles) but run when forced. */
+function choose<V extends string>(engine: Engine, candidates: V[], tiles: V[], forced: V | null, key: string, pending: () => Pending): V {
   const state = states.get(engine);
   const recorded = state?.choices.get(key) as V | undefined;
   let variant = candidates[0];
-  if (forced && candidates.includes(forced)) variant = forced;
+  if (forced && (candidates.includes(forced) || tiles.includes(forced))) variant = forced;
   else if (recorded && candidates.includes(recorded)) variant = recorded;
   else if (state && candidates.length > 1) state.pending.set(key, pending());
   state?.used.set(key, variant);
@@ -81,12 +82,13 @@ function choose<V extends string>(engine: Engine, candidates: V[], forced: V | n
 }
 
 export function gatherVariant(engine: Engine, g: GatherGeometry): GatherVariant {
-  return choose(engine, gatherCandidates(engine, g), convTuning.gather, gatherKey(g), () => ({ op: 'gather', geometry: g }));
+  return choose(engine, gatherCandidates(engine, g), gatherTiles(g), convTuning.gather, gatherKey(g), () => ({ op: 'gather', geometry: g }));
 }
 
 export function weightGradVariant(engine: Engine, geometry: WeightGradGeometry): WeightGradVariant {
-  return choose(engine, weightGradCandidates(engine, geometry.gradientShape[1], weightGradKernel(geometry)), convTuning.weightGrad, weightGradKey(geometry),
-    () => ({ op: 'weightGrad', geometry }));
+  const kernel = weightGradKernel(geometry);
+  return choose(engine, weightGradCandidates(engine, geometry.gradientShape[1], kernel), weightGradTiles(geometry.gradientShape[1], kernel),
+    convTuning.weightGrad, weightGradKey(geometry), () => ({ op: 'weightGrad', geometry }));
 }
 
 const timesCpu = (engine: Engine): boolean =>

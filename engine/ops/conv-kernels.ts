@@ -21,6 +21,8 @@ const reduceChunksKernel = kernel('conv_grad_weight', 'reduce_chunks');
 const subgroupWeightGradientKernel = kernel('conv_grad_weight_subgroup');
 const rowsWeightGradientKernel = kernel('conv_grad_weight_subgroup', 'main_rows');
 const tapsWeightGradientKernel = kernel('conv_grad_weight_subgroup', 'main_taps');
+const tiledWeightGradientKernel = kernel('conv_grad_weight_tiled');
+const tiledGatherKernel = kernel('conv_gather_tiled');
 
 const GATHER_WORKGROUP = 64;
 const MAX_WORKGROUPS = 65535;
@@ -30,15 +32,41 @@ const MAX_WORKGROUPS = 65535;
  * shared through the subgroup), `strip` (conv_gather.wgsl main_strip) or `gather` (main); or, for
  * layers with at most 4 output channels, `phases8` (conv_gather_subgroup.wgsl main_phases: convTranspose2d k4 s2 p1,
  * all four output phases of 8 input columns per thread) or `pixels` (conv_gather_subgroup.wgsl
- * main_pixels: one channel and 8 or 16 pixels per thread). A weight gradient's: `taps`
+ * main_pixels: one channel and 8 or 16 pixels per thread); or, on GPUs, `tileAxB` (conv_gather_tiled.wgsl:
+ * a GEMM tile of A output channels x B pixels through workgroup memory). A weight gradient's: `taps`
  * (conv_grad_weight_subgroup.wgsl main_taps: 4 taps of a row per thread, for 1-2 input channels), `rows`
  * (conv_grad_weight_subgroup.wgsl main_rows: several taps of a kernel row per thread), `subgroup`
  * (conv_grad_weight_subgroup.wgsl: one tap per thread) or `plain` (conv_grad_weight.wgsl); there the
- * number counts gradient channels per workgroup. engine/ops/conv-autotune.ts picks one per shape;
- * every variant allocates the same buffers.
+ * number counts gradient channels per workgroup. Or, on GPUs, `tileAxB` (conv_grad_weight_tiled.wgsl: a
+ * GEMM tile of A gradient channels x B (input channel, tap) columns through workgroup memory).
+ * engine/ops/conv-autotune.ts picks one per shape; every variant allocates the same buffers.
  */
-export type GatherVariant = 'subgroup32' | 'subgroup16' | 'subgroup8' | 'phases8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4';
-export type WeightGradVariant = 'taps16' | 'rows32' | 'rows16' | 'rows8' | 'subgroup32' | 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4';
+export type GatherVariant = 'subgroup32' | 'subgroup16' | 'subgroup8' | 'phases8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4'
+  | GatherTileVariant;
+export type WeightGradVariant = 'taps16' | 'rows32' | 'rows16' | 'rows8' | 'subgroup32' | 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4'
+  | TileVariant;
+/**
+ * A workgroup-memory GEMM tile (conv_gather_tiled.wgsl, conv_grad_weight_tiled.wgsl): rows (output
+ * or gradient channels) x columns (pixels, or input channels x taps) of the output per 256 threads.
+ */
+export type TileVariant = 'tile64x64' | 'tile64x128' | 'tile128x64' | 'tile128x128';
+const TILE_VARIANTS: TileVariant[] = ['tile64x64', 'tile64x128', 'tile128x64', 'tile128x128'];
+/** Gathers also have a 32 x 32 tile whose reduction is split over 4 groups of 64 threads (conv_gather_tiled.wgsl K_SPLIT). */
+export type GatherTileVariant = TileVariant | 'tile32x32k4';
+
+/**
+ * A tile variant's sizes: rows (output channels) and columns, each 4 or 8 per thread, and the groups
+ * of threads that split the reduction (`k4`: 4 groups of 8 x 8 threads; otherwise one of 16 x 16).
+ */
+export function tileOf(variant: GatherTileVariant): { rows: number; columns: number; kSplit: number } {
+  const [, rows, columns, kSplit] = /^tile(\d+)x(\d+)(?:k(\d+))?$/.exec(variant)!;
+  return { rows: Number(rows), columns: Number(columns), kSplit: Number(kSplit ?? 1) };
+}
+
+const isTile = (variant: string): variant is GatherTileVariant => variant.startsWith('tile');
+
+/** At least half of a tile's rows (or columns) do work where there are 32: `size` rows get tiles of at most this. */
+const largestUsefulTile = (size: number): number => 2 ** Math.ceil(Math.log2(Math.max(size, 64)));
 
 /**
  * Variants forced for every shape where they apply (tests, `bench/kernels.ts --compare`); null: the
@@ -122,21 +150,40 @@ export function vec4StripHalo(g: GatherGeometry): { left: number; right: number;
 }
 
 /**
- * The variants that can run `g` on this engine, the default first: the measured best on lavapipe,
- * except that pixels8 comes before pixels16 (a few percent slower, but half the shader compile time).
+ * The variants the autotuner times for `g` on this engine, the default first: on a GPU the GEMM tiles
+ * (gatherTiles), then the measured best on lavapipe, except that pixels8 comes before pixels16 (a few
+ * percent slower, but half the shader compile time).
  */
 export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVariant[] {
   const useful = usefulChannels(g.outChannels);
   const strip = stripGeometry(g).width <= MAX_STRIP_WIDTH;
   const subgroups = engine.subgroupMinSize >= 8;
   const all: GatherVariant[] = ['subgroup16', 'subgroup32', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4'];
-  return all.filter((v) => {
+  const tiles = engine.adapterKind === 'gpu' ? gatherTiles(g) : [];
+  const blocked = all.filter((v) => {
     if (v === 'phases8') return useful === 4 && subgroups && isUpsampleK4S2(g);
     if (v.startsWith('pixels')) return useful === 4 && subgroups && stripGeometry(g, channelsOf(v)).width <= MAX_PIXEL_STRIP;
     // subgroup32 reads the same 16-channel-padded weights; it only needs 32 channels to fill.
     if (v === 'subgroup32') return g.outChannels >= 32 && strip && subgroups;
     return channelsOf(v) <= useful && (!v.startsWith('subgroup') || (strip && subgroups)) && (!v.startsWith('strip') || strip);
   });
+  // The tiles come first where they have 16 channels to fill (see weightGradCandidates).
+  return g.outChannels >= 16 ? [...tiles, ...blocked] : [...blocked, ...tiles];
+}
+
+/**
+ * The GEMM tiles that suit `g`: at least half of a tile's channels used. Candidates on GPUs only: on
+ * lavapipe they took 9-12x the time of the register-blocked kernels (bench/RESULTS.md), so a CPU
+ * adapter runs them only when convTuning forces one.
+ */
+export function gatherTiles(g: GatherGeometry): GatherTileVariant[] {
+  const tiles = TILE_VARIANTS.filter((v) => tileOf(v).rows <= largestUsefulTile(g.outChannels));
+  // The split tile first where 64 x 64 tiles would not give each multiprocessor of a large GPU (an
+  // H100 has 132) several workgroups: 4x the threads, each a quarter of the reduction.
+  const phases = g.transposed ? g.stride * g.stride : 1;
+  const pixels = g.batch * Math.ceil(g.outHeight / (phases > 1 ? g.stride : 1)) * Math.ceil(g.outWidth / (phases > 1 ? g.stride : 1));
+  const workgroups = Math.ceil(pixels / 64) * Math.ceil(g.outChannels / 64) * phases;
+  return workgroups < 512 ? ['tile32x32k4', ...tiles] : [...tiles, 'tile32x32k4'];
 }
 
 /**
@@ -172,7 +219,8 @@ export interface WeightGradShape {
 const tapsTeam = (k: WeightGradShape): number => k.inChannels * k.height * Math.ceil(k.width / 4);
 
 /**
- * The weight-gradient variants that can run on this engine, the default first. `rows` (several taps
+ * The weight-gradient variants the autotuner times on this engine, the default first (on a GPU the
+ * GEMM tiles, weightGradTiles). `rows` (several taps
  * of a kernel row per thread, conv_grad_weight_subgroup.wgsl main_rows) needs the kernel width and stride: at most 4
  * taps per thread, stride at most 4.
  */
@@ -186,7 +234,8 @@ export function weightGradCandidates(engine: Engine, gradChannels: number, kerne
   const all: WeightGradVariant[] = kernel && kernel.inChannels >= 64
     ? ['rows32', 'rows16', 'subgroup16', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4']
     : ['taps16', 'subgroup16', 'rows16', 'rows32', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
-  return all.filter((v) => {
+  const tiles = engine.adapterKind === 'gpu' ? weightGradTiles(gradChannels, kernel) : [];
+  const blocked = all.filter((v) => {
     if (v === 'taps16') {
       // A team of threads must fit in the smallest subgroup (and divide the 64 lanes); rows of whole vec4s; a strip of at most 16 columns.
       const team = kernel ? tapsTeam(kernel) : 0;
@@ -203,6 +252,16 @@ export function weightGradCandidates(engine: Engine, gradChannels: number, kerne
     if (v === 'subgroup32') return subgroups && gradChannels >= 32;
     return channelsOf(v) <= useful && (!v.startsWith('subgroup') || subgroups);
   });
+  // On a GPU the tiles come first: the register-blocked kernels, sized for a CPU's few cores, ran an
+  // H200's weight gradients 15-34x slower than cuDNN (bench/RESULTS.md).
+  return [...tiles, ...blocked];
+}
+
+/** The GEMM tiles that suit a weight gradient: at least half of a tile's rows and columns used (GPU candidates, as gatherTiles). */
+export function weightGradTiles(gradChannels: number, kernel?: WeightGradShape): TileVariant[] {
+  if (!kernel) return [];
+  const columns = kernel.inChannels * kernel.height * kernel.width;
+  return TILE_VARIANTS.filter((v) => tileOf(v).rows <= largestUsefulTile(gradChannels) && tileOf(v).columns <= largestUsefulTile(columns));
 }
 
 /** Sizes of one gather: input [N, Cin, H, W] -> output [N, Cout, OH, OW]. */
@@ -264,9 +323,14 @@ export function gatherMacs(g: GatherGeometry): number {
 /** out [N, Cout, OH, OW] = the conv2d (or convTranspose2d, if g.transposed) of x, plus bias. */
 export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry, variant: GatherVariant): Tensor {
   const engine = x.engine;
-  if (!gatherCandidates(engine, g).includes(variant)) throw new Error(`conv: variant ${variant} cannot run ${JSON.stringify(g)}`);
+  if (!gatherCandidates(engine, g).includes(variant) && !(gatherTiles(g) as string[]).includes(variant)) throw new Error(`conv: variant ${variant} cannot run ${JSON.stringify(g)}`);
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
   const packed = packWeights(weight, outputIsFirst);
+  if (isTile(variant)) {
+    runTiled(x, packed, bias, out, g, tileOf(variant));
+    packed.dispose();
+    return out;
+  }
   if (variant === 'phases8') {
     runPhases(x, packed, bias, out, g, 8);
     packed.dispose();
@@ -301,6 +365,25 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   });
   packed.dispose();
   return out;
+}
+
+/** conv_gather_tiled.wgsl: one GEMM per output phase, `tile` channels x pixels per workgroup. */
+function runTiled(x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, tile: ReturnType<typeof tileOf>): void {
+  // Phase 0 has the most pixels; workgroups past their own phase's pixels store nothing.
+  const phaseStride = g.transposed ? g.stride : 1;
+  const pixels = g.batch * Math.ceil(g.outHeight / phaseStride) * Math.ceil(g.outWidth / phaseStride);
+  const groups = Math.ceil(pixels / tile.columns);
+  if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
+  x.engine.run(tiledGatherKernel, {
+    buffers: { x, weights: packed, bias: bias ?? packed, out },
+    params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
+    // The split tile: 4 x 4 outputs per thread of 8 x 8; the others: 16 x 16 threads.
+    overrides: tile.kSplit > 1 ? { K_SPLIT: tile.kSplit, GROUP_X: 8, THREAD_C: 4, THREAD_P: 4 } : { THREAD_C: tile.rows / 16, THREAD_P: tile.columns / 16 },
+    workgroups: [groups, Math.ceil(g.outChannels / tile.rows), phaseStride * phaseStride],
+    label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding} (tile ${tile.rows}x${tile.columns}${tile.kSplit > 1 ? ` k${tile.kSplit}` : ''})`,
+    flops: 2 * gatherMacs(g),
+    bytes: (x.size + packed.size + out.size) * 4,
+  });
 }
 
 /** conv_gather_subgroup.wgsl main_phases: all four output phases per thread, `pixels` input columns each. */
@@ -356,11 +439,11 @@ export function convolutionWeightGradient(
   const threadsNeeded = Math.ceil(inChannels / 4) * taps;
   const threadBlocks = Math.ceil(threadsNeeded / GATHER_WORKGROUP);
   const kernelShape = { height: kernelHeight, width: kernelWidth, stride, inChannels, gradWidth };
-  if (!weightGradCandidates(engine, gradChannels, kernelShape).includes(variant)) {
+  if (!weightGradCandidates(engine, gradChannels, kernelShape).includes(variant) && !(weightGradTiles(gradChannels, kernelShape) as string[]).includes(variant)) {
     throw new Error(`conv weight grad: variant ${variant} cannot run ${gradChannels} channels, kernel width ${kernelWidth}, stride ${stride}`);
   }
   const subgroup = variant.startsWith('subgroup');
-  const aChannels = channelsOf(variant);
+  const aChannels = isTile(variant) ? tileOf(variant).rows : channelsOf(variant);
   const groupsY = Math.ceil(gradChannels / aChannels);
   const rows = batch * gradHeight;
   // The chunk count (and so the partial buffer) depends on the shape and adapter kind, not on the variant.
@@ -376,7 +459,16 @@ export function convolutionWeightGradient(
   };
   const label = `conv weight grad ${shapeString(gradient.shape)} x ${shapeString(input.shape)} -> ${shapeString(shape)}`;
   const work = { flops: 2 * size * rows * gradWidth, bytes: (gradient.size + input.size + partial.size) * 4 };
-  if (variant.startsWith('rows')) {
+  if (isTile(variant)) {
+    const tile = tileOf(variant);
+    engine.run(tiledWeightGradientKernel, {
+      buffers: { gradient, input, partial },
+      params,
+      overrides: { THREAD_A: tile.rows / 16, THREAD_B: tile.columns / 16 },
+      workgroups: [Math.ceil((inChannels * taps) / tile.columns), groupsY, usedChunks],
+      label, ...work,
+    });
+  } else if (variant.startsWith('rows')) {
     // Aligned gradient loads where rows are a multiple of 4 long; otherwise gradient4 is not read (rows
     // variants need more than 4 gradient channels, so the binding has its 16 bytes anyway).
     const vec4 = gradWidth % 4 === 0;

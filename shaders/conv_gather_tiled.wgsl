@@ -1,0 +1,259 @@
+// conv_gather.wgsl's gather (conv2d and convTranspose2d forwards, and so both grad-inputs) as a
+// tiled GEMM through workgroup memory, for GPUs. Workgroup z is one output phase (convTranspose2d:
+// stride x stride of them, each with its own taps; conv2d: one), and within it
+//   out[n, co, pixel] = sum over k of W[k, co] * X[k, pixel],
+// with pixel = (n, q, r) running over the phase's outputs and k = (ci, jy, jx) over the input
+// channels and the phase's row and column taps (conv_gather_subgroup.wgsl's tapCount and tapOrigin).
+// Each step, the 256 threads copy K_STEP values of k for the tile's TILE_C channels (packed weights:
+// consecutive threads take consecutive channels) and TILE_P pixels (consecutive pixels) into
+// workgroup memory, then every thread multiplies its THREAD_C x THREAD_P outputs from there, while
+// the next step's values load into registers. A thread's positions of k move by K_STEP each step;
+// it carries them in (ci, jy, jx) form, so the loop does no integer divisions.
+
+struct Params {
+  batch: u32,
+  inChannels: u32,
+  inHeight: u32,
+  inWidth: u32,
+  outChannels: u32,
+  outHeight: u32,
+  outWidth: u32,
+  kernelHeight: u32,
+  kernelWidth: u32,
+  stride: u32,
+  padding: u32,
+  transposed: u32,
+  hasBias: u32,
+  // Output channels of the packed weights (see conv_pack_weights.wgsl).
+  paddedOutChannels: u32,
+}
+
+// x: [N, Cin, H, W]; weights: packed [Cin, kH, kW, paddedOutChannels]; out: [N, Cout, OH, OW].
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> weights: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(4) var<uniform> params: Params;
+
+// Outputs per thread: THREAD_C channels x THREAD_P pixels (4 or 8 each), in vec4s of 4 neighbours
+// read from workgroup memory as vec4s, as in conv_grad_weight_tiled.wgsl. The 256 threads are K_SPLIT
+// groups of GROUP_X x GROUP_Y; thread (tx, ty) of a group owns the vec4s ty + GROUP_Y q of the tile's
+// channels and tx + GROUP_X q of its pixels. With K_SPLIT 4 (groups of 8 x 8 on a 32 x 32 tile), each
+// group takes a quarter of every step's positions of k and the groups add their sums at the end: 4x
+// the threads on a layer with few outputs and a long reduction (G1's grad-input: 16 images of 8 x 8
+// outputs, 4096 positions of k).
+override K_SPLIT: u32 = 1u;
+override GROUP_X: u32 = 16u;
+override GROUP_Y: u32 = 256u / K_SPLIT / GROUP_X;
+override THREAD_C: u32 = 4u;
+override THREAD_P: u32 = 4u;
+override TILE_C: u32 = GROUP_Y * THREAD_C;
+override TILE_P: u32 = GROUP_X * THREAD_P;
+override K_STEP: u32 = 1024u / max(TILE_C, TILE_P);
+override STRIDE_C: u32 = TILE_C + 4u;
+override STRIDE_P: u32 = TILE_P + 4u;
+override LOADS_W: u32 = K_STEP * TILE_C / 256u;
+override LOADS_X: u32 = K_STEP * TILE_P / 256u;
+// Rows of k that one pass of the 256 threads covers in each tile.
+override PASS_W: u32 = 256u / TILE_C;
+override PASS_X: u32 = 256u / TILE_P;
+// Workgroup memory in vec4s: the tiles [k][co] at 0 and [k][pixel] at X_TILE, both K_STEP rows of
+// their stride (at most 2 x 32 x 36 floats); after the loop, groups 1.. of K_SPLIT put their sums
+// there, 4 vec4s per thread (at most 3 x 64 x 4 vec4s: 12 KiB, within WebGPU's 16 KiB default).
+override X_TILE: u32 = K_STEP * STRIDE_C / 4u;
+override SHARED_VEC4S: u32 = max(X_TILE + K_STEP * STRIDE_P / 4u, (K_SPLIT - 1u) * GROUP_X * GROUP_Y * THREAD_C * THREAD_P / 4u);
+
+var<workgroup> shared4: array<vec4<f32>, SHARED_VEC4S>;
+
+// Taps of a kernel line that hit outputs of `phase` (count, first), and the input line under output
+// line q at tap 0, as in conv_gather_subgroup.wgsl.
+fn tapCount(phase: u32, kernelSize: u32) -> vec2<u32> {
+  if (params.transposed == 0u) { return vec2<u32>(kernelSize, 0u); }
+  let first = (phase + params.padding) % params.stride;
+  return vec2<u32>(select(0u, (kernelSize - first + params.stride - 1u) / params.stride, first < kernelSize), first);
+}
+
+fn tapOrigin(q: u32, phase: u32, first: u32) -> i32 {
+  if (params.transposed == 0u) { return i32(q * params.stride) - i32(params.padding); }
+  return i32(q + (phase + params.padding - first) / params.stride);
+}
+
+fn phaseLength(size: u32, phase: u32) -> u32 {
+  if (params.transposed == 0u) { return size; }
+  return select(0u, (size - phase + params.stride - 1u) / params.stride, phase < size);
+}
+
+// A phase's sizes: its output rows and columns and its row and column taps (count, first).
+struct Phase {
+  row: u32,
+  column: u32,
+  rows: u32,
+  columns: u32,
+  rowTaps: vec2<u32>,
+  columnTaps: vec2<u32>,
+}
+
+fn phaseOf(z: u32) -> Phase {
+  var phase: Phase;
+  let transposed = params.transposed != 0u;
+  phase.row = select(0u, z / params.stride, transposed);
+  phase.column = select(0u, z % params.stride, transposed);
+  phase.rows = phaseLength(params.outHeight, phase.row);
+  phase.columns = phaseLength(params.outWidth, phase.column);
+  phase.rowTaps = tapCount(phase.row, params.kernelHeight);
+  phase.columnTaps = tapCount(phase.column, params.kernelWidth);
+  return phase;
+}
+
+// Position k of the reduction as (ci, jy, jx), and moving it on by a step given in the same form.
+fn splitK(k: u32, phase: Phase) -> vec3<u32> {
+  let columnTaps = max(phase.columnTaps.x, 1u);
+  let rowTaps = max(phase.rowTaps.x, 1u);
+  let tap = k % (rowTaps * columnTaps);
+  return vec3<u32>(k / (rowTaps * columnTaps), tap / columnTaps, tap % columnTaps);
+}
+
+fn advance(at: vec3<u32>, step: vec3<u32>, phase: Phase) -> vec3<u32> {
+  var next = at + step;
+  if (next.z >= phase.columnTaps.x) { next.z -= phase.columnTaps.x; next.y += 1u; }
+  if (next.y >= phase.rowTaps.x) { next.y -= phase.rowTaps.x; next.x += 1u; }
+  return next;
+}
+
+// Kernel row (or column) of tap j of a phase line, and the direction input lines run in as j grows.
+fn kernelTap(taps: vec2<u32>, j: u32) -> u32 {
+  return taps.y + select(1u, params.stride, params.transposed != 0u) * j;
+}
+
+// The thread's part of each step's copy: its pixel (where its input window starts) and the
+// positions of k of its weight and input values.
+struct Copy {
+  pixelValid: bool,
+  inputBase: u32,
+  rowOrigin: i32,
+  columnOrigin: i32,
+  weightK: array<vec3<u32>, 4>,
+  inputK: array<vec3<u32>, 4>,
+  channel: u32,
+}
+
+struct Staged {
+  w: array<f32, 4>,
+  x: array<f32, 4>,
+}
+
+fn stage(copy: Copy, phase: Phase) -> Staged {
+  var staged: Staged;
+  for (var m = 0u; m < LOADS_W; m++) {
+    let k = copy.weightK[m];
+    if (k.x < params.inChannels && copy.channel < params.outChannels) {
+      let ky = kernelTap(phase.rowTaps, k.y);
+      let kx = kernelTap(phase.columnTaps, k.z);
+      staged.w[m] = weights[((k.x * params.kernelHeight + ky) * params.kernelWidth + kx) * params.paddedOutChannels + copy.channel];
+    }
+  }
+  let lineStep = select(1, -1, params.transposed != 0u);
+  for (var m = 0u; m < LOADS_X; m++) {
+    let k = copy.inputK[m];
+    let iy = copy.rowOrigin + lineStep * i32(k.y);
+    let ix = copy.columnOrigin + lineStep * i32(k.z);
+    if (copy.pixelValid && k.x < params.inChannels && iy >= 0 && iy < i32(params.inHeight) && ix >= 0 && ix < i32(params.inWidth)) {
+      staged.x[m] = x[copy.inputBase + (k.x * params.inHeight + u32(iy)) * params.inWidth + u32(ix)];
+    }
+  }
+  return staged;
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
+  let phase = phaseOf(group.z);
+  let phasePixels = phase.rows * phase.columns;
+  let pixels = params.batch * phasePixels;
+  let c0 = group.y * TILE_C;
+  let p0 = group.x * TILE_P;
+  // Uniform, as the barriers in the loop need.
+  let reduction = params.inChannels * phase.rowTaps.x * phase.columnTaps.x;
+  let step = splitK(K_STEP, phase);
+
+  var copy: Copy;
+  let pixel = p0 + local % TILE_P;
+  copy.pixelValid = pixel < pixels;
+  let n = pixel / max(phasePixels, 1u);
+  let q = (pixel % max(phasePixels, 1u)) / max(phase.columns, 1u);
+  let r = pixel % max(phase.columns, 1u);
+  copy.inputBase = n * params.inChannels * params.inHeight * params.inWidth;
+  copy.rowOrigin = tapOrigin(q, phase.row, phase.rowTaps.y);
+  copy.columnOrigin = tapOrigin(r, phase.column, phase.columnTaps.y);
+  for (var m = 0u; m < LOADS_X; m++) { copy.inputK[m] = splitK(local / TILE_P + PASS_X * m, phase); }
+  copy.channel = c0 + local % TILE_C;
+  for (var m = 0u; m < LOADS_W; m++) { copy.weightK[m] = splitK(local / TILE_C + PASS_W * m, phase); }
+
+  let tx = local % GROUP_X;
+  let ty = (local / GROUP_X) % GROUP_Y;
+  // This group's share of each step's positions of k.
+  let kGroup = local / (GROUP_X * GROUP_Y);
+  let kFirst = kGroup * (K_STEP / K_SPLIT);
+  // [channel][vec4 of pixels]
+  var acc: array<array<vec4<f32>, 2>, 8>;
+  // (A phase without taps has no weights to stage.)
+  var staged: Staged;
+  if (reduction > 0u) { staged = stage(copy, phase); }
+  for (var k0 = 0u; k0 < reduction; k0 += K_STEP) {
+    for (var m = 0u; m < LOADS_W; m++) {
+      let i = (local / TILE_C + PASS_W * m) * STRIDE_C + local % TILE_C;
+      shared4[i / 4u][i % 4u] = staged.w[m];
+    }
+    for (var m = 0u; m < LOADS_X; m++) {
+      let i = (local / TILE_P + PASS_X * m) * STRIDE_P + local % TILE_P;
+      shared4[X_TILE + i / 4u][i % 4u] = staged.x[m];
+    }
+    workgroupBarrier();
+    // The next step's loads are in flight while this step multiplies.
+    for (var m = 0u; m < LOADS_W; m++) { copy.weightK[m] = advance(copy.weightK[m], step, phase); }
+    for (var m = 0u; m < LOADS_X; m++) { copy.inputK[m] = advance(copy.inputK[m], step, phase); }
+    staged = stage(copy, phase);
+    for (var k = kFirst; k < kFirst + K_STEP / K_SPLIT; k++) {
+      var w: array<vec4<f32>, 2>;
+      var v: array<vec4<f32>, 2>;
+      for (var q = 0u; q < THREAD_C / 4u; q++) { w[q] = shared4[k * (STRIDE_C / 4u) + ty + GROUP_Y * q]; }
+      for (var q = 0u; q < THREAD_P / 4u; q++) { v[q] = shared4[X_TILE + k * (STRIDE_P / 4u) + tx + GROUP_X * q]; }
+      for (var i = 0u; i < THREAD_C; i++) {
+        let wi = w[i / 4u][i % 4u];
+        for (var q = 0u; q < THREAD_P / 4u; q++) { acc[i][q] += wi * v[q]; }
+      }
+    }
+    workgroupBarrier();
+  }
+  if (K_SPLIT > 1u) {
+    // Groups 1.. hand their sums to group 0 (THREAD_C x THREAD_P is 4 x 4 here: 4 vec4s).
+    let slot = (local - GROUP_X * GROUP_Y) * 4u;
+    if (kGroup > 0u) {
+      for (var i = 0u; i < 4u; i++) { shared4[slot + i] = acc[i][0]; }
+    }
+    workgroupBarrier();
+    if (kGroup > 0u) { return; }
+    for (var g = 1u; g < K_SPLIT; g++) {
+      for (var i = 0u; i < 4u; i++) { acc[i][0] += shared4[((g - 1u) * GROUP_X * GROUP_Y + local) * 4u + i]; }
+    }
+  }
+
+  let transposed = params.transposed != 0u;
+  let outPlane = params.outHeight * params.outWidth;
+  for (var j = 0u; j < THREAD_P; j++) {
+    let p = p0 + 4u * (tx + GROUP_X * (j / 4u)) + j % 4u;
+    if (p >= pixels) { continue; }
+    let pn = p / phasePixels;
+    let pq = (p % phasePixels) / phase.columns;
+    let pr = p % phase.columns;
+    let outRow = select(pq, phase.row + params.stride * pq, transposed);
+    let outColumn = select(pr, phase.column + params.stride * pr, transposed);
+    let base = pn * params.outChannels * outPlane + outRow * params.outWidth + outColumn;
+    for (var i = 0u; i < THREAD_C; i++) {
+      let co = c0 + 4u * (ty + GROUP_Y * (i / 4u)) + i % 4u;
+      if (co >= params.outChannels) { continue; }
+      var value = acc[i][j / 4u][j % 4u];
+      if (params.hasBias != 0u) { value += bias[co]; }
+      out[base + co * outPlane] = value;
+    }
+  }
+}
