@@ -120,7 +120,7 @@ fn advance(at: vec3<u32>, step: vec3<u32>, phase: Phase) -> vec3<u32> {
   return next;
 }
 
-// Kernel row (or column) of tap j of a phase line, and the direction input lines run in as j grows.
+// Kernel row (or column) of tap j of a phase line (convTranspose2d: every stride-th from the first).
 fn kernelTap(taps: vec2<u32>, j: u32) -> u32 {
   return taps.y + select(1u, params.stride, params.transposed != 0u) * j;
 }

@@ -151,14 +151,15 @@ export function vec4StripHalo(g: GatherGeometry): { left: number; right: number;
 
 /**
  * The variants the autotuner times for `g` on this engine, the default first: on a GPU the GEMM tiles
- * (gatherTiles), then the measured best on lavapipe, except that pixels8 comes before pixels16 (a few
- * percent slower, but half the shader compile time).
+ * (gatherTiles), then the measured best on lavapipe (subgroup32 wherever 32 channels fill it: the
+ * tuner's pick on every such bench layer, 1.06-1.39x faster than subgroup16 in CPU time), except that
+ * pixels8 comes before pixels16 (a few percent slower, but half the shader compile time).
  */
 export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVariant[] {
   const useful = usefulChannels(g.outChannels);
   const strip = stripGeometry(g).width <= MAX_STRIP_WIDTH;
   const subgroups = engine.subgroupMinSize >= 8;
-  const all: GatherVariant[] = ['subgroup16', 'subgroup32', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4'];
+  const all: GatherVariant[] = ['subgroup32', 'subgroup16', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4'];
   const tiles = engine.adapterKind === 'gpu' ? gatherTiles(g) : [];
   const blocked = all.filter((v) => {
     if (v === 'phases8') return useful === 4 && subgroups && isUpsampleK4S2(g);
