@@ -228,13 +228,11 @@ const tapsTeam = (k: WeightGradShape): number => k.inChannels * k.height * Math.
 export function weightGradCandidates(engine: Engine, gradChannels: number, kernel?: WeightGradShape): WeightGradVariant[] {
   const useful = usefulChannels(gradChannels);
   const subgroups = engine.subgroupMinSize >= 8;
-  // rows32, else rows16, by default: rows16 took 0.60-0.95x the time of subgroup16 on the bench layers,
-  // and rows32 0.90-0.93x that of rows16 where it applies (bench/RESULTS.md). They have a thread per 4
-  // input channels, kernel row and tap phase, so they need channels to fill a workgroup.
-  // taps16 where it applies (1-2 input channels): it has no empty quads of b (bench/RESULTS.md).
-  const all: WeightGradVariant[] = kernel && kernel.inChannels >= 64
-    ? ['rows32', 'rows16', 'subgroup16', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4']
-    : ['taps16', 'subgroup16', 'rows16', 'rows32', 'rows8', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
+  // taps16 where it applies (1-2 input channels): it has no empty quads of b. Else rows32, rows16, rows8
+  // (the first that applies): rows16 took 0.60-0.95x the time of subgroup16 on the bench layers, rows32
+  // 0.90-0.93x that of rows16, and the rows variants won on every shape timed since, down to 8 input
+  // channels (16 threads of work: 0.57x of subgroup16) (bench/RESULTS.md).
+  const all: WeightGradVariant[] = ['taps16', 'rows32', 'rows16', 'rows8', 'subgroup16', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
   const tiles = engine.adapterKind === 'gpu' ? weightGradTiles(gradChannels, kernel) : [];
   const blocked = all.filter((v) => {
     if (v === 'taps16') {
