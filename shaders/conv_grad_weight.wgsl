@@ -133,13 +133,25 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
   }
 }
 
-// result[i] = sum over chunks of partialSums[chunk, i].
+// The partials were computed with the two sides swapped (engine/ops/conv-kernels.ts weightGradSwap):
+// result [B, A, kH, kW] takes partial [a, b] with its taps reversed.
+override FLIPPED: bool = false;
+
+// result[i] = sum over chunks of partialSums[chunk, i] (FLIPPED: of the swapped, reversed entry).
 @compute @workgroup_size(256)
 fn reduce_chunks(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = id.x + id.y * groups.x * 256u;
-  let count = params.gradChannels * params.inChannels * params.kernelHeight * params.kernelWidth;
+  let taps = params.kernelHeight * params.kernelWidth;
+  let count = params.gradChannels * params.inChannels * taps;
   if (i >= count) { return; }
+  var source = i;
+  if (FLIPPED) {
+    let tap = i % taps;
+    let a = (i / taps) % params.gradChannels;
+    let b = i / (taps * params.gradChannels);
+    source = (a * params.inChannels + b) * taps + taps - 1u - tap;
+  }
   var total = 0.0;
-  for (var chunk = 0u; chunk < params.chunks; chunk++) { total += partialSums[chunk * count + i]; }
+  for (var chunk = 0u; chunk < params.chunks; chunk++) { total += partialSums[chunk * count + source]; }
   result[i] = total;
 }

@@ -323,13 +323,17 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
 // holds 4 consecutive taps kx0..kx0+3 of one kernel row ky and one b instead (x A_CHANNELS gradient
 // channels a): at gradient column gx those taps read 4 consecutive input columns, so one strip of
 // TAP_STRIP = 3 * STRIDE + 4 input columns serves the 4 taps at 4 gradient columns. Such a layer has
-// only TEAM of these threads (b x ky x tap quads, at most 8), so the 64 lanes form 64 / TEAM teams that
-// take every (64 / TEAM)-th row and add their sums through workgroup memory at the end. A team shares
-// its gradient values: each member loads A_CHANNELS / TEAM channels' 4 columns as vec4s (rows a
-// multiple of 4 long), and subgroupShuffle hands them out within the team. A team is TEAM consecutive
-// lanes of one subgroup (lanes are taken to be the workgroup's invocations in order, as for ROW_SPLIT).
+// only b x ky x tap quads of these threads, so the 64 lanes form 64 / TEAM teams (TEAM: that count
+// rounded up to a power of 2; members past it repeat the last one and store nothing) that take every
+// (64 / TEAM)-th row and add their sums through workgroup memory at the end. Every member of a team
+// needs the same gradient values, loaded as vec4s of 4 columns (rows a multiple of 4 long): groups of
+// SHARE consecutive lanes (the team, or as much of it as the smallest subgroup holds: a 9 x 9 kernel
+// has 27 threads in a team of 32) share them, each lane loading A_CHANNELS / SHARE channels and
+// subgroupShuffle handing them out (lanes are taken to be the workgroup's invocations in order, as
+// for ROW_SPLIT).
 override TEAM: u32 = 4u;
 override TAP_STRIP: u32 = 10u;
+override SHARE: u32 = TEAM;
 
 // [a][tap of the quad]
 var<private> tapAcc: array<vec4<f32>, 32>;
@@ -348,8 +352,9 @@ fn main_taps(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_
   let ky = (work / quads) % params.kernelHeight;
   let b = work / (quads * params.kernelHeight);
   let a0 = group.y * A_CHANNELS;
-  let perMember = A_CHANNELS / TEAM;
-  let teamLane = lane - member;
+  let perMember = A_CHANNELS / SHARE;
+  let sharer = local % SHARE;
+  let firstLane = lane - sharer;
   let s = i32(STRIDE);
   let p = i32(params.padding);
   let gradPlane = params.gradHeight * params.gradWidth;
@@ -369,7 +374,7 @@ fn main_taps(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_
       // This member's channels at the 4 columns.
       var mine: array<vec4<f32>, 16>;
       for (var i = 0u; i < perMember; i++) {
-        let a = min(a0 + member * perMember + i, lastA);
+        let a = min(a0 + sharer * perMember + i, lastA);
         mine[i] = gradient4[(a * gradPlane + gradRow + gx0) / 4u];
       }
       // Tap kx0 + j at column gx0 + c reads strip[c * STRIDE + j].
@@ -384,9 +389,9 @@ fn main_taps(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_
         values[c] = vec4<f32>(strip[c * STRIDE], strip[c * STRIDE + 1u], strip[c * STRIDE + 2u], strip[c * STRIDE + 3u]);
       }
       for (var a = 0u; a < A_CHANNELS; a++) {
-        let holder = teamLane + a / perMember;
-        var sum = subgroupShuffle(mine[a % perMember][0], holder) * values[0];
-        for (var c = 1u; c < COLUMNS; c++) { sum += subgroupShuffle(mine[a % perMember][c], holder) * values[c]; }
+        let g = subgroupShuffle(mine[a % perMember], firstLane + a / perMember);
+        var sum = g[0] * values[0];
+        for (var c = 1u; c < COLUMNS; c++) { sum += g[c] * values[c]; }
         tapAcc[a] += sum;
       }
     }

@@ -13,7 +13,7 @@ import type { Shape4 } from './helpers/reference.ts';
 import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
 import { backward } from '../engine/ops/backward.ts';
-import { convTuning, gatherCandidates, vec4StripHalo, weightGradCandidates, weightGradChunks } from '../engine/ops/conv-kernels.ts';
+import { convTuning, gatherCandidates, vec4StripHalo, weightGradCandidates, weightGradChunks, weightGradSwap } from '../engine/ops/conv-kernels.ts';
 
 interface Case {
   x: Shape4;
@@ -231,9 +231,10 @@ test('aligned vec4 strip loads (VEC4_STRIP) agree with the reference, halos shar
 });
 
 test('taps16 weight gradient (window side of 1-2 channels) agrees with the reference', async () => {
-  // Teams of 1, 2, 4 and 8 threads; kernels of 1-2 tap quads (3-5 wide: the last quad partly empty);
-  // strides 1 and 2; gradient channels that leave the last group of 16 part empty; row counts that do
-  // not divide among the teams. Gradient rows are 4 or 8 long (whole vec4s).
+  // Teams of 1, 2, 4 and 8 threads, 3 threads in a team of 4, and 27 (a 9 x 9 kernel) in a team of
+  // 32 that is wider than lavapipe's subgroups (each member loads its own gradients); kernels of 1-3
+  // tap quads (the last partly empty); strides 1 and 2; gradient channels that leave the last group
+  // of 16 part empty; row counts that do not divide among the teams. Gradient rows are whole vec4s.
   const cases: [Case, boolean][] = [
     [{ x: [3, 1, 9, 8], weight: [20, 1, 4, 4], stride: 2, padding: 1, bias: false }, false],
     [{ x: [2, 2, 7, 8], weight: [6, 2, 2, 3], stride: 1, padding: 1, bias: true }, false],
@@ -241,6 +242,8 @@ test('taps16 weight gradient (window side of 1-2 channels) agrees with the refer
     [{ x: [2, 2, 8, 8], weight: [17, 2, 4, 4], stride: 2, padding: 1, bias: false }, false],
     [{ x: [1, 1, 5, 8], weight: [3, 1, 1, 3], stride: 1, padding: 1, bias: true }, false],
     [{ x: [2, 12, 4, 8], weight: [12, 1, 4, 4], stride: 2, padding: 1, bias: true }, true],
+    [{ x: [2, 1, 9, 12], weight: [18, 1, 3, 3], stride: 1, padding: 1, bias: true }, false],
+    [{ x: [2, 1, 11, 12], weight: [7, 1, 9, 9], stride: 1, padding: 4, bias: true }, false],
   ];
   const saved = { ...convTuning };
   try {
@@ -260,6 +263,30 @@ test('taps16 weight gradient (window side of 1-2 channels) agrees with the refer
   } finally {
     Object.assign(convTuning, saved);
   }
+});
+
+test('weight gradients with the sides swapped (1-2 gradient channels, stride 1) agree with the reference', async () => {
+  // conv2d to 1 or 2 channels (the SRGAN's last 9 x 9 conv), padding 0 to k - 1; convTranspose2d from 1
+  // channel (its gradient side is x). Each with the swap checked to apply.
+  const cases: [Case, boolean][] = [
+    [{ x: [2, 6, 10, 12], weight: [1, 6, 5, 5], stride: 1, padding: 2, bias: true }, false],
+    [{ x: [1, 9, 13, 16], weight: [2, 9, 9, 9], stride: 1, padding: 4, bias: true }, false],
+    [{ x: [2, 5, 7, 8], weight: [1, 5, 3, 3], stride: 1, padding: 0, bias: false }, false],
+    [{ x: [2, 5, 7, 8], weight: [2, 5, 3, 3], stride: 1, padding: 2, bias: false }, false],
+    [{ x: [2, 1, 6, 8], weight: [1, 7, 3, 3], stride: 1, padding: 1, bias: true }, true],
+  ];
+  const engine = await testEngine();
+  for (const [c, transposed] of cases) {
+    const [kernel] = c.weight.slice(2);
+    const outSize = (size: number) => transposed ? size - 1 - 2 * c.padding + kernel : size + 2 * c.padding - kernel + 1;
+    // conv2d: gradient side dy (weight[0] channels), window side x; convTranspose2d: x, then dy.
+    const [gradChannels, inChannels, inWidth] = transposed ? [c.x[1], c.weight[1], outSize(c.x[3])] : [c.weight[0], c.x[1], c.x[3]];
+    assert.ok(weightGradSwap(engine, gradChannels, inChannels, kernel, kernel, 1, c.padding, inWidth), describe(c));
+    await checkConv(c, transposed);
+  }
+  // Not where the gradient side has more channels, or at stride 2.
+  assert.not.ok(weightGradSwap(engine, 4, 6, 3, 3, 1, 1, 12));
+  assert.not.ok(weightGradSwap(engine, 1, 6, 4, 4, 2, 1, 12));
 });
 
 test('PyTorch vectors: every conv2d and conv_transpose2d case', async () => {

@@ -217,7 +217,9 @@ export interface WeightGradShape {
 }
 
 /** Threads of conv_grad_weight_subgroup.wgsl main_taps: b x kernel rows x quads of taps. */
-const tapsTeam = (k: WeightGradShape): number => k.inChannels * k.height * Math.ceil(k.width / 4);
+const tapsThreads = (k: WeightGradShape): number => k.inChannels * k.height * Math.ceil(k.width / 4);
+/** Lanes per team of main_taps: its threads rounded up to a power of 2 (the surplus idles). */
+const tapsTeam = (k: WeightGradShape): number => 2 ** Math.ceil(Math.log2(tapsThreads(k)));
 
 /**
  * The weight-gradient variants the autotuner times on this engine, the default first (on a GPU the
@@ -236,9 +238,8 @@ export function weightGradCandidates(engine: Engine, gradChannels: number, kerne
   const tiles = engine.adapterKind === 'gpu' ? weightGradTiles(gradChannels, kernel) : [];
   const blocked = all.filter((v) => {
     if (v === 'taps16') {
-      // A team of threads must fit in the smallest subgroup (and divide the 64 lanes); rows of whole vec4s; a strip of at most 16 columns.
-      const team = kernel ? tapsTeam(kernel) : 0;
-      return subgroups && !!kernel && [1, 2, 4, 8].includes(team) && team <= engine.subgroupMinSize
+      // Window sides of 1-2 channels; a team within the 64 lanes; rows of whole vec4s; a strip of at most 16 columns.
+      return subgroups && !!kernel && kernel.inChannels <= 2 && tapsTeam(kernel) <= GATHER_WORKGROUP
         && kernel.gradWidth % 4 === 0 && kernel.stride <= 4;
     }
     if (v.startsWith('rows')) {
@@ -425,11 +426,28 @@ export function weightGradChunks(rows: number, blocks: number, size: number, kin
 }
 
 /**
+ * Whether a weight gradient is better computed with its sides swapped: at stride 1 with a square
+ * kernel, dW[a, b, ky, kx] = dW'[b, a, k-1-ky, k-1-kx], where dW' takes `input` as the gradient side,
+ * `gradient` as the window side and padding k-1-p (both sum gradient[y] * input[y + ky - p] over every
+ * y where both exist). Worth it where the gradient side has 1-2 channels and the window side more:
+ * no variant blocks over a's then, while the swapped problem fits main_taps. The SRGAN's last conv
+ * (64 -> 1 channel, 9 x 9): 1,148 ms CPU (plain4) as it is, 93 ms swapped (bench/RESULTS.md).
+ */
+export function weightGradSwap(engine: Engine, gradChannels: number, inChannels: number, kernelHeight: number, kernelWidth: number, stride: number, padding: number,
+  inWidth: number): boolean {
+  if (stride !== 1 || kernelHeight !== kernelWidth || padding > kernelHeight - 1 || gradChannels > 2 || inChannels <= 2) return false;
+  const swapped = { height: kernelHeight, width: kernelWidth, stride: 1, inChannels: gradChannels, gradWidth: inWidth };
+  return weightGradCandidates(engine, inChannels, swapped).includes('taps16');
+}
+
+/**
  * dW [A, B, kH, kW] = sum over n, gy, gx of gradient[n, a, gy, gx] * input[n, b, gy*s - p + ky, gx*s - p + kx]
- * (see shaders/conv_grad_weight.wgsl for which tensor plays which role in each op).
+ * (see shaders/conv_grad_weight.wgsl for which tensor plays which role in each op). `flipped`: the
+ * sides come swapped (weightGradSwap), and the result is [B, A, kH, kW] with the taps reversed.
  */
 export function convolutionWeightGradient(
   gradient: Tensor, input: Tensor, kernelHeight: number, kernelWidth: number, stride: number, padding: number, variant: WeightGradVariant,
+  flipped = false,
 ): Tensor {
   const engine = gradient.engine;
   const [batch, gradChannels, gradHeight, gradWidth] = gradient.shape;
@@ -486,7 +504,12 @@ export function convolutionWeightGradient(
     engine.run(tapsWeightGradientKernel, {
       buffers: { gradient4: gradient, input, partial },
       params,
-      overrides: { A_CHANNELS: aChannels, STRIDE: stride, TEAM: tapsTeam(kernelShape), TAP_STRIP: 3 * stride + 4 },
+      // Lanes share their gradient loads by shuffle within the team, or within the smallest subgroup
+      // where the team is larger, and at most one channel per lane.
+      overrides: {
+        A_CHANNELS: aChannels, STRIDE: stride, TEAM: tapsTeam(kernelShape), TAP_STRIP: 3 * stride + 4,
+        SHARE: Math.min(tapsTeam(kernelShape), engine.subgroupMinSize, aChannels),
+      },
       workgroups: [1, groupsY, usedChunks],
       label, ...work,
     });
@@ -500,13 +523,14 @@ export function convolutionWeightGradient(
       label, ...work,
     });
   }
-  if (usedChunks === 1) return partial;
-  const result = engine.empty(shape, 'f32', 'conv weight grad');
+  if (usedChunks === 1 && !flipped) return partial;
+  const result = engine.empty(flipped ? [inChannels, gradChannels, kernelHeight, kernelWidth] : shape, 'f32', 'conv weight grad');
   engine.run(reduceChunksKernel, {
     buffers: { partialSums: partial, result },
     params,
+    overrides: { FLIPPED: flipped ? 1 : 0 },
     workgroups: linearGrid(size),
-    label: `conv weight grad reduce ${usedChunks} chunks`,
+    label: `conv weight grad reduce ${usedChunks} chunks${flipped ? ', sides swapped back' : ''}`,
     bytes: (partial.size + size) * 4,
   });
   partial.dispose();

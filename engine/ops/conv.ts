@@ -5,7 +5,7 @@
 import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
-import { convolutionWeightGradient, gatherConvolution, type GatherGeometry } from './conv-kernels.ts';
+import { convolutionWeightGradient, gatherConvolution, weightGradSwap, type GatherGeometry } from './conv-kernels.ts';
 import { gatherVariant, weightGradVariant } from './conv-autotune.ts';
 import { reduceOuterInner } from './reduce.ts';
 
@@ -34,6 +34,14 @@ function gather(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor 
 }
 
 function weightGradient(gradient: Tensor, input: Tensor, kernelHeight: number, kernelWidth: number, stride: number, padding: number): Tensor {
+  if (weightGradSwap(gradient.engine, gradient.shape[1], input.shape[1], kernelHeight, kernelWidth, stride, padding, input.shape[3])) {
+    // The same sums with the sides swapped (see weightGradSwap), put back in place by the reduction.
+    const swappedPadding = kernelHeight - 1 - padding;
+    const variant = weightGradVariant(gradient.engine, {
+      gradientShape: [...input.shape], inputShape: [...gradient.shape], kernelHeight, kernelWidth, stride, padding: swappedPadding,
+    });
+    return convolutionWeightGradient(input, gradient, kernelHeight, kernelWidth, stride, swappedPadding, variant, true);
+  }
   const variant = weightGradVariant(gradient.engine, { gradientShape: [...gradient.shape], inputShape: [...input.shape], kernelHeight, kernelWidth, stride, padding });
   return convolutionWeightGradient(gradient, input, kernelHeight, kernelWidth, stride, padding, variant);
 }
