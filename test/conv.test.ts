@@ -232,7 +232,7 @@ test('aligned vec4 strip loads (VEC4_STRIP) agree with the reference, halos shar
 
 test('taps16 weight gradient (window side of 1-2 channels) agrees with the reference', async () => {
   // Teams of 1, 2, 4 and 8 threads, 3 threads in a team of 4, and 27 (a 9 x 9 kernel) in a team of
-  // 32 that is wider than lavapipe's subgroups (each member loads its own gradients); kernels of 1-3
+  // 32, wider than lavapipe's subgroups (gradients shared within each subgroup); kernels of 1-3
   // tap quads (the last partly empty); strides 1 and 2; gradient channels that leave the last group
   // of 16 part empty; row counts that do not divide among the teams. Gradient rows are whole vec4s.
   const cases: [Case, boolean][] = [

@@ -174,7 +174,7 @@ export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVaria
 
 /**
  * The GEMM tiles that suit `g`: at least half of a tile's channels used. Candidates on GPUs only: on
- * lavapipe they took 9-12x the time of the register-blocked kernels (bench/RESULTS.md), so a CPU
+ * lavapipe they took 4-15x the time of the register-blocked kernels (bench/RESULTS.md), so a CPU
  * adapter runs them only when convTuning forces one.
  */
 export function gatherTiles(g: GatherGeometry): GatherTileVariant[] {
@@ -431,7 +431,8 @@ export function weightGradChunks(rows: number, blocks: number, size: number, kin
  * `gradient` as the window side and padding k-1-p (both sum gradient[y] * input[y + ky - p] over every
  * y where both exist). Worth it where the gradient side has 1-2 channels and the window side more:
  * no variant blocks over a's then, while the swapped problem fits main_taps. The SRGAN's last conv
- * (64 -> 1 channel, 9 x 9): 1,148 ms CPU (plain4) as it is, 93 ms swapped (bench/RESULTS.md).
+ * (64 -> 1 channel, 9 x 9) in a training step: 546 ms per call (plain4) as it is, 46 ms swapped
+ * (bench/RESULTS.md).
  */
 export function weightGradSwap(engine: Engine, gradChannels: number, inChannels: number, kernelHeight: number, kernelWidth: number, stride: number, padding: number,
   inWidth: number): boolean {
