@@ -275,18 +275,26 @@ test('weight gradients with the sides swapped (1-2 gradient channels, stride 1) 
     [{ x: [2, 5, 7, 8], weight: [2, 5, 3, 3], stride: 1, padding: 2, bias: false }, false],
     [{ x: [2, 1, 6, 8], weight: [1, 7, 3, 3], stride: 1, padding: 1, bias: true }, true],
   ];
-  const engine = await testEngine();
-  for (const [c, transposed] of cases) {
-    const [kernel] = c.weight.slice(2);
-    const outSize = (size: number) => transposed ? size - 1 - 2 * c.padding + kernel : size + 2 * c.padding - kernel + 1;
-    // conv2d: gradient side dy (weight[0] channels), window side x; convTranspose2d: x, then dy.
-    const [gradChannels, inChannels, inWidth] = transposed ? [c.x[1], c.weight[1], outSize(c.x[3])] : [c.weight[0], c.x[1], c.x[3]];
-    assert.ok(weightGradSwap(engine, gradChannels, inChannels, kernel, kernel, 1, c.padding, inWidth), describe(c));
-    await checkConv(c, transposed);
+  const saved = { ...convTuning };
+  try {
+    for (const [c, transposed] of cases) {
+      const [kernel] = c.weight.slice(2);
+      const outSize = (size: number) => transposed ? size - 1 - 2 * c.padding + kernel : size + 2 * c.padding - kernel + 1;
+      // conv2d: gradient side dy (weight[0] channels), window side x; convTranspose2d: x, then dy.
+      const [gradChannels, inChannels, inWidth] = transposed ? [c.x[1], c.weight[1], outSize(c.x[3])] : [c.weight[0], c.x[1], c.x[3]];
+      assert.ok(weightGradSwap(gradChannels, inChannels, kernel, kernel, 1, c.padding, inWidth), describe(c));
+      // taps16 (the default), and plain4: what an adapter without subgroups runs swapped (plain16 or 8 where they fill).
+      for (const weightGrad of [null, 'plain4'] as const) {
+        Object.assign(convTuning, { gather: null, weightGrad });
+        await checkConv(c, transposed);
+      }
+    }
+  } finally {
+    Object.assign(convTuning, saved);
   }
   // Not where the gradient side has more channels, or at stride 2.
-  assert.not.ok(weightGradSwap(engine, 4, 6, 3, 3, 1, 1, 12));
-  assert.not.ok(weightGradSwap(engine, 1, 6, 4, 4, 2, 1, 12));
+  assert.not.ok(weightGradSwap(4, 6, 3, 3, 1, 1, 12));
+  assert.not.ok(weightGradSwap(1, 6, 4, 4, 2, 1, 12));
 });
 
 test('PyTorch vectors: every conv2d and conv_transpose2d case', async () => {

@@ -434,11 +434,14 @@ export function weightGradChunks(rows: number, blocks: number, size: number, kin
  * (64 -> 1 channel, 9 x 9) in a training step: 546 ms per call (plain4) as it is, 46 ms swapped
  * (bench/RESULTS.md).
  */
-export function weightGradSwap(engine: Engine, gradChannels: number, inChannels: number, kernelHeight: number, kernelWidth: number, stride: number, padding: number,
+export function weightGradSwap(gradChannels: number, inChannels: number, kernelHeight: number, kernelWidth: number, stride: number, padding: number,
   inWidth: number): boolean {
   if (stride !== 1 || kernelHeight !== kernelWidth || padding > kernelHeight - 1 || gradChannels > 2 || inChannels <= 2) return false;
+  // main_taps' conditions on the swapped shape, from the shape alone, so that a dry-run engine (no
+  // subgroups) plans the same buffers; without subgroups the swapped problem still blocks over its
+  // many gradient channels (plain16) where the original could not.
   const swapped = { height: kernelHeight, width: kernelWidth, stride: 1, inChannels: gradChannels, gradWidth: inWidth };
-  return weightGradCandidates(engine, inChannels, swapped).includes('taps16');
+  return tapsTeam(swapped) <= GATHER_WORKGROUP && inWidth % 4 === 0;
 }
 
 /**

@@ -34,7 +34,7 @@ function gather(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor 
 }
 
 function weightGradient(gradient: Tensor, input: Tensor, kernelHeight: number, kernelWidth: number, stride: number, padding: number): Tensor {
-  if (weightGradSwap(gradient.engine, gradient.shape[1], input.shape[1], kernelHeight, kernelWidth, stride, padding, input.shape[3])) {
+  if (weightGradSwap(gradient.shape[1], input.shape[1], kernelHeight, kernelWidth, stride, padding, input.shape[3])) {
     // The same sums with the sides swapped (see weightGradSwap), put back in place by the reduction.
     const swappedPadding = kernelHeight - 1 - padding;
     const variant = weightGradVariant(gradient.engine, {
