@@ -4,7 +4,7 @@
 #
 #   bash bench/gpu.sh pack        here: writes .device/ (Node, the node_modules the benches need, the
 #                                 Vulkan loader and glvnd), about 34 MB compressed, to travel with the working tree
-#   bash bench/gpu.sh run OUT     there: unpacks .device/, then runs bench/generate.ts, npm run bench
+#   bash bench/gpu.sh run OUT     there: unpacks .device/, then runs bench/generate.ts, bench/conv-agreement.ts, npm run bench
 #                                 (TF.js on the same adapter, PyTorch on CUDA, full training steps),
 #                                 a profile of the CGAN training step and the test suite, into OUT
 #   bash bench/gpu.sh with CMD...  there: unpacks .device/, then runs CMD (e.g. a training run)
@@ -76,6 +76,7 @@ run_all() {
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   local tsx=(node node_modules/tsx/dist/cli.mjs)
   stage generate 120 "${tsx[@]}" bench/generate.ts --json "$out/generate.json"
+  stage agreement 60 "${tsx[@]}" bench/conv-agreement.ts
   stage kernels 300 "${tsx[@]}" bench/kernels.ts --autotune --repeats 20 --step-runs 9 --torch-device cuda --json "$out/kernels.json"
   stage profile 90 "${tsx[@]}" pipeline/cli.ts profile train-cgan --steps 3 --autotune --trace "$out/trace-cgan.json"
   stage tests 180 "${tsx[@]}" node_modules/uvu/bin.js test '\.test\.ts$'

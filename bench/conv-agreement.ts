@@ -1,0 +1,75 @@
+// Do the two kernel families agree at full size? Every bench layer (bench/conv-layers.ts) forward,
+// grad-input and weight gradient, run with the defaults an engine picks for a software adapter (the
+// register-blocked kernels, few chunks) and for a GPU (the workgroup-memory tiles, many chunks), on
+// this machine's adapter either way; prints max |difference| / max |value| per pass and the GPU-side
+// variants. The unit tests check every variant on small shapes against float64; this checks the
+// shapes the benchmarks time. Exits 1 past 1e-4.
+//
+//   npx tsx bench/conv-agreement.ts [--only G1,S1]
+
+import { Engine } from '../engine/runtime.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import { layers, lcgValues, outputSize, type Layer } from './conv-layers.ts';
+import {
+  conv2d, conv2dGradInput, conv2dGradWeight, convTranspose2d, convTranspose2dGradInput, convTranspose2dGradWeight,
+} from '../engine/ops/conv.ts';
+import { enableConvAutotune, takeUsedConvVariants } from '../engine/ops/conv-autotune.ts';
+
+const TOLERANCE = 1e-4;
+
+async function passes(engine: Engine, layer: Layer): Promise<Float32Array[]> {
+  const { batch, inChannels, outChannels, inSize, kernel, stride, padding, transposed } = layer;
+  const filled = (shape: number[], seed: number) =>
+    engine.fromArray(lcgValues(shape.reduce((a, b) => a * b, 1), seed), shape, 'f32', 'agreement');
+  const x = filled([batch, inChannels, inSize, inSize], 1);
+  const weight = filled(transposed ? [inChannels, outChannels, kernel, kernel] : [outChannels, inChannels, kernel, kernel], 2);
+  const dy = filled([batch, outChannels, outputSize(layer), outputSize(layer)], 3);
+  const options = { stride, padding };
+  const results: Tensor[] = [
+    transposed ? convTranspose2d(x, weight, null, options) : conv2d(x, weight, null, options),
+    transposed ? convTranspose2dGradInput(dy, weight, x.shape, options) : conv2dGradInput(dy, weight, x.shape, options),
+    transposed ? convTranspose2dGradWeight(dy, x, weight.shape, options) : conv2dGradWeight(dy, x, weight.shape, options),
+  ];
+  const values: Float32Array[] = [];
+  for (const result of results) values.push((await result.toArray()) as Float32Array);
+  [x, weight, dy, ...results].forEach((t) => t.dispose());
+  return values;
+}
+
+function relativeDifference(a: Float32Array, b: Float32Array): number {
+  let largest = 0;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) {
+    largest = Math.max(largest, Math.abs(a[i]));
+    difference = Math.max(difference, Math.abs(a[i] - b[i]));
+  }
+  return largest === 0 ? difference : difference / largest;
+}
+
+async function main(): Promise<void> {
+  const onlyIndex = process.argv.indexOf('--only');
+  const only = onlyIndex > 0 ? process.argv[onlyIndex + 1]?.split(',') : null;
+  const selected = only ? layers.filter((l) => only.includes(l.name)) : layers;
+  if (selected.length === 0) throw new Error(`--only: no layer named ${only?.join(', ')} (have ${layers.map((l) => l.name).join(', ')})`);
+  const cpuSized = await Engine.create({ adapterKind: 'cpu' });
+  const gpuSized = await Engine.create({ adapterKind: 'gpu' });
+  // Autotuning on (without tuning) only to record which variants ran.
+  enableConvAutotune(gpuSized);
+  console.log(`adapter: ${gpuSized.describe()}`);
+  console.log('layer  fwd       dx        dw        (max |difference| / max |value|)   GPU-sized variants');
+  let worst = 0;
+  for (const layer of selected) {
+    const reference = await passes(cpuSized, layer);
+    const tiled = await passes(gpuSized, layer);
+    const differences = reference.map((values, i) => relativeDifference(values, tiled[i]));
+    worst = Math.max(worst, ...differences);
+    const variants = Object.values(takeUsedConvVariants(gpuSized)).join(', ');
+    console.log(`${layer.name.padEnd(6)} ${differences.map((d) => d.toExponential(1).padEnd(9)).join(' ')} ${variants}`);
+  }
+  cpuSized.destroy();
+  gpuSized.destroy();
+  console.log(`worst ${worst.toExponential(1)} (tolerance ${TOLERANCE})`);
+  if (worst > TOLERANCE) process.exit(1);
+}
+
+await main();
