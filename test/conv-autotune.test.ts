@@ -10,7 +10,7 @@ import { backward } from '../engine/ops/backward.ts';
 import { sum } from '../engine/ops/reduce.ts';
 import { gatherCandidates, weightGradCandidates, weightGradRowSplit } from '../engine/ops/conv-kernels.ts';
 import {
-  enableConvAutotune, exportConvTuning, gatherVariant, pendingConvShapes, tuneConvolutions,
+  candidatesTag, enableConvAutotune, exportConvTuning, gatherVariant, pendingConvShapes, tuneConvolutions,
 } from '../engine/ops/conv-autotune.ts';
 import * as ref from './helpers/reference.ts';
 import { assertClose } from './helpers/finite-diff.ts';
@@ -96,6 +96,27 @@ test('without autotuning every shape gets its fixed default (the first candidate
     assert.is(pendingConvShapes(engine), 0);
     // Subgroup kernels are offered exactly when the adapter guarantees 8-lane subgroups.
     assert.is(gatherCandidates(engine, g).some((v) => v.startsWith('subgroup')), engine.subgroupMinSize >= 8);
+  } finally {
+    engine.destroy();
+  }
+});
+
+test('a table recorded for another candidate list is not used: the shape is timed again', async () => {
+  const engine = await Engine.create();
+  try {
+    const g = { batch: 1, inChannels: 8, inHeight: 6, inWidth: 6, outChannels: 32, outHeight: 3, outWidth: 3, kernelHeight: 4, kernelWidth: 4, stride: 2, padding: 1, transposed: false };
+    const candidates = gatherCandidates(engine, g);
+    assert.ok(candidates.length > 1, candidates.join(', '));
+    const last = candidates[candidates.length - 1];
+    // The shape's key with the current list's tag: the recorded choice is used, nothing is pending.
+    const shape = 'gather C n1 8x6x6 -> 32x3x3 k4x4 s2 p1';
+    enableConvAutotune(engine, { [`${shape} ${candidatesTag(candidates)}`]: last });
+    assert.is(gatherVariant(engine, g), last);
+    assert.is(pendingConvShapes(engine), 0);
+    // The same choice recorded for a shorter list (before a variant was added): the default runs and the shape is pending.
+    enableConvAutotune(engine, { [`${shape} ${candidatesTag(candidates.slice(1))}`]: last, [shape]: last });
+    assert.is(gatherVariant(engine, g), candidates[0]);
+    assert.is(pendingConvShapes(engine), 1);
   } finally {
     engine.destroy();
   }

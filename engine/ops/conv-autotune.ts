@@ -3,7 +3,8 @@
 // a recorded choice are remembered, and `tuneConvolutions` times every candidate on the device once
 // and records the fastest. The table is plain JSON (`exportConvTuning`, and back in through
 // `enableConvAutotune`), so Node keeps it in a file (pipeline/conv-tuning-file.ts) and a browser in
-// memory or a shipped file; with the same table, every run picks the same kernels.
+// memory or a shipped file; with the same table, every run picks the same kernels (each shape's key
+// ends with a tag of its candidate list, so a table made before the candidates changed is re-timed).
 
 import type { Engine } from '../runtime.ts';
 import {
@@ -81,14 +82,28 @@ function choose<V extends string>(engine: Engine, candidates: V[], tiles: V[], f
   return variant;
 }
 
+/**
+ * A tag of the candidate list (FNV-1a of the names, in order) that ends each shape's key: a table
+ * recorded before variants were added or reordered (a cached file, a shipped table) then has no entry
+ * for the shape, and the new candidates are timed rather than the old choice kept.
+ */
+export function candidatesTag(candidates: readonly string[]): string {
+  let hash = 0x811c9dc5;
+  for (const char of candidates.join(',')) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  return `[${hash.toString(16).padStart(8, '0')}]`;
+}
+
 export function gatherVariant(engine: Engine, g: GatherGeometry): GatherVariant {
-  return choose(engine, gatherCandidates(engine, g), gatherTiles(g), convTuning.gather, gatherKey(g), () => ({ op: 'gather', geometry: g }));
+  const candidates = gatherCandidates(engine, g);
+  return choose(engine, candidates, gatherTiles(g), convTuning.gather, `${gatherKey(g)} ${candidatesTag(candidates)}`,
+    () => ({ op: 'gather', geometry: g }));
 }
 
 export function weightGradVariant(engine: Engine, geometry: WeightGradGeometry): WeightGradVariant {
   const kernel = weightGradKernel(geometry);
-  return choose(engine, weightGradCandidates(engine, geometry.gradientShape[1], kernel), weightGradTiles(geometry.gradientShape[1], kernel),
-    convTuning.weightGrad, weightGradKey(geometry), () => ({ op: 'weightGrad', geometry }));
+  const candidates = weightGradCandidates(engine, geometry.gradientShape[1], kernel);
+  return choose(engine, candidates, weightGradTiles(geometry.gradientShape[1], kernel), convTuning.weightGrad,
+    `${weightGradKey(geometry)} ${candidatesTag(candidates)}`, () => ({ op: 'weightGrad', geometry }));
 }
 
 const timesCpu = (engine: Engine): boolean =>
