@@ -8,7 +8,7 @@
 // wall time when the VM's second core comes and goes), and the largest difference between the outputs.
 
 import { resolve } from 'node:path';
-import { layerGflop, layers, lcgValues, outputSize, passNames, type Layer, type PassName } from './conv-layers.ts';
+import { engineCalls, layerGflop, layers, passNames, type PassName } from './conv-layers.ts';
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(name);
@@ -28,24 +28,6 @@ async function loadTree(root: string): Promise<TreeModules> {
     conv: await from('engine/ops/conv.ts'),
     kernels: await from('engine/ops/conv-kernels.ts'),
   };
-}
-
-type Engine = import('../engine/runtime.ts').Engine;
-type Tensor = import('../engine/tensor.ts').Tensor;
-
-/** The pass of `layer` as a function returning its output (inputs made once, from the same seeds in both trees). */
-function passOf(tree: TreeModules, engine: Engine, layer: Layer, pass: PassName): () => Tensor {
-  const { batch, inChannels, outChannels, inSize, kernel, stride, padding, transposed } = layer;
-  const filled = (shape: number[], seed: number) => engine.fromArray(lcgValues(shape.reduce((a, b) => a * b, 1), seed), shape, 'f32', 'ab');
-  const x = filled([batch, inChannels, inSize, inSize], 1);
-  const weightShape = transposed ? [inChannels, outChannels, kernel, kernel] : [outChannels, inChannels, kernel, kernel];
-  const weight = filled(weightShape, 2);
-  const dy = filled([batch, outChannels, outputSize(layer), outputSize(layer)], 3);
-  const options = { stride, padding };
-  const c = tree.conv;
-  if (pass === 'fwd') return () => (transposed ? c.convTranspose2d(x, weight, null, options) : c.conv2d(x, weight, null, options));
-  if (pass === 'dx') return () => (transposed ? c.convTranspose2dGradInput(dy, weight, x.shape, options) : c.conv2dGradInput(dy, weight, x.shape, options));
-  return () => (transposed ? c.convTranspose2dGradWeight(dy, x, weightShape, options) : c.conv2dGradWeight(dy, x, weightShape, options));
 }
 
 async function main(): Promise<void> {
@@ -69,7 +51,7 @@ async function main(): Promise<void> {
   console.log(`A ${roots[0]}\nB ${roots[1]}`);
   for (const layer of selected) {
     for (const pass of passes) {
-      const calls = trees.map((tree, i) => passOf(tree, engines[i]!, layer, pass));
+      const calls = trees.map((tree, i) => engineCalls(tree.conv, engines[i]!, layer).calls[pass]);
       const outputs: Float32Array[] = [];
       for (let i = 0; i < 2; i++) {
         const out = calls[i]!();

@@ -8,31 +8,21 @@
 //   npx tsx bench/conv-agreement.ts [--only G1,S1]
 
 import { Engine } from '../engine/runtime.ts';
-import type { Tensor } from '../engine/tensor.ts';
-import { layers, lcgValues, outputSize, type Layer } from './conv-layers.ts';
-import {
-  conv2d, conv2dGradInput, conv2dGradWeight, convTranspose2d, convTranspose2dGradInput, convTranspose2dGradWeight,
-} from '../engine/ops/conv.ts';
+import { engineCalls, layers, passNames, type Layer } from './conv-layers.ts';
+import * as conv from '../engine/ops/conv.ts';
 import { enableConvAutotune, takeUsedConvVariants } from '../engine/ops/conv-autotune.ts';
 
 const TOLERANCE = 1e-4;
 
 async function passes(engine: Engine, layer: Layer): Promise<Float32Array[]> {
-  const { batch, inChannels, outChannels, inSize, kernel, stride, padding, transposed } = layer;
-  const filled = (shape: number[], seed: number) =>
-    engine.fromArray(lcgValues(shape.reduce((a, b) => a * b, 1), seed), shape, 'f32', 'agreement');
-  const x = filled([batch, inChannels, inSize, inSize], 1);
-  const weight = filled(transposed ? [inChannels, outChannels, kernel, kernel] : [outChannels, inChannels, kernel, kernel], 2);
-  const dy = filled([batch, outChannels, outputSize(layer), outputSize(layer)], 3);
-  const options = { stride, padding };
-  const results: Tensor[] = [
-    transposed ? convTranspose2d(x, weight, null, options) : conv2d(x, weight, null, options),
-    transposed ? convTranspose2dGradInput(dy, weight, x.shape, options) : conv2dGradInput(dy, weight, x.shape, options),
-    transposed ? convTranspose2dGradWeight(dy, x, weight.shape, options) : conv2dGradWeight(dy, x, weight.shape, options),
-  ];
+  const { calls, dispose } = engineCalls(conv, engine, layer);
   const values: Float32Array[] = [];
-  for (const result of results) values.push((await result.toArray()) as Float32Array);
-  [x, weight, dy, ...results].forEach((t) => t.dispose());
+  for (const pass of passNames) {
+    const result = calls[pass]();
+    values.push((await result.toArray()) as Float32Array);
+    result.dispose();
+  }
+  dispose();
   return values;
 }
 

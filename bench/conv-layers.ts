@@ -67,3 +67,30 @@ export function layerGflop(layer: Layer): number {
   return (2 * batch * inside * inside * inChannels * outChannels) / 1e9;
 }
 
+
+type ConvOps = typeof import('../engine/ops/conv.ts');
+type Engine = import('../engine/runtime.ts').Engine;
+type Tensor = import('../engine/tensor.ts').Tensor;
+
+/**
+ * A layer's three passes on the engine, each a call returning its output, over inputs made once from
+ * fixed seeds (x 1, weight 2, dy 3). `conv` is engine/ops/conv.ts, passed in so that bench/ab-trees.ts
+ * can hand each checkout its own.
+ */
+export function engineCalls(conv: ConvOps, engine: Engine, layer: Layer): { calls: Record<PassName, () => Tensor>; dispose(): void } {
+  const { batch, inChannels, outChannels, inSize, kernel, stride, padding, transposed } = layer;
+  const filled = (shape: number[], seed: number) => engine.fromArray(lcgValues(shape.reduce((a, b) => a * b, 1), seed), shape, 'f32', 'bench');
+  const x = filled([batch, inChannels, inSize, inSize], 1);
+  const weightShape = transposed ? [inChannels, outChannels, kernel, kernel] : [outChannels, inChannels, kernel, kernel];
+  const weight = filled(weightShape, 2);
+  const dy = filled([batch, outChannels, outputSize(layer), outputSize(layer)], 3);
+  const options = { stride, padding };
+  return {
+    calls: {
+      fwd: () => (transposed ? conv.convTranspose2d(x, weight, null, options) : conv.conv2d(x, weight, null, options)),
+      dx: () => (transposed ? conv.convTranspose2dGradInput(dy, weight, x.shape, options) : conv.conv2dGradInput(dy, weight, x.shape, options)),
+      dw: () => (transposed ? conv.convTranspose2dGradWeight(dy, x, weightShape, options) : conv.conv2dGradWeight(dy, x, weightShape, options)),
+    },
+    dispose: () => [x, weight, dy].forEach((t) => t.dispose()),
+  };
+}

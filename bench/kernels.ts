@@ -17,13 +17,11 @@ import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
-import {
-  conv2d, conv2dGradInput, conv2dGradWeight, convTranspose2d, convTranspose2dGradInput, convTranspose2dGradWeight,
-} from '../engine/ops/conv.ts';
+import * as conv from '../engine/ops/conv.ts';
 import { convTuning } from '../engine/ops/conv-kernels.ts';
 import { enableConvAutotune, takeUsedConvVariants, tuneConvolutions } from '../engine/ops/conv-autotune.ts';
 import { trainingWorkload } from '../pipeline/commands/profile.ts';
-import { layerGflop, layers, lcgValues, outputSize, passNames } from './conv-layers.ts';
+import { engineCalls, layerGflop, layers, outputSize, passNames } from './conv-layers.ts';
 import type { Layer, PassName, Passes } from './conv-layers.ts';
 import { loadTfjs, tfjsPasses } from './tfjs-conv.ts';
 
@@ -88,24 +86,10 @@ function argument(name: string): string | undefined {
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
-function filled(engine: Engine, shape: number[], seed: number): Tensor {
-  return engine.fromArray(lcgValues(shape.reduce((a, b) => a * b, 1), seed), shape, 'f32', 'bench');
-}
-
 function enginePasses(engine: Engine, layer: Layer): Passes {
-  const { batch, inChannels, outChannels, inSize, kernel, stride, padding, transposed } = layer;
-  const outSize = outputSize(layer);
-  const x = filled(engine, [batch, inChannels, inSize, inSize], 1);
-  const weight = filled(engine, transposed ? [inChannels, outChannels, kernel, kernel] : [outChannels, inChannels, kernel, kernel], 2);
-  const dy = filled(engine, [batch, outChannels, outSize, outSize], 3);
-  const options = { stride, padding };
+  const { calls, dispose } = engineCalls(conv, engine, layer);
   const scoped = (fn: () => Tensor) => () => engine.tidy(() => { fn(); });
-  return {
-    fwd: scoped(() => (transposed ? convTranspose2d(x, weight, null, options) : conv2d(x, weight, null, options))),
-    dx: scoped(() => (transposed ? convTranspose2dGradInput(dy, weight, x.shape, options) : conv2dGradInput(dy, weight, x.shape, options))),
-    dw: scoped(() => (transposed ? convTranspose2dGradWeight(dy, x, weight.shape, options) : conv2dGradWeight(dy, x, weight.shape, options))),
-    dispose: () => [x, weight, dy].forEach((t) => t.dispose()),
-  };
+  return { fwd: scoped(calls.fwd), dx: scoped(calls.dx), dw: scoped(calls.dw), dispose };
 }
 
 /**

@@ -14,75 +14,54 @@ const adapter = (await gpu.requestAdapter())!;
 const device = await adapter.requestDevice();
 const ITERATIONS = 1024;
 const THREADS = 64 * 512;
-const head = '@group(0) @binding(0) var<storage, read_write> out: array<f32>;';
+const storageScalar = '@group(0) @binding(1) var<storage, read> x: array<f32>;';
 const storageVec4 = '@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;';
-// Offsets wrap with masks, not %, which lavapipe would divide lane by lane.
+
+/**
+ * A kernel that adds up ITERATIONS x 16 floats per thread: `offset` is iteration i's first index
+ * (wrapped with masks, not %, which lavapipe would divide lane by lane), `sum` the vec4 sum of the 16
+ * floats from offset o, after `declarations` (the input binding) and `prologue`.
+ */
+function loadLoop(declarations: string, offset: string, sum: string, prologue = '', tail = ''): string {
+  return `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+${declarations}
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
+    @builtin(local_invocation_index) local: u32) {
+  ${prologue}
+  var s = vec4<f32>(0.0);
+  for (var i = 0u; i < ${ITERATIONS}u; i++) {
+    let o = ${offset};
+    s += ${sum};
+  }
+  out[id.x] = s.x + s.y + s.z + s.w${tail}; }`;
+}
+
+/** The sum of 16 scalars of `array` from offset o, as 4 vec4s, and of 4 vec4s. */
+const sixteenScalars = (array: string) => [0, 4, 8, 12]
+  .map((k) => `vec4<f32>(${[0, 1, 2, 3].map((j) => `${array}[o + ${k + j}u]`).join(', ')})`).join(' + ');
+const fourVec4s = (array: string) => [0, 1, 2, 3].map((j) => `${array}[o + ${j}u]`).join(' + ');
+
 const kernels: Record<string, { code: string; uniform?: boolean }> = {
-  'storage scalar': { code: `${head} @group(0) @binding(1) var<storage, read> x: array<f32>;
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  var s = vec4<f32>(0.0);
-  for (var i = 0u; i < ${ITERATIONS}u; i++) {
-    let o = ((id.x % 1024u) * 16u + i * 64u) & 262128u;
-    s += vec4<f32>(x[o], x[o + 1u], x[o + 2u], x[o + 3u]) + vec4<f32>(x[o + 4u], x[o + 5u], x[o + 6u], x[o + 7u])
-      + vec4<f32>(x[o + 8u], x[o + 9u], x[o + 10u], x[o + 11u]) + vec4<f32>(x[o + 12u], x[o + 13u], x[o + 14u], x[o + 15u]);
-  }
-  out[id.x] = s.x + s.y + s.z + s.w; }` },
-  'storage vec4': { code: `${head} ${storageVec4}
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  var s = vec4<f32>(0.0);
-  for (var i = 0u; i < ${ITERATIONS}u; i++) {
-    let o = ((id.x % 1024u) * 4u + i * 16u) & 65532u;
-    s += x[o] + x[o + 1u] + x[o + 2u] + x[o + 3u];
-  }
-  out[id.x] = s.x + s.y + s.z + s.w; }` },
-  'uniform vec4': { uniform: true, code: `${head} @group(0) @binding(1) var<uniform> x: array<vec4<f32>, 4096>;
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  var s = vec4<f32>(0.0);
-  for (var i = 0u; i < ${ITERATIONS}u; i++) {
-    let o = ((id.x % 1024u) * 4u + i * 16u) & 4092u;
-    s += x[o] + x[o + 1u] + x[o + 2u] + x[o + 3u];
-  }
-  out[id.x] = s.x + s.y + s.z + s.w; }` },
-  'storage vec4, shared address': { code: `${head} ${storageVec4}
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>) {
-  var s = vec4<f32>(0.0);
-  for (var i = 0u; i < ${ITERATIONS}u; i++) {
-    let o = ((group.x % 64u) * 4u + i * 16u) & 65532u;
-    s += x[o] + x[o + 1u] + x[o + 2u] + x[o + 3u];
-  }
-  out[id.x] = s.x + s.y + s.z + s.w; }` },
-  'workgroup scalar': { code: `${head} ${storageVec4}
-var<workgroup> tile: array<f32, 4096>;
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) local: u32) {
-  for (var k = local; k < 1024u; k += 64u) { let v = x[k]; tile[4u * k] = v.x; tile[4u * k + 1u] = v.y; tile[4u * k + 2u] = v.z; tile[4u * k + 3u] = v.w; }
-  workgroupBarrier();
-  var s = vec4<f32>(0.0);
-  for (var i = 0u; i < ${ITERATIONS}u; i++) {
-    let o = (local * 16u + i * 64u) & 4080u;
-    s += vec4<f32>(tile[o], tile[o + 1u], tile[o + 2u], tile[o + 3u]) + vec4<f32>(tile[o + 4u], tile[o + 5u], tile[o + 6u], tile[o + 7u])
-      + vec4<f32>(tile[o + 8u], tile[o + 9u], tile[o + 10u], tile[o + 11u]) + vec4<f32>(tile[o + 12u], tile[o + 13u], tile[o + 14u], tile[o + 15u]);
-  }
-  out[id.x] = s.x + s.y + s.z + s.w; }` },
-  'workgroup vec4': { code: `${head} ${storageVec4}
-var<workgroup> tile: array<vec4<f32>, 1024>;
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) local: u32) {
-  for (var k = local; k < 1024u; k += 64u) { tile[k] = x[k]; }
-  workgroupBarrier();
-  var s = vec4<f32>(0.0);
-  for (var i = 0u; i < ${ITERATIONS}u; i++) {
-    let o = (local * 4u + i * 16u) & 1020u;
-    s += tile[o] + tile[o + 1u] + tile[o + 2u] + tile[o + 3u];
-  }
-  out[id.x] = s.x + s.y + s.z + s.w; }` },
-  'no loads': { code: `${head} ${storageVec4}
-@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) id: vec3<u32>) {
-  var s = vec4<f32>(0.0);
-  for (var i = 0u; i < ${ITERATIONS}u; i++) {
-    let o = ((id.x % 1024u) * 4u + i * 16u) & 65532u;
-    let f = vec4<f32>(f32(o), f32(o + 1u), f32(o + 2u), f32(o + 3u));
-    s += f + f.yzwx + f.zwxy + f.wxyz;
-  }
-  out[id.x] = s.x + s.y + s.z + s.w + x[0].x; }` },
+  'storage scalar': { code: loadLoop(storageScalar, '((id.x % 1024u) * 16u + i * 64u) & 262128u', sixteenScalars('x')) },
+  'storage vec4': { code: loadLoop(storageVec4, '((id.x % 1024u) * 4u + i * 16u) & 65532u', fourVec4s('x')) },
+  'uniform vec4': {
+    uniform: true,
+    code: loadLoop('@group(0) @binding(1) var<uniform> x: array<vec4<f32>, 4096>;', '((id.x % 1024u) * 4u + i * 16u) & 4092u', fourVec4s('x')),
+  },
+  'storage vec4, shared address': { code: loadLoop(storageVec4, '((group.x % 64u) * 4u + i * 16u) & 65532u', fourVec4s('x')) },
+  'workgroup scalar': {
+    code: loadLoop(`${storageVec4}\nvar<workgroup> tile: array<f32, 4096>;`, '(local * 16u + i * 64u) & 4080u', sixteenScalars('tile'),
+      'for (var k = local; k < 1024u; k += 64u) { let v = x[k]; tile[4u * k] = v.x; tile[4u * k + 1u] = v.y; tile[4u * k + 2u] = v.z; tile[4u * k + 3u] = v.w; }\n  workgroupBarrier();'),
+  },
+  'workgroup vec4': {
+    code: loadLoop(`${storageVec4}\nvar<workgroup> tile: array<vec4<f32>, 1024>;`, '(local * 4u + i * 16u) & 1020u', fourVec4s('tile'),
+      'for (var k = local; k < 1024u; k += 64u) { tile[k] = x[k]; }\n  workgroupBarrier();'),
+  },
+  // The same arithmetic on values made from the offset; x is read once so that the binding stays.
+  'no loads': {
+    code: loadLoop(`${storageVec4}\nfn rotations(f: vec4<f32>) -> vec4<f32> { return f + f.yzwx + f.zwxy + f.wxyz; }`,
+      '((id.x % 1024u) * 4u + i * 16u) & 65532u', 'rotations(vec4<f32>(f32(o), f32(o + 1u), f32(o + 2u), f32(o + 3u)))', '', ' + x[0].x'),
+  },
 };
 
 const out = device.createBuffer({ size: THREADS * 4, usage: GPUBufferUsage.STORAGE });

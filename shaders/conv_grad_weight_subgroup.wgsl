@@ -371,7 +371,7 @@ fn main_taps(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_
     let inRow = (n * params.inChannels + b) * inPlane + u32(select(0, iy, rowInside)) * params.inWidth;
     let gradRow = n * params.gradChannels * gradPlane + gy * params.gradWidth;
     for (var gx0 = 0u; gx0 < params.gradWidth; gx0 += COLUMNS) {
-      // This member's channels at the 4 columns.
+      // This lane's share of the channels, at the 4 columns.
       var mine: array<vec4<f32>, 16>;
       for (var i = 0u; i < perMember; i++) {
         let a = min(a0 + sharer * perMember + i, lastA);

@@ -8,7 +8,7 @@
 
 import type { Engine } from '../runtime.ts';
 import {
-  convTuning, convolutionWeightGradient, gatherCandidates, gatherConvolution, gatherTiles, weightGradCandidates, weightGradTiles,
+  convTuning, convolutionWeightGradient, gatherCandidates, gatherConvolution, runnableGatherVariants, runnableWeightGradVariants, weightGradCandidates,
   type GatherGeometry, type GatherVariant, type WeightGradShape, type WeightGradVariant,
 } from './conv-kernels.ts';
 
@@ -70,12 +70,15 @@ function weightGradKey(w: WeightGradGeometry): string {
   return `weightGrad ${w.gradientShape.join('x')} * ${w.inputShape.join('x')} k${w.kernelHeight}x${w.kernelWidth} s${w.stride} p${w.padding}`;
 }
 
-/** `tiles`: variants that are not candidates on this adapter (engine/ops/conv-kernels.ts gatherTiles) but run when forced. */
-function choose<V extends string>(engine: Engine, candidates: V[], tiles: V[], forced: V | null, key: string, pending: () => Pending): V {
+/**
+ * `runnable`: every variant that can run the shape here, which a forced one must be (a superset of the
+ * candidates the tuner times: engine/ops/conv-kernels.ts runnableGatherVariants); asked only when forced.
+ */
+function choose<V extends string>(engine: Engine, candidates: V[], runnable: () => V[], forced: V | null, key: string, pending: () => Pending): V {
   const state = states.get(engine);
   const recorded = state?.choices.get(key) as V | undefined;
   let variant = candidates[0];
-  if (forced && (candidates.includes(forced) || tiles.includes(forced))) variant = forced;
+  if (forced && runnable().includes(forced)) variant = forced;
   else if (recorded && candidates.includes(recorded)) variant = recorded;
   else if (state && candidates.length > 1) state.pending.set(key, pending());
   state?.used.set(key, variant);
@@ -88,21 +91,30 @@ function choose<V extends string>(engine: Engine, candidates: V[], tiles: V[], f
  * for the shape, and the new candidates are timed rather than the old choice kept.
  */
 export function candidatesTag(candidates: readonly string[]): string {
-  let hash = 0x811c9dc5;
-  for (const char of candidates.join(',')) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
-  return `[${hash.toString(16).padStart(8, '0')}]`;
+  const list = candidates.join(',');
+  let tag = tags.get(list);
+  if (tag === undefined) {
+    let hash = 0x811c9dc5;
+    for (const char of list) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+    tag = `[${hash.toString(16).padStart(8, '0')}]`;
+    tags.set(list, tag);
+  }
+  return tag;
 }
+
+/** Candidate list -> tag: every conv call asks, and there are a few dozen lists. */
+const tags = new Map<string, string>();
 
 export function gatherVariant(engine: Engine, g: GatherGeometry): GatherVariant {
   const candidates = gatherCandidates(engine, g);
-  return choose(engine, candidates, gatherTiles(g), convTuning.gather, `${gatherKey(g)} ${candidatesTag(candidates)}`,
+  return choose(engine, candidates, () => runnableGatherVariants(engine, g), convTuning.gather, `${gatherKey(g)} ${candidatesTag(candidates)}`,
     () => ({ op: 'gather', geometry: g }));
 }
 
 export function weightGradVariant(engine: Engine, geometry: WeightGradGeometry): WeightGradVariant {
   const kernel = weightGradKernel(geometry);
   const candidates = weightGradCandidates(engine, geometry.gradientShape[1], kernel);
-  return choose(engine, candidates, weightGradTiles(geometry.gradientShape[1], kernel), convTuning.weightGrad,
+  return choose(engine, candidates, () => runnableWeightGradVariants(engine, geometry.gradientShape[1], kernel), convTuning.weightGrad,
     `${weightGradKey(geometry)} ${candidatesTag(candidates)}`, () => ({ op: 'weightGrad', geometry }));
 }
 

@@ -101,6 +101,13 @@ function stripGeometry(g: GatherGeometry, pixels = 4): { width: number; pixelSte
   return { width: (pixels - 1) * pixelStep + columnTaps, pixelStep, columnTaps };
 }
 
+/** Output phases per axis: convTranspose2d's stride (each phase its own taps), conv2d's one. */
+const phaseStride = (g: GatherGeometry): number => (g.transposed ? g.stride : 1);
+
+/** Output pixels of phase 0, the largest. */
+const largestPhasePixels = (g: GatherGeometry): number =>
+  g.batch * Math.ceil(g.outHeight / phaseStride(g)) * Math.ceil(g.outWidth / phaseStride(g));
+
 /** convTranspose2d k4 s2 p1 doubling the size: what conv_gather_subgroup.wgsl main_phases computes. */
 function isUpsampleK4S2(g: GatherGeometry): boolean {
   return g.transposed && g.kernelHeight === 4 && g.kernelWidth === 4 && g.stride === 2 && g.padding === 1
@@ -181,10 +188,15 @@ export function gatherTiles(g: GatherGeometry): GatherTileVariant[] {
   const tiles = TILE_VARIANTS.filter((v) => tileOf(v).rows <= largestUsefulTile(g.outChannels));
   // The split tile first where 64 x 64 tiles would not give each multiprocessor of a large GPU (an
   // H100 has 132) several workgroups: 4x the threads, each a quarter of the reduction.
-  const phases = g.transposed ? g.stride * g.stride : 1;
-  const pixels = g.batch * Math.ceil(g.outHeight / (phases > 1 ? g.stride : 1)) * Math.ceil(g.outWidth / (phases > 1 ? g.stride : 1));
-  const workgroups = Math.ceil(pixels / 64) * Math.ceil(g.outChannels / 64) * phases;
+  const stride = phaseStride(g);
+  const workgroups = Math.ceil(largestPhasePixels(g) / 64) * Math.ceil(g.outChannels / 64) * stride * stride;
   return workgroups < 512 ? ['tile32x32k4', ...tiles] : [...tiles, 'tile32x32k4'];
+}
+
+/** Every variant that can run `g` here: the candidates, and the tiles where they are not among them. */
+export function runnableGatherVariants(engine: Engine, g: GatherGeometry): GatherVariant[] {
+  const candidates = gatherCandidates(engine, g);
+  return [...candidates, ...gatherTiles(g).filter((v) => !candidates.includes(v))];
 }
 
 /**
@@ -264,6 +276,12 @@ export function weightGradTiles(gradChannels: number, kernel?: WeightGradShape):
   return TILE_VARIANTS.filter((v) => tileOf(v).rows <= largestUsefulTile(gradChannels) && tileOf(v).columns <= largestUsefulTile(columns));
 }
 
+/** Every weight-gradient variant that can run here (as runnableGatherVariants). */
+export function runnableWeightGradVariants(engine: Engine, gradChannels: number, kernel: WeightGradShape): WeightGradVariant[] {
+  const candidates = weightGradCandidates(engine, gradChannels, kernel);
+  return [...candidates, ...weightGradTiles(gradChannels, kernel).filter((v) => !candidates.includes(v))];
+}
+
 /** Sizes of one gather: input [N, Cin, H, W] -> output [N, Cout, OH, OW]. */
 export interface GatherGeometry {
   batch: number;
@@ -323,7 +341,7 @@ export function gatherMacs(g: GatherGeometry): number {
 /** out [N, Cout, OH, OW] = the conv2d (or convTranspose2d, if g.transposed) of x, plus bias. */
 export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry, variant: GatherVariant): Tensor {
   const engine = x.engine;
-  if (!gatherCandidates(engine, g).includes(variant) && !(gatherTiles(g) as string[]).includes(variant)) throw new Error(`conv: variant ${variant} cannot run ${JSON.stringify(g)}`);
+  if (!runnableGatherVariants(engine, g).includes(variant)) throw new Error(`conv: variant ${variant} cannot run ${JSON.stringify(g)}`);
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
   const packed = packWeights(weight, outputIsFirst);
   if (isTile(variant)) {
@@ -337,9 +355,9 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
     return out;
   }
   // Phase 0 has the most rows and columns; threads past their own phase's extent do no stores.
-  const phaseStride = g.transposed ? g.stride : 1;
+  const stride = phaseStride(g);
   const pixels = variant.startsWith('pixels') ? channelsOf(variant) : 4;
-  const threads = g.batch * Math.ceil(g.outHeight / phaseStride) * Math.ceil(Math.ceil(g.outWidth / phaseStride) / pixels);
+  const threads = g.batch * Math.ceil(g.outHeight / stride) * Math.ceil(Math.ceil(g.outWidth / stride) / pixels);
   const groups = Math.ceil(threads / GATHER_WORKGROUP);
   if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
   // Output channels per thread (one for main_pixels, whose number counts pixels).
@@ -358,7 +376,7 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
     buffers: variant.startsWith('subgroup') ? { x, x4: halo ? x : packed, weights4: packed, bias: bias ?? packed, out } : { x, weights: packed, bias: bias ?? packed, out },
     params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
     overrides,
-    workgroups: [groups, Math.ceil(g.outChannels / channels), phaseStride * phaseStride],
+    workgroups: [groups, Math.ceil(g.outChannels / channels), stride * stride],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding}`,
     flops: 2 * gatherMacs(g),
     bytes: (x.size + packed.size + out.size) * 4,
@@ -369,17 +387,16 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
 
 /** conv_gather_tiled.wgsl: one GEMM per output phase, `tile` channels x pixels per workgroup. */
 function runTiled(x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, tile: ReturnType<typeof tileOf>): void {
-  // Phase 0 has the most pixels; workgroups past their own phase's pixels store nothing.
-  const phaseStride = g.transposed ? g.stride : 1;
-  const pixels = g.batch * Math.ceil(g.outHeight / phaseStride) * Math.ceil(g.outWidth / phaseStride);
-  const groups = Math.ceil(pixels / tile.columns);
+  // Workgroups past their own phase's pixels store nothing.
+  const stride = phaseStride(g);
+  const groups = Math.ceil(largestPhasePixels(g) / tile.columns);
   if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
   x.engine.run(tiledGatherKernel, {
     buffers: { x, weights: packed, bias: bias ?? packed, out },
     params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
     // The split tile: 4 x 4 outputs per thread of 8 x 8; the others: 16 x 16 threads.
     overrides: tile.kSplit > 1 ? { K_SPLIT: tile.kSplit, GROUP_X: 8, THREAD_C: 4, THREAD_P: 4 } : { THREAD_C: tile.rows / 16, THREAD_P: tile.columns / 16 },
-    workgroups: [groups, Math.ceil(g.outChannels / tile.rows), phaseStride * phaseStride],
+    workgroups: [groups, Math.ceil(g.outChannels / tile.rows), stride * stride],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding} (tile ${tile.rows}x${tile.columns}${tile.kSplit > 1 ? ` k${tile.kSplit}` : ''})`,
     flops: 2 * gatherMacs(g),
     bytes: (x.size + packed.size + out.size) * 4,
@@ -460,7 +477,7 @@ export function convolutionWeightGradient(
   const threadsNeeded = Math.ceil(inChannels / 4) * taps;
   const threadBlocks = Math.ceil(threadsNeeded / GATHER_WORKGROUP);
   const kernelShape = { height: kernelHeight, width: kernelWidth, stride, inChannels, gradWidth };
-  if (!weightGradCandidates(engine, gradChannels, kernelShape).includes(variant) && !(weightGradTiles(gradChannels, kernelShape) as string[]).includes(variant)) {
+  if (!runnableWeightGradVariants(engine, gradChannels, kernelShape).includes(variant)) {
     throw new Error(`conv weight grad: variant ${variant} cannot run ${gradChannels} channels, kernel width ${kernelWidth}, stride ${stride}`);
   }
   const subgroup = variant.startsWith('subgroup');
@@ -505,14 +522,15 @@ export function convolutionWeightGradient(
       label, ...work,
     });
   } else if (variant === 'taps16') {
+    const team = tapsTeam(kernelShape);
     engine.run(tapsWeightGradientKernel, {
       buffers: { gradient4: gradient, input, partial },
       params,
       // Lanes share their gradient loads by shuffle within the team, or within the smallest subgroup
       // where the team is larger, and at most one channel per lane.
       overrides: {
-        A_CHANNELS: aChannels, STRIDE: stride, TEAM: tapsTeam(kernelShape), TAP_STRIP: 3 * stride + 4,
-        SHARE: Math.min(tapsTeam(kernelShape), engine.subgroupMinSize, aChannels),
+        A_CHANNELS: aChannels, STRIDE: stride, TEAM: team, TAP_STRIP: 3 * stride + 4,
+        SHARE: Math.min(team, engine.subgroupMinSize, aChannels),
       },
       workgroups: [1, groupsY, usedChunks],
       label, ...work,

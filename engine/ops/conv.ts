@@ -34,16 +34,11 @@ function gather(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor 
 }
 
 function weightGradient(gradient: Tensor, input: Tensor, kernelHeight: number, kernelWidth: number, stride: number, padding: number): Tensor {
-  if (weightGradSwap(gradient.shape[1], input.shape[1], kernelHeight, kernelWidth, stride, padding, input.shape[3])) {
-    // The same sums with the sides swapped (see weightGradSwap), put back in place by the reduction.
-    const swappedPadding = kernelHeight - 1 - padding;
-    const variant = weightGradVariant(gradient.engine, {
-      gradientShape: [...input.shape], inputShape: [...gradient.shape], kernelHeight, kernelWidth, stride, padding: swappedPadding,
-    });
-    return convolutionWeightGradient(input, gradient, kernelHeight, kernelWidth, stride, swappedPadding, variant, true);
-  }
-  const variant = weightGradVariant(gradient.engine, { gradientShape: [...gradient.shape], inputShape: [...input.shape], kernelHeight, kernelWidth, stride, padding });
-  return convolutionWeightGradient(gradient, input, kernelHeight, kernelWidth, stride, padding, variant);
+  // Or the same sums with the sides swapped (see weightGradSwap), put back in place by the reduction.
+  const swap = weightGradSwap(gradient.shape[1], input.shape[1], kernelHeight, kernelWidth, stride, padding, input.shape[3]);
+  const [g, x, p] = swap ? [input, gradient, kernelHeight - 1 - padding] : [gradient, input, padding];
+  const variant = weightGradVariant(g.engine, { gradientShape: [...g.shape], inputShape: [...x.shape], kernelHeight, kernelWidth, stride, padding: p });
+  return convolutionWeightGradient(g, x, kernelHeight, kernelWidth, stride, p, variant, swap);
 }
 
 /** Bias gradient: dy [N, C, H, W] summed over everything but channels. */
