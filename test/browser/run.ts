@@ -1,6 +1,7 @@
 // `npm run test:browser`: the web page and the embedding API in headless Chromium against the Node
 // CLI on the same tiny weights (trained here), GPU memory after dispose(), the static server's
-// refusals, and the kernel suite in the browser against the float64 reference and Node.
+// refusals, the kernel suite in the browser against the float64 reference and Node, and the kernel
+// profiler in the browser.
 // Prints "N passed, M failed" and exits non-zero on failure. `--docs-screenshot` also refreshes
 // docs/web-screenshot.png.
 
@@ -14,6 +15,7 @@ import { bundleForBrowser, repositoryRoot } from '../../web/build.ts';
 import { startWebServer, type WebServer } from '../../web/server.ts';
 import { launchChromium, type Browser } from './chromium.ts';
 import { runKernelSuite, type KernelCaseResult } from './kernel-suite.ts';
+import type { BrowserProfile } from './profile-step.ts';
 import { nodeGenerate, trainTinyWeights, type NodeImages } from './node-side.ts';
 
 const results: Array<{ name: string; error: string | null }> = [];
@@ -153,6 +155,8 @@ async function main(): Promise<number> {
 
   const server = await startWebServer({ port: 0, weightsDir });
   let browser: Browser | null = null;
+  // Left by the kernel page for the profiler check after it: with timestamps, and with the CPU clock.
+  let browserProfiles: BrowserProfile[] = [];
   try {
     await check('server serves the page, bundle and weights, and refuses traversal', () => checkServer(server));
     browser = await launchChromium();
@@ -208,9 +212,33 @@ async function main(): Promise<number> {
       });
       await kernelPage.goto(kernelsUrl);
       await kernelPage.waitForFunction(() => 'kernelSuite' in window);
-      const browserRun = await kernelPage.evaluate(() => (window as unknown as { kernelSuite: Promise<{ results: KernelCaseResult[] }> }).kernelSuite);
+      const browserRun = await kernelPage.evaluate(() => (window as unknown as { kernelSuite: Promise<{ results: KernelCaseResult[]; profiles: BrowserProfile[] }> }).kernelSuite);
       compareKernelRuns(browserRun.results, nodeKernels);
+      browserProfiles = browserRun.profiles;
       await kernelPage.close();
+    });
+    await check('the kernel profiler runs in the browser: per-kernel table and Chrome trace of a training step, timestamps and CPU clock', async () => {
+      ensure(browserProfiles.length === 2, `the kernel page left ${browserProfiles.length} profiles`);
+      ensure(browserProfiles[1].clock === 'cpu', `timestamps off: clock ${browserProfiles[1].clock}`);
+      for (const profile of browserProfiles) {
+        ensure(profile.clock === 'gpu-timestamps' || profile.clock === 'cpu', `clock ${profile.clock}`);
+        ensure(profile.steps === 2 && profile.dispatchesPerStep > 0, `${profile.steps} steps of ${profile.dispatchesPerStep} dispatches`);
+        const calls = profile.rows.reduce((total, row) => total + row.calls, 0);
+        ensure(calls === profile.steps * profile.dispatchesPerStep, `table rows hold ${calls} calls for ${profile.steps} x ${profile.dispatchesPerStep} dispatches`);
+        const gather = profile.rows.find((row) => row.name.startsWith('conv_gather'));
+        ensure(gather !== undefined, `no conv_gather row in ${profile.rows.map((row) => row.name).join(', ')}`);
+        ensure(profile.rows.some((row) => row.name.startsWith('batchnorm')), 'no batchnorm row');
+        ensure(/kernel\s+calls\s+total ms\s+mean us\s+share\s+GFLOP\/s\s+GB\/s/.test(profile.table), `table:\n${profile.table}`);
+        const trace = JSON.parse(profile.trace) as { traceEvents: Array<{ ph: string; cat?: string; name: string; dur?: number }> };
+        const kernelSpans = trace.traceEvents.filter((event) => event.ph === 'X' && event.cat === 'kernel');
+        // The warm-up step's dispatches are in the trace too.
+        ensure(kernelSpans.length >= calls && kernelSpans.every((event) => (event.dur ?? -1) >= 0), `${kernelSpans.length} kernel spans`);
+        // Timestamps: one readback per step, the warm-up included; the CPU clock reads nothing back.
+        const readbacks = profile.clock === 'gpu-timestamps' ? profile.steps + 1 : 0;
+        ensure(profile.readbacks === readbacks, `${profile.readbacks} profiler readbacks with the ${profile.clock} clock`);
+        if (profile.clock === 'gpu-timestamps') ensure(gather.gflops !== null && gather.gflops > 0, `conv_gather GFLOP/s ${gather.gflops}`);
+        console.log(`       clock ${profile.clock}: ${profile.dispatchesPerStep} dispatches per step, ${kernelSpans.length} kernel spans, ${profile.readbacks} readbacks`);
+      }
     });
     await check('a browser without WebGPU gets a clear message', async () => {
       const noGpuPage = await browser!.context.newPage();
