@@ -4,9 +4,9 @@
 #
 #   bash bench/gpu.sh pack        here: writes .device/ (Node, the node_modules the benches need, the
 #                                 Vulkan loader and glvnd), about 34 MB compressed, to travel with the working tree
-#   bash bench/gpu.sh run OUT     there: unpacks .device/, then runs bench/generate.ts, bench/conv-agreement.ts, npm run bench
+#   bash bench/gpu.sh run OUT     there: unpacks .device/, then runs bench/conv-agreement.ts, npm run bench
 #                                 (TF.js on the same adapter, PyTorch on CUDA, full training steps),
-#                                 a profile of the CGAN training step and the test suite, into OUT
+#                                 a profile of the CGAN training step, the test suite and bench/generate.ts, into OUT
 #   bash bench/gpu.sh with CMD...  there: unpacks .device/, then runs CMD (e.g. a training run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -75,11 +75,12 @@ run_all() {
   unpack
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   local tsx=(node node_modules/tsx/dist/cli.mjs)
-  stage generate 120 "${tsx[@]}" bench/generate.ts --json "$out/generate.json"
+  # Most telling first: a lease is 15 minutes, and the limits below add up to 8.
   stage agreement 60 "${tsx[@]}" bench/conv-agreement.ts
-  stage kernels 300 "${tsx[@]}" bench/kernels.ts --autotune --repeats 20 --step-runs 9 --torch-device cuda --json "$out/kernels.json"
-  stage profile 90 "${tsx[@]}" pipeline/cli.ts profile train-cgan --steps 3 --autotune --trace "$out/trace-cgan.json"
-  stage tests 180 "${tsx[@]}" node_modules/uvu/bin.js test '\.test\.ts$'
+  stage kernels 210 "${tsx[@]}" bench/kernels.ts --autotune --repeats 20 --step-runs 9 --torch-device cuda --json "$out/kernels.json"
+  stage profile 60 "${tsx[@]}" pipeline/cli.ts profile train-cgan --steps 3 --autotune --trace "$out/trace-cgan.json"
+  stage tests 90 "${tsx[@]}" node_modules/uvu/bin.js test '\.test\.ts$'
+  stage generate 60 "${tsx[@]}" bench/generate.ts --json "$out/generate.json"
 }
 
 case "${1:-}" in

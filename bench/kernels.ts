@@ -21,6 +21,8 @@ import * as conv from '../engine/ops/conv.ts';
 import { convTuning } from '../engine/ops/conv-kernels.ts';
 import { enableConvAutotune, takeUsedConvVariants, tuneConvolutions } from '../engine/ops/conv-autotune.ts';
 import { trainingWorkload } from '../pipeline/commands/profile.ts';
+import { Profiler, profileSteps } from '../engine/profile/profiler.ts';
+import { summarize } from '../engine/profile/table.ts';
 import { engineCalls, layerGflop, layers, outputSize, passNames } from './conv-layers.ts';
 import type { Layer, PassName, Passes } from './conv-layers.ts';
 import { loadTfjs, tfjsPasses } from './tfjs-conv.ts';
@@ -95,25 +97,45 @@ function enginePasses(engine: Engine, layer: Layer): Passes {
 /**
  * Wall and CPU time of one call: `repeats` calls recorded, then one wait until the queue is empty.
  * The CPU time (all threads of this process: lavapipe runs the shaders on its worker threads) is
- * what a loaded, shared machine disturbs least.
+ * what a loaded, shared machine disturbs least. `record` is the wall time of the recording alone.
  */
-async function timeOnce(fn: () => void, sync: () => Promise<void>, repeats: number): Promise<{ wall: number; cpu: number }> {
+async function timeOnce(fn: () => void, sync: () => Promise<void>, repeats: number): Promise<{ wall: number; cpu: number; record: number }> {
   const start = performance.now();
   const cpuStart = process.cpuUsage();
   for (let i = 0; i < repeats; i++) fn();
+  const recorded = performance.now();
   await sync();
   const cpu = process.cpuUsage(cpuStart);
-  return { wall: (performance.now() - start) / repeats, cpu: (cpu.user + cpu.system) / 1e3 / repeats };
+  return { wall: (performance.now() - start) / repeats, cpu: (cpu.user + cpu.system) / 1e3 / repeats, record: (recorded - start) / repeats };
 }
 
-/** Median of 5 timed batches after one warm-up call (of 1 when the warm-up took over 5 s). */
-async function median(fn: () => void, sync: () => Promise<void>, repeats: number): Promise<number> {
+/** Median of 5 timed batches after one warm-up call (of 1 when the warm-up took over 5 s): wall ms and that batch's recording ms. */
+async function median(fn: () => void, sync: () => Promise<void>, repeats: number): Promise<{ wall: number; record: number }> {
   const warmUp = await timeOnce(fn, sync, 1);
-  const samples: number[] = [];
+  const samples: Array<{ wall: number; record: number }> = [];
   const runs = warmUp.wall > 5000 ? 1 : 5;
-  for (let run = 0; run < runs; run++) samples.push((await timeOnce(fn, sync, repeats)).wall);
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(runs / 2)];
+  for (let run = 0; run < runs; run++) samples.push(await timeOnce(fn, sync, repeats));
+  samples.sort((a, b) => a.wall - b.wall);
+  return samples[Math.floor(runs / 2)]!;
+}
+
+/**
+ * GPU time of one call from timestamp queries (the kernels' own spans, summed), over 3 profiled batches
+ * of `repeats` calls; null without 'timestamp-query'. Beside the wall time it tells the kernels' share
+ * from the recording and waiting around them.
+ */
+async function kernelMs(engine: Engine, fn: () => void, repeats: number): Promise<number | null> {
+  if (!engine.features.has('timestamp-query')) return null;
+  const profiler = new Profiler(engine);
+  try {
+    await profileSteps(profiler, async () => {
+      for (let i = 0; i < repeats; i++) fn();
+      await engine.sync();
+    }, 3);
+  } finally {
+    profiler.detach();
+  }
+  return summarize(profiler.steps).kernelMs / repeats;
 }
 
 const shapeLabel = (l: Layer): string =>
@@ -188,9 +210,13 @@ async function main(): Promise<void> {
       takeUsedConvVariants(engine);
     }
     const times = { fwd: 0, dx: 0, dw: 0 };
+    const recording = { fwd: 0, dx: 0, dw: 0 };
+    // On a GPU, the kernels' own time beside the wall time (on lavapipe the two differ little).
+    const kernels = engine.adapterKind === 'gpu' ? { fwd: 0, dx: 0, dw: 0 } : null;
     const variants: string[] = [];
     for (const pass of passNames) {
-      times[pass] = await median(passes[pass], () => engine.sync(), repeats);
+      ({ wall: times[pass], record: recording[pass] } = await median(passes[pass], () => engine.sync(), repeats));
+      if (kernels) kernels[pass] = (await kernelMs(engine, passes[pass], repeats)) ?? NaN;
       variants.push(...Object.values(takeUsedConvVariants(engine)));
     }
     passes.dispose();
@@ -198,13 +224,21 @@ async function main(): Promise<void> {
     let line = `${layer.name.padEnd(6)} ${shapeLabel(layer).padEnd(30)} ${gflop.toFixed(3).padStart(6)}`;
     for (const pass of passNames) line += ` ${times[pass].toFixed(2).padStart(8)} ${rate(times[pass])}`;
     console.log(line);
+    if (kernels) {
+      const ms = (values: Record<PassName, number>) => passNames.map((p) => values[p].toFixed(3)).join(' / ');
+      console.log(`       ms per call fwd/dx/dw: kernels (timestamps) ${ms(kernels)}, recording ${ms(recording)}`);
+    }
     if (autotune) {
       console.log(`       tuned variants fwd/dx/dw: ${variants.join(', ')}`);
       // Every candidate's best time, so that a run on new hardware shows the margins as well as the winners.
       for (const entry of tuning) console.log(`       ${entry}`);
     }
     engineTimes.push(times);
-    results.push({ name: layer.name, gflop, engine: { fwd_ms: times.fwd, dx_ms: times.dx, dw_ms: times.dw, ...(autotune ? { variants, tuning } : {}) } });
+    const perPass = (values: Record<PassName, number>) => ({ fwd_ms: values.fwd, dx_ms: values.dx, dw_ms: values.dw });
+    results.push({
+      name: layer.name, gflop,
+      engine: { ...perPass(times), record: perPass(recording), ...(kernels ? { kernels: perPass(kernels) } : {}), ...(autotune ? { variants, tuning } : {}) },
+    });
   }
   // TF.js only after every engine timing, so that neither side runs with the other's state (its
   // buffers, its pending work) in the process: with both interleaved per layer, the engine's medians
@@ -216,7 +250,7 @@ async function main(): Promise<void> {
     for (const [index, layer] of selected.entries()) {
       const theirs = tfjsPasses(tfjs, layer);
       const other = { fwd: 0, dx: 0, dw: 0 };
-      for (const pass of passNames) other[pass] = await median(theirs[pass], tfjs.sync, repeats);
+      for (const pass of passNames) other[pass] = (await median(theirs[pass], tfjs.sync, repeats)).wall;
       theirs.dispose();
       const ours = engineTimes[index]!;
       console.log(`${layer.name.padEnd(6)} ${passNames.map((p) => other[p].toFixed(0)).join('/').padEnd(24)} ${passNames.map((p) => (ours[p] / other[p]).toFixed(2)).join(' ')}`);

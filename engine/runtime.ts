@@ -26,7 +26,7 @@ export interface EngineOptions extends DeviceOptions {
   adapterKind?: AdapterKind;
   /**
    * Submit after this many dispatches instead of once per step (0: once), so a GPU starts on the first
-   * kernels while the CPU still records the rest. Default: 0 on a software adapter, whose kernels run on
+   * kernels while the CPU still records the rest (after a wait, after 1, 2, 4, ... up to this many). Default: 0 on a software adapter, whose kernels run on
    * the cores that record them; SUBMIT_EVERY_ON_GPU on a GPU.
    */
   submitEvery?: number;
@@ -102,6 +102,11 @@ export class Engine {
   /** See EngineOptions.submitEvery; may be changed between steps. */
   submitEvery: number;
   private dispatchesSinceSubmit = 0;
+  /**
+   * Dispatches before the next submit: 1 once the queue has drained (a wait), doubling with each submit
+   * up to submitEvery, so an idle GPU starts on the first kernel instead of after submitEvery of them.
+   */
+  private submitAfter = 1;
   private readonly storageReferences = new Map<PooledBuffer, number>();
   private readonly scopes: Set<Tensor>[] = [];
   private readonly pipelines = new Map<string, CompiledKernel>();
@@ -308,7 +313,7 @@ export class Engine {
     pass.setBindGroup(0, bindGroup, layout.params ? [paramOffset] : []);
     pass.dispatchWorkgroups(x, y, z);
     this.observer?.afterDispatch(pass, kernel, args);
-    if (this.submitEvery > 0 && ++this.dispatchesSinceSubmit >= this.submitEvery) this.flush();
+    if (this.submitEvery > 0 && ++this.dispatchesSinceSubmit >= Math.min(this.submitAfter, this.submitEvery)) this.flush();
   }
 
   private pipeline(kernel: Kernel, overrides: Record<string, number>): CompiledKernel {
@@ -385,6 +390,7 @@ export class Engine {
     this.encoder = null;
     this.submitCount++;
     this.dispatchesSinceSubmit = 0;
+    this.submitAfter = Math.min(2 * this.submitAfter, Math.max(1, this.submitEvery));
     for (const callback of this.afterSubmit.splice(0)) callback();
     this.observer?.afterSubmit?.();
   }
@@ -436,6 +442,8 @@ export class Engine {
     });
     const startMs = performance.now();
     const result = await Promise.race([promise, lost]);
+    // The queue has drained: the next work starts the GPU at once (see submitAfter).
+    this.submitAfter = 1;
     this.observer?.waited?.(what, startMs, performance.now());
     return result;
   }

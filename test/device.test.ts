@@ -9,16 +9,17 @@ import { add } from '../engine/ops/elementwise.ts';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-test('submitEvery submits while recording; software adapters default to one submit per step', async () => {
+test('submitEvery submits while recording, sooner after a wait; software adapters default to one submit per step', async () => {
   const engine = await Engine.create({ submitEvery: 4 });
   try {
     const x = engine.fromArray(Float32Array.of(1, 2), [2]);
     await engine.read([x]);
     const before = engine.submitCount;
     let y = x;
-    for (let i = 0; i < 10; i++) y = add(y, x);
-    assert.is(engine.submitCount - before, 2, 'after dispatches 4 and 8');
-    assert.equal([...(await engine.read([y]))[0]], [11, 22]);
+    for (let i = 0; i < 12; i++) y = add(y, x);
+    // The read drained the queue, so the first submits come sooner: 1, then 2, then 4 (= submitEvery) dispatches.
+    assert.is(engine.submitCount - before, 4, 'after dispatches 1, 3, 7 and 11');
+    assert.equal([...(await engine.read([y]))[0]], [13, 26]);
   } finally {
     engine.destroy();
   }
@@ -61,7 +62,9 @@ test('reading after the device is lost rejects with a DeviceError', async () => 
 });
 
 test('a GPU validation error surfaces at the next flush as one line', async () => {
-  const engine = await Engine.create();
+  // One submit per step, so the add below is still unsubmitted when its input goes (on a GPU the first
+  // dispatch after creation is submitted at once, and destroying a buffer after its submit is legal).
+  const engine = await Engine.create({ submitEvery: 0 });
   // A buffer destroyed behind the engine's back: only the device can notice, at submit.
   const a = engine.fromArray([1, 2], [2]);
   const b = engine.fromArray([3, 4], [2]);

@@ -122,42 +122,52 @@ const timesCpu = (engine: Engine): boolean =>
   engine.adapterKind === 'cpu' && typeof process !== 'undefined' && typeof process.cpuUsage === 'function';
 
 /**
- * The cost of one call of `fn`, to the end of its GPU work: wall time, except on a software adapter in
- * Node, where it is the process's CPU time (all threads, so lavapipe's workers too). On the 2-core VM
- * the second core comes and goes, and one call's wall time varies by up to 2x while its CPU time varies
- * by a few percent; every candidate spreads its work over at least 32 workgroups, so CPU time ranks
- * them as wall time would on a quiet machine.
+ * The cost of one call of `fn`, to the end of its GPU work, over `calls` calls recorded back to back:
+ * wall time, except on a software adapter in Node, where it is the process's CPU time (all threads, so
+ * lavapipe's workers too). On the 2-core VM the second core comes and goes, and one call's wall time
+ * varies by up to 2x while its CPU time varies by a few percent; every candidate spreads its work over
+ * at least 32 workgroups, so CPU time ranks them as wall time would on a quiet machine.
  */
-async function timeOnce(engine: Engine, fn: () => void): Promise<number> {
+async function timeCalls(engine: Engine, fn: () => void, calls = 1): Promise<number> {
   const start = performance.now();
   const cpuStart = timesCpu(engine) ? process.cpuUsage() : null;
-  engine.tidy(fn);
+  for (let i = 0; i < calls; i++) engine.tidy(fn);
   await engine.sync();
-  if (!cpuStart) return performance.now() - start;
+  if (!cpuStart) return (performance.now() - start) / calls;
   const cpu = process.cpuUsage(cpuStart);
-  return (cpu.user + cpu.system) / 1e3;
+  return (cpu.user + cpu.system) / 1e3 / calls;
 }
 
 /**
- * Best time (`timeOnce`) of each candidate: one compile-and-warm-up call each, then TIMING_ROUNDS rounds that
+ * Best time (`timeCalls`) of each candidate: one compile-and-warm-up call each, then TIMING_ROUNDS rounds that
  * call every candidate once in turn, so that a burst of load on a shared machine hits all of them
  * rather than deciding the winner (on the 2-core lavapipe VM one call of the same kernel varies by up
- * to 2x). A candidate slower than a second in the first round is timed once: it will not win.
+ * to 2x). A candidate slower than a second in the first round is timed once: it will not win. On a GPU,
+ * where one call takes 0.1-1 ms and the wait for the queue tens of microseconds, each sample times
+ * enough calls back to back for GPU_SAMPLE_MS of work (counted from a second warm-up call), so that
+ * neither the wait nor the clock's resolution ranks the candidates.
  */
 async function timeCandidates(engine: Engine, calls: Array<() => void>): Promise<number[]> {
+  const onGpu = !timesCpu(engine);
+  const batch = calls.map(() => 1);
+  for (const [i, call] of calls.entries()) {
+    await timeCalls(engine, call);
+    if (onGpu) batch[i] = Math.max(1, Math.min(GPU_SAMPLE_CALLS, Math.round(GPU_SAMPLE_MS / (await timeCalls(engine, call)))));
+  }
   const best = calls.map(() => Infinity);
-  for (const call of calls) await timeOnce(engine, call);
   for (let round = 0; round < TIMING_ROUNDS; round++) {
     for (const [i, call] of calls.entries()) {
       // The warm-up includes the pipeline's compile, so the first timed call decides what is slow.
       if (round > 0 && best[i]! > 1000) continue;
-      best[i] = Math.min(best[i]!, await timeOnce(engine, call));
+      best[i] = Math.min(best[i]!, await timeCalls(engine, call, batch[i]));
     }
   }
   return best;
 }
 
 const TIMING_ROUNDS = 3;
+const GPU_SAMPLE_MS = 3;
+const GPU_SAMPLE_CALLS = 32;
 
 /**
  * Times every candidate of each pending shape (inputs of that shape, filled with small values) and
@@ -195,7 +205,7 @@ export async function tuneConvolutions(engine: Engine, log: (line: string) => vo
     timings.sort((a, b) => a[1] - b[1]);
     state.choices.set(key, timings[0][0]);
     const unit = timesCpu(engine) ? 'ms CPU' : 'ms';
-    log(`${key}: ${timings.map(([v, ms]) => `${v} ${ms.toFixed(1)} ${unit}`).join(', ')}`);
+    log(`${key}: ${timings.map(([v, ms]) => `${v} ${ms.toFixed(ms < 10 ? 3 : 1)} ${unit}`).join(', ')}`);
   }
   return pending.length;
 }
