@@ -3,14 +3,16 @@
 // register-blocked kernels, few chunks) and for a GPU (the workgroup-memory tiles, many chunks), on
 // this machine's adapter either way; prints max |difference| / max |value| per pass and the GPU-side
 // variants. The unit tests check every variant on small shapes against float64; this checks the
-// shapes the benchmarks time. Exits 1 past 1e-4.
+// shapes the benchmarks time. Exits 1 past 1e-4. `--gather V` makes the GPU-sized side run gather
+// variant V wherever it can (a tuned choice that is not the default, e.g. the split tiles).
 //
-//   npx tsx bench/conv-agreement.ts [--only G1,S1]
+//   npx tsx bench/conv-agreement.ts [--only G1,S1] [--gather tile128x128s]
 
 import { Engine } from '../engine/runtime.ts';
 import { engineCalls, layers, passNames, type Layer } from './conv-layers.ts';
 import * as conv from '../engine/ops/conv.ts';
 import { enableConvAutotune, takeUsedConvVariants } from '../engine/ops/conv-autotune.ts';
+import { convTuning, type GatherVariant } from '../engine/ops/conv-kernels.ts';
 
 const TOLERANCE = 1e-4;
 
@@ -37,8 +39,9 @@ function relativeDifference(a: Float32Array, b: Float32Array): number {
 }
 
 async function main(): Promise<void> {
-  const onlyIndex = process.argv.indexOf('--only');
-  const only = onlyIndex > 0 ? process.argv[onlyIndex + 1]?.split(',') : null;
+  const argument = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+  const only = argument('--only')?.split(',') ?? null;
+  const gather = (argument('--gather') ?? null) as GatherVariant | null;
   const selected = only ? layers.filter((l) => only.includes(l.name)) : layers;
   if (selected.length === 0) throw new Error(`--only: no layer named ${only?.join(', ')} (have ${layers.map((l) => l.name).join(', ')})`);
   const cpuSized = await Engine.create({ adapterKind: 'cpu' });
@@ -50,7 +53,9 @@ async function main(): Promise<void> {
   let worst = 0;
   for (const layer of selected) {
     const reference = await passes(cpuSized, layer);
+    convTuning.gather = gather;
     const tiled = await passes(gpuSized, layer);
+    convTuning.gather = null;
     const differences = reference.map((values, i) => relativeDifference(values, tiled[i]));
     worst = Math.max(worst, ...differences);
     const variants = Object.values(takeUsedConvVariants(gpuSized)).join(', ');

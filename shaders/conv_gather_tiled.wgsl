@@ -9,6 +9,10 @@
 // workgroup memory, then every thread multiplies its THREAD_C x THREAD_P outputs from there, while
 // the next step's values load into registers. A thread's positions of k move by K_STEP each step;
 // it carries them in (ci, jy, jx) form, so the loop does no integer divisions.
+// With SPLITS > 1 the reduction is also split over workgroups (z = phase x SPLITS + split, each
+// split a run of whole steps): `out` then holds SPLITS partial outputs, and reduce_splits adds them
+// and the bias. For layers whose tiles are too few to keep a large GPU busy (G3's grad-input: 128
+// tiles of 128 x 128 for 132 multiprocessors).
 
 struct Params {
   batch: u32,
@@ -34,6 +38,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
+// reduce_splits: the SPLITS partial outputs, and the sum.
+@group(0) @binding(5) var<storage, read> partialOutputs: array<f32>;
+@group(0) @binding(6) var<storage, read_write> result: array<f32>;
 
 // Outputs per thread: THREAD_C channels x THREAD_P pixels (4 or 8 each), in vec4s of 4 neighbours
 // read from workgroup memory as vec4s, as in conv_grad_weight_tiled.wgsl. The 256 threads are K_SPLIT
@@ -43,6 +50,7 @@ struct Params {
 // the threads on a layer with few outputs and a long reduction (G1's grad-input: 16 images of 8 x 8
 // outputs, 4096 positions of k).
 override K_SPLIT: u32 = 1u;
+override SPLITS: u32 = 1u;
 override GROUP_X: u32 = 16u;
 override GROUP_Y: u32 = 256u / K_SPLIT / GROUP_X;
 override THREAD_C: u32 = 4u;
@@ -166,13 +174,18 @@ fn stage(copy: Copy, phase: Phase) -> Staged {
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
-  let phase = phaseOf(group.z);
+  let phase = phaseOf(group.z / SPLITS);
+  let split = group.z % SPLITS;
   let phasePixels = phase.rows * phase.columns;
   let pixels = params.batch * phasePixels;
   let c0 = group.y * TILE_C;
   let p0 = group.x * TILE_P;
-  // Uniform, as the barriers in the loop need.
+  // Uniform, as the barriers in the loop need. This workgroup's run of the reduction: whole steps
+  // (so that no split's last step reaches into the next one's), the last split ending at the end.
   let reduction = params.inChannels * phase.rowTaps.x * phase.columnTaps.x;
+  let splitLength = ((reduction + K_STEP - 1u) / K_STEP + SPLITS - 1u) / SPLITS * K_STEP;
+  let kBegin = min(reduction, split * splitLength);
+  let kEnd = min(reduction, kBegin + splitLength);
   let step = splitK(K_STEP, phase);
 
   var copy: Copy;
@@ -184,9 +197,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   copy.inputBase = n * params.inChannels * params.inHeight * params.inWidth;
   copy.rowOrigin = tapOrigin(q, phase.row, phase.rowTaps.y);
   copy.columnOrigin = tapOrigin(r, phase.column, phase.columnTaps.y);
-  for (var m = 0u; m < LOADS_X; m++) { copy.inputK[m] = splitK(local / TILE_P + PASS_X * m, phase); }
+  for (var m = 0u; m < LOADS_X; m++) { copy.inputK[m] = splitK(kBegin + local / TILE_P + PASS_X * m, phase); }
   copy.channel = c0 + local % TILE_C;
-  for (var m = 0u; m < LOADS_W; m++) { copy.weightK[m] = splitK(local / TILE_C + PASS_W * m, phase); }
+  for (var m = 0u; m < LOADS_W; m++) { copy.weightK[m] = splitK(kBegin + local / TILE_C + PASS_W * m, phase); }
 
   let tx = local % GROUP_X;
   let ty = (local / GROUP_X) % GROUP_Y;
@@ -195,10 +208,10 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let kFirst = kGroup * (K_STEP / K_SPLIT);
   // [channel][vec4 of pixels]
   var acc: array<array<vec4<f32>, 2>, 8>;
-  // (A phase without taps has no weights to stage.)
+  // (A phase without taps, or a split past the end, has no weights to stage.)
   var staged: Staged;
-  if (reduction > 0u) { staged = stage(copy, phase); }
-  for (var k0 = 0u; k0 < reduction; k0 += K_STEP) {
+  if (kBegin < kEnd) { staged = stage(copy, phase); }
+  for (var k0 = kBegin; k0 < kEnd; k0 += K_STEP) {
     for (var m = 0u; m < LOADS_W; m++) {
       let i = (local / TILE_C + PASS_W * m) * STRIDE_C + local % TILE_C;
       shared4[i / 4u][i % 4u] = staged.w[m];
@@ -239,6 +252,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 
   let transposed = params.transposed != 0u;
   let outPlane = params.outHeight * params.outWidth;
+  // A split writes its own partial output; reduce_splits adds the bias.
+  let splitBase = split * params.batch * params.outChannels * outPlane;
+  let addBias = params.hasBias != 0u && SPLITS == 1u;
   for (var j = 0u; j < THREAD_P; j++) {
     let p = p0 + 4u * (tx + GROUP_X * (j / 4u)) + j % 4u;
     if (p >= pixels) { continue; }
@@ -252,8 +268,21 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       let co = c0 + 4u * (ty + GROUP_Y * (i / 4u)) + i % 4u;
       if (co >= params.outChannels) { continue; }
       var value = acc[i][j / 4u][j % 4u];
-      if (params.hasBias != 0u) { value += bias[co]; }
-      out[base + co * outPlane] = value;
+      if (addBias) { value += bias[co]; }
+      out[splitBase + base + co * outPlane] = value;
     }
   }
+}
+
+// The sum of the SPLITS partial outputs, plus the bias: one output value per thread.
+@compute @workgroup_size(256)
+fn reduce_splits(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let outPlane = params.outHeight * params.outWidth;
+  let count = params.batch * params.outChannels * outPlane;
+  let i = id.x + id.y * groups.x * 256u;
+  if (i >= count) { return; }
+  var total = 0.0;
+  for (var s = 0u; s < SPLITS; s++) { total += partialOutputs[s * count + i]; }
+  if (params.hasBias != 0u) { total += bias[(i / outPlane) % params.outChannels]; }
+  result[i] = total;
 }

@@ -13,7 +13,7 @@ import type { Shape4 } from './helpers/reference.ts';
 import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
 import { backward } from '../engine/ops/backward.ts';
-import { convTuning, gatherCandidates, vec4StripHalo, weightGradCandidates, weightGradChunks, weightGradSwap } from '../engine/ops/conv-kernels.ts';
+import { convTuning, gatherCandidates, gatherSplits, tileOf, vec4StripHalo, weightGradCandidates, weightGradChunks, weightGradSwap } from '../engine/ops/conv-kernels.ts';
 
 interface Case {
   x: Shape4;
@@ -180,6 +180,42 @@ test('workgroup-memory GEMM tiles (the default on GPUs) agree with the reference
       await checkConv({ x: [3, 5, 16, 14], weight: [33, 5, 4, 4], stride: 2, padding: 1, bias: false }, false, false, gpuSized);
       await checkConv({ x: [1, 4, 3, 4], weight: [4, 7, 2, 3], stride: 3, padding: 0, outputPadding: 2, bias: true }, true, false, gpuSized);
       await checkConv({ x: [2, 5, 9, 11], weight: [7, 5, 1, 1], stride: 1, padding: 0, bias: true }, false, false, gpuSized);
+    }
+  } finally {
+    Object.assign(convTuning, saved);
+    gpuSized.destroy();
+  }
+});
+
+test('gather tiles split over workgroups (SPLITS, then reduce_splits) agree with the reference', async () => {
+  const saved = { ...convTuning };
+  const gpuSized = await createEngine({ seed: 8765, adapterKind: 'gpu' });
+  const geometry = (c: Case, transposed: boolean) => {
+    const [batch, inChannels, inHeight, inWidth] = c.x;
+    const [kernelHeight, kernelWidth] = c.weight.slice(2);
+    const out = (size: number, k: number) => transposed ? (size - 1) * c.stride - 2 * c.padding + k : Math.floor((size + 2 * c.padding - k) / c.stride) + 1;
+    return {
+      batch, inChannels, inHeight, inWidth, outChannels: transposed ? c.weight[1] : c.weight[0], outHeight: out(inHeight, kernelHeight),
+      outWidth: out(inWidth, kernelWidth), kernelHeight, kernelWidth, stride: c.stride, padding: c.padding, transposed,
+    };
+  };
+  // Reductions of 280-576 positions: 2-8 splits, the last one ending part-way through a step.
+  const cases: [Case, boolean][] = [
+    [{ x: [2, 40, 9, 7], weight: [20, 40, 3, 3], stride: 1, padding: 1, bias: true }, false],
+    [{ x: [2, 70, 5, 6], weight: [70, 9, 4, 4], stride: 2, padding: 1, bias: true }, true],
+    [{ x: [1, 36, 12, 10], weight: [10, 36, 4, 4], stride: 2, padding: 1, bias: false }, false],
+  ];
+  try {
+    // Candidates only where the plain tiles are too few for a GPU.
+    const few = geometry(cases[0][0], false);
+    assert.ok(gatherCandidates(gpuSized, few).includes('tile64x64s'));
+    assert.not.ok(gatherCandidates(gpuSized, { ...few, batch: 64, inHeight: 64, inWidth: 64, outHeight: 64, outWidth: 64 }).includes('tile64x64s'));
+    for (const gather of ['tile64x64s', 'tile128x128s'] as const) {
+      Object.assign(convTuning, { gather, weightGrad: null });
+      for (const [c, transposed] of cases) {
+        assert.ok(gatherSplits(geometry(c, transposed), tileOf(gather)) > 1, `${gather} splits ${describe(c)}`);
+        await checkConv(c, transposed, false, gpuSized);
+      }
     }
   } finally {
     Object.assign(convTuning, saved);

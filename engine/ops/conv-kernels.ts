@@ -23,6 +23,7 @@ const rowsWeightGradientKernel = kernel('conv_grad_weight_subgroup', 'main_rows'
 const tapsWeightGradientKernel = kernel('conv_grad_weight_subgroup', 'main_taps');
 const tiledWeightGradientKernel = kernel('conv_grad_weight_tiled');
 const tiledGatherKernel = kernel('conv_gather_tiled');
+const reduceSplitsKernel = kernel('conv_gather_tiled', 'reduce_splits');
 
 const GATHER_WORKGROUP = 64;
 const MAX_WORKGROUPS = 65535;
@@ -51,16 +52,22 @@ export type WeightGradVariant = 'taps16' | 'rows32' | 'rows16' | 'rows8' | 'subg
  */
 export type TileVariant = 'tile64x64' | 'tile64x128' | 'tile128x64' | 'tile128x128';
 const TILE_VARIANTS: TileVariant[] = ['tile64x64', 'tile64x128', 'tile128x64', 'tile128x128'];
-/** Gathers also have a 32 x 32 tile whose reduction is split over 4 groups of 64 threads (conv_gather_tiled.wgsl K_SPLIT). */
-export type GatherTileVariant = TileVariant | 'tile32x32k4';
+/**
+ * Gathers also have a 32 x 32 tile whose reduction is split over 4 groups of 64 threads
+ * (conv_gather_tiled.wgsl K_SPLIT), and tiles whose reduction is split over workgroups (`s`:
+ * SPLITS, gatherSplits) where the plain ones are too few to fill a GPU.
+ */
+export type GatherTileVariant = TileVariant | 'tile32x32k4' | 'tile64x64s' | 'tile128x128s';
+const SPLIT_TILE_VARIANTS: GatherTileVariant[] = ['tile64x64s', 'tile128x128s'];
 
 /**
- * A tile variant's sizes: rows (output channels) and columns, each 4 or 8 per thread, and the groups
- * of threads that split the reduction (`k4`: 4 groups of 8 x 8 threads; otherwise one of 16 x 16).
+ * A tile variant's sizes: rows (output channels) and columns, each 4 or 8 per thread, the groups
+ * of threads that split the reduction (`k4`: 4 groups of 8 x 8 threads; otherwise one of 16 x 16),
+ * and whether workgroups split it too (`s`).
  */
-export function tileOf(variant: GatherTileVariant): { rows: number; columns: number; kSplit: number } {
-  const [, rows, columns, kSplit] = /^tile(\d+)x(\d+)(?:k(\d+))?$/.exec(variant)!;
-  return { rows: Number(rows), columns: Number(columns), kSplit: Number(kSplit ?? 1) };
+export function tileOf(variant: GatherTileVariant): { rows: number; columns: number; kSplit: number; split: boolean } {
+  const [, rows, columns, kSplit, split] = /^tile(\d+)x(\d+)(?:k(\d+))?(s?)$/.exec(variant)!;
+  return { rows: Number(rows), columns: Number(columns), kSplit: Number(kSplit ?? 1), split: split === 's' };
 }
 
 const isTile = (variant: string): variant is GatherTileVariant => variant.startsWith('tile');
@@ -188,15 +195,45 @@ export function gatherTiles(g: GatherGeometry): GatherTileVariant[] {
   const tiles = TILE_VARIANTS.filter((v) => tileOf(v).rows <= largestUsefulTile(g.outChannels));
   // The split tile first where 64 x 64 tiles would not give each multiprocessor of a large GPU (an
   // H100 has 132) several workgroups: 4x the threads, each a quarter of the reduction.
-  const stride = phaseStride(g);
-  const workgroups = Math.ceil(largestPhasePixels(g) / 64) * Math.ceil(g.outChannels / 64) * stride * stride;
-  return workgroups < 512 ? ['tile32x32k4', ...tiles] : [...tiles, 'tile32x32k4'];
+  const workgroups = tileWorkgroups(g, tileOf('tile64x64'));
+  const split = SPLIT_TILE_VARIANTS.filter((v) => tileOf(v).rows <= largestUsefulTile(g.outChannels) && gatherSplits(g, tileOf(v)) > 1);
+  return workgroups < GPU_GATHER_WORKGROUPS ? ['tile32x32k4', ...tiles, ...split] : [...tiles, 'tile32x32k4', ...split];
 }
 
-/** Every variant that can run `g` here: the candidates, and the tiles where they are not among them. */
+/** Workgroups a GPU gather wants at least: several per multiprocessor of a large GPU (an H100 has 132). */
+const GPU_GATHER_WORKGROUPS = 512;
+/** Each split of a gather's reduction is at least this many of the tile's steps. */
+const MIN_STEPS_PER_SPLIT = 8;
+const MAX_SPLITS = 8;
+
+/** Workgroups of a tiled gather without splits: tiles of the largest phase, times the phases. */
+function tileWorkgroups(g: GatherGeometry, tile: ReturnType<typeof tileOf>): number {
+  const stride = phaseStride(g);
+  return Math.ceil(largestPhasePixels(g) / tile.columns) * Math.ceil(g.outChannels / tile.rows) * stride * stride;
+}
+
+/**
+ * Workgroups per tile over which a split tile variant divides the reduction: enough to give
+ * GPU_GATHER_WORKGROUPS, each split at least MIN_STEPS_PER_SPLIT steps, the partial outputs within
+ * MAX_PARTIAL_BYTES. From the shape alone.
+ */
+export function gatherSplits(g: GatherGeometry, tile: ReturnType<typeof tileOf>): number {
+  const stride = phaseStride(g);
+  const reduction = g.inChannels * Math.ceil(g.kernelHeight / stride) * Math.ceil(g.kernelWidth / stride);
+  const steps = Math.ceil(reduction / (1024 / Math.max(tile.rows, tile.columns)));
+  const outputBytes = 4 * g.batch * g.outChannels * g.outHeight * g.outWidth;
+  const wanted = Math.ceil(GPU_GATHER_WORKGROUPS / tileWorkgroups(g, tile));
+  return Math.max(1, Math.min(wanted, MAX_SPLITS, Math.floor(steps / MIN_STEPS_PER_SPLIT), Math.floor(MAX_PARTIAL_BYTES / outputBytes)));
+}
+
+/**
+ * Every variant that can run `g` here: the candidates, and every tile (any shape: partial tiles are
+ * masked), the split ones where they split.
+ */
 export function runnableGatherVariants(engine: Engine, g: GatherGeometry): GatherVariant[] {
   const candidates = gatherCandidates(engine, g);
-  return [...candidates, ...gatherTiles(g).filter((v) => !candidates.includes(v))];
+  const tiles: GatherTileVariant[] = [...TILE_VARIANTS, 'tile32x32k4', ...SPLIT_TILE_VARIANTS.filter((v) => gatherSplits(g, tileOf(v)) > 1)];
+  return [...candidates, ...tiles.filter((v) => !candidates.includes(v))];
 }
 
 /**
@@ -345,7 +382,23 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
   const packed = packWeights(weight, outputIsFirst);
   if (isTile(variant)) {
-    runTiled(x, packed, bias, out, g, tileOf(variant));
+    const tile = tileOf(variant);
+    const splits = tile.split ? gatherSplits(g, tile) : 1;
+    if (splits === 1) {
+      runTiled(x, packed, bias, out, g, tile, 1);
+    } else {
+      const partial = engine.empty([splits, ...out.shape], 'f32', 'conv gather partial');
+      runTiled(x, packed, bias, partial, g, tile, splits);
+      engine.run(reduceSplitsKernel, {
+        buffers: { partialOutputs: partial, bias: bias ?? packed, result: out },
+        params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
+        overrides: { SPLITS: splits },
+        workgroups: linearGrid(out.size),
+        label: `${out.name} reduce ${splits} splits`,
+        bytes: (partial.size + out.size) * 4,
+      });
+      partial.dispose();
+    }
     packed.dispose();
     return out;
   }
@@ -385,8 +438,11 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   return out;
 }
 
-/** conv_gather_tiled.wgsl: one GEMM per output phase, `tile` channels x pixels per workgroup. */
-function runTiled(x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, tile: ReturnType<typeof tileOf>): void {
+/**
+ * conv_gather_tiled.wgsl: one GEMM per output phase, `tile` channels x pixels per workgroup; with
+ * `splits` > 1, `out` is [splits, ...output] and each split does its part of the reduction.
+ */
+function runTiled(x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, tile: ReturnType<typeof tileOf>, splits: number): void {
   // Workgroups past their own phase's pixels store nothing.
   const stride = phaseStride(g);
   const groups = Math.ceil(largestPhasePixels(g) / tile.columns);
@@ -395,9 +451,9 @@ function runTiled(x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g
     buffers: { x, weights: packed, bias: bias ?? packed, out },
     params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
     // The split tile: 4 x 4 outputs per thread of 8 x 8; the others: 16 x 16 threads.
-    overrides: tile.kSplit > 1 ? { K_SPLIT: tile.kSplit, GROUP_X: 8, THREAD_C: 4, THREAD_P: 4 } : { THREAD_C: tile.rows / 16, THREAD_P: tile.columns / 16 },
-    workgroups: [groups, Math.ceil(g.outChannels / tile.rows), stride * stride],
-    label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding} (tile ${tile.rows}x${tile.columns}${tile.kSplit > 1 ? ` k${tile.kSplit}` : ''})`,
+    overrides: tile.kSplit > 1 ? { K_SPLIT: tile.kSplit, GROUP_X: 8, THREAD_C: 4, THREAD_P: 4 } : { THREAD_C: tile.rows / 16, THREAD_P: tile.columns / 16, SPLITS: splits },
+    workgroups: [groups, Math.ceil(g.outChannels / tile.rows), stride * stride * splits],
+    label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding} (tile ${tile.rows}x${tile.columns}${tile.kSplit > 1 ? ` k${tile.kSplit}` : ''}${splits > 1 ? `, ${splits} splits` : ''})`,
     flops: 2 * gatherMacs(g),
     bytes: (x.size + packed.size + out.size) * 4,
   });
