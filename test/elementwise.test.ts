@@ -3,12 +3,12 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testEngine } from './helpers/engine.ts';
+import { createEngine, testEngine } from './helpers/engine.ts';
 import { checkOp } from './helpers/gpu-check.ts';
 import { checkTorchCases } from './helpers/torch-check.ts';
 import * as ref from './helpers/reference.ts';
 import { add, axpby, leakyRelu, movingAverageInPlace, mul, prelu, scale, sigmoid, tanh } from '../engine/ops/elementwise.ts';
-import { mean, sum, sumChannels } from '../engine/ops/reduce.ts';
+import { mean, reduceParts, sum, sumChannels } from '../engine/ops/reduce.ts';
 
 const shapes = [[1, 1, 1, 1], [2, 3, 5, 7], [3, 70001]];
 
@@ -99,6 +99,25 @@ test('sum, mean, per-channel sum', async () => {
     name: 'sumChannels', inputs: [{ shape: [3, 5, 4, 3] }], gpu: (_, [x]) => sumChannels(x),
     reference: ([x]) => ref.sumAxesForward(x, [3, 5, 4, 3], [0, 2, 3]).output,
   });
+});
+
+test('reductions split over workgroups (a GPU-sized engine) agree with the reference', async () => {
+  // An engine sized for a GPU splits each output's values into parts of >= 4096 and adds the parts.
+  const engine = await createEngine({ seed: 77, adapterKind: 'gpu' });
+  try {
+    assert.is(reduceParts(1, 100_003, 'gpu'), 24);
+    assert.is(reduceParts(5, 12_261, 'gpu'), 2);
+    assert.is(reduceParts(5, 12_261, 'cpu'), 1);
+    // Forward only: the backward is a broadcast, checked above.
+    await checkOp(engine, { name: 'sum', inputs: [{ shape: [7, 14_287] }], gpu: (_, [x]) => sum(x), reference: ([x]) => Float64Array.of(ref.sumForward(x)), forwardOnly: true });
+    await checkOp(engine, { name: 'mean', inputs: [{ shape: [100_003] }], gpu: (_, [x]) => mean(x), reference: ([x]) => Float64Array.of(ref.meanForward(x)), forwardOnly: true });
+    await checkOp(engine, {
+      name: 'sumChannels', inputs: [{ shape: [3, 5, 61, 67] }], gpu: (_, [x]) => sumChannels(x),
+      reference: ([x]) => ref.sumAxesForward(x, [3, 5, 61, 67], [0, 2, 3]).output, forwardOnly: true,
+    });
+  } finally {
+    engine.destroy();
+  }
 });
 
 test('element-wise ops and reductions match the PyTorch vectors', async () => {

@@ -1,11 +1,12 @@
 // Reductions: sum and mean over everything, per-channel sums of NCHW tensors, with backward.
-// WGSL: shaders/reduce.wgsl (outer x mid x inner view), shaders/broadcast.wgsl for the gradients.
+// WGSL: shaders/reduce.wgsl (outer x mid x inner view, split over workgroups on a GPU), shaders/broadcast.wgsl for the gradients.
 
 import { kernel } from '../kernel.ts';
 import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid } from './grid.ts';
+import type { AdapterKind } from '../device.ts';
 
 const reduceKernel = kernel('reduce');
 const broadcastKernel = kernel('broadcast');
@@ -13,16 +14,35 @@ const broadcastKernel = kernel('broadcast');
 /** out[m] = scale * sum over (o, i) of x viewed as [outer, mid, inner]. */
 export function reduceOuterInner(x: Tensor, outer: number, mid: number, inner: number, scaleBy = 1, shape: readonly number[] = [mid]): Tensor {
   if (outer * mid * inner !== x.size) throw new Error(`reduce: ${outer}x${mid}x${inner} does not match ${shapeString(x.shape)}`);
-  const out = x.engine.empty(shape, 'f32', 'sum');
-  x.engine.run(reduceKernel, {
-    buffers: { x, out },
-    params: { outer, mid, inner, scale: scaleBy },
-    workgroups: [mid],
-    label: `sum ${shapeString(x.shape)} -> ${shapeString(shape)}`,
-    bytes: x.size * 4,
+  const engine = x.engine;
+  const parts = reduceParts(mid, outer * inner, engine.adapterKind);
+  const out = engine.empty(shape, 'f32', 'sum');
+  const label = `sum ${shapeString(x.shape)} -> ${shapeString(shape)}`;
+  if (parts === 1) {
+    engine.run(reduceKernel, { buffers: { x, out }, params: { outer, mid, inner, scale: scaleBy, parts }, workgroups: [mid], label, bytes: x.size * 4 });
+    return out;
+  }
+  const partial = engine.empty([mid, parts], 'f32', 'sum parts');
+  engine.run(reduceKernel, { buffers: { x, out: partial }, params: { outer, mid, inner, scale: 1, parts }, workgroups: [mid, parts], label: `${label} (${parts} parts)`, bytes: x.size * 4 });
+  engine.run(reduceKernel, {
+    buffers: { x: partial, out }, params: { outer: 1, mid, inner: parts, scale: scaleBy, parts: 1 }, workgroups: [mid], label: `${label} (adding the parts)`, bytes: partial.size * 4,
   });
+  partial.dispose();
   return out;
 }
+
+/** Values each workgroup of a GPU's split reduction sums at least (16 per thread). */
+const VALUES_PER_PART = 4096;
+/** Workgroups a GPU's reduction aims for; a software adapter runs one per output (its few cores are full anyway). */
+const GPU_REDUCE_WORKGROUPS = 1024;
+
+/** Workgroups per output: 1 on a software adapter, else enough for GPU_REDUCE_WORKGROUPS, each over VALUES_PER_PART or more. */
+export function reduceParts(outputs: number, valuesPerOutput: number, kind: AdapterKind): number {
+  if (kind === 'cpu') return 1;
+  return Math.max(1, Math.min(Math.ceil(GPU_REDUCE_WORKGROUPS / outputs), Math.floor(valuesPerOutput / VALUES_PER_PART), MAX_WORKGROUPS_PER_DIMENSION));
+}
+
+const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
 /** out[o, m, i] = scale * g[m]: the gradient of reduceOuterInner. */
 export function broadcastOuterInner(g: Tensor, shape: readonly number[], outer: number, mid: number, inner: number, scaleBy = 1): Tensor {
