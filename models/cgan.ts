@@ -6,7 +6,7 @@ import type { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { convTranspose2d, conv2d } from '../engine/ops/conv.ts';
 import { dropout } from '../engine/ops/random.ts';
-import { leakyRelu, tanh } from '../engine/ops/elementwise.ts';
+import { leakyRelu } from '../engine/ops/elementwise.ts';
 import { concatChannels, embedding, reshape } from '../engine/ops/layout.ts';
 import { Module, batchNormSpecs, constant, normal, parameter, type TensorSpec } from './module.ts';
 import { runBatchNorm } from './batchnorm-layer.ts';
@@ -78,7 +78,8 @@ export class CganGenerator extends Module {
       h = convTranspose2d(h, this.tensor(`blocks.${i}.deconv.weight`), null, { stride, padding });
       h = runBatchNorm(this, `blocks.${i}.bn`, h, training, { leakyRelu: this.config.slope });
     });
-    return tanh(convTranspose2d(h, this.tensor('to_image.weight'), this.tensor('to_image.bias'), { stride: 2, padding: 1 }));
+    // tanh applied by the conv as it stores the image (one pass and one image-sized tensor fewer).
+    return convTranspose2d(h, this.tensor('to_image.weight'), this.tensor('to_image.bias'), { stride: 2, padding: 1, activation: 'tanh' });
   }
 }
 

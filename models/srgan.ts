@@ -4,7 +4,7 @@
 import type { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { conv2d } from '../engine/ops/conv.ts';
-import { add, leakyRelu, prelu, tanh } from '../engine/ops/elementwise.ts';
+import { add, leakyRelu, prelu } from '../engine/ops/elementwise.ts';
 import { globalAvgPool, pixelShuffle, reshape } from '../engine/ops/layout.ts';
 import { Module, batchNormSpecs, constant, fanInUniform, parameter, type TensorSpec } from './module.ts';
 import { runBatchNorm } from './batchnorm-layer.ts';
@@ -64,8 +64,8 @@ export class SrGenerator extends Module {
     super(engine, 'generator', srGeneratorSpecs(config));
   }
 
-  private conv(name: string, x: Tensor, padding: number): Tensor {
-    return conv2d(x, this.tensor(`${name}.weight`), this.tensor(`${name}.bias`), { stride: 1, padding });
+  private conv(name: string, x: Tensor, padding: number, activation: 'none' | 'tanh' = 'none'): Tensor {
+    return conv2d(x, this.tensor(`${name}.weight`), this.tensor(`${name}.bias`), { stride: 1, padding, activation });
   }
 
   /** lr: [N, 1, h, w] in [-1, 1] -> [N, 1, 4h, 4w] in [-1, 1]. */
@@ -81,7 +81,8 @@ export class SrGenerator extends Module {
     for (let j = 0; j < this.config.upsampleBlocks; j++) {
       h = prelu(pixelShuffle(this.conv(`up.${j}.conv`, h, 1), 2), this.tensor(`up.${j}.act.weight`));
     }
-    return tanh(this.conv('tail', h, 4));
+    // tanh applied by the conv as it stores the image.
+    return this.conv('tail', h, 4, 'tanh');
   }
 }
 

@@ -44,6 +44,18 @@ struct Params {
 @group(0) @binding(2) var<storage, read> bias: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
+
+// The output's last step: the activation fused into the store (the generators' tanh after their
+// last conv), so the pre-activation never goes to memory. 0 none, 1 tanh. A pipeline constant, so
+// that the kernels without it compile as before (on lavapipe a uniform branch here cost G2's forward
+// 1.2x, from register allocation).
+override ACTIVATION: u32 = 0u;
+
+fn epilogue(value: f32) -> f32 {
+  // Clamped as elementwise.wgsl's tanh: some drivers' tanh overflows to NaN for large |x|.
+  if (ACTIVATION == 1u) { return tanh(clamp(value, -15.0, 15.0)); }
+  return value;
+}
 // The same buffer as x, for the aligned loads of VEC4_STRIP.
 @group(0) @binding(5) var<storage, read> x4: array<vec4<f32>>;
 // The same buffer as weights, for tapWeightQuads.
@@ -356,7 +368,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
       if (co >= params.outChannels) { break; }
       var value = accumulators[k][i];
       if (params.hasBias != 0u) { value += bias[co]; }
-      out[(u32(at.n) * params.outChannels + co) * outPlane + at.outRow * params.outWidth + outColumn] = value;
+      out[(u32(at.n) * params.outChannels + co) * outPlane + at.outRow * params.outWidth + outColumn] = epilogue(value);
     }
   }
 }
@@ -433,7 +445,7 @@ fn main_pixels(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_
     if (at.column0 + p >= at.columns) { break; }
     var value = accumulators[p];
     if (params.hasBias != 0u) { value += bias[co]; }
-    out[(u32(at.n) * params.outChannels + co) * outPlane + at.outRow * params.outWidth + u32(at.outColumn0 + at.outColumnStep * p)] = value;
+    out[(u32(at.n) * params.outChannels + co) * outPlane + at.outRow * params.outWidth + u32(at.outColumn0 + at.outColumnStep * p)] = epilogue(value);
   }
 }
 
@@ -524,7 +536,7 @@ fn main_phases(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_
     for (var column = 0u; column < 2u * PHASE_COLUMNS; column++) {
       let outColumn = u32(2 * q0) + column;
       if (outColumn >= params.outWidth) { break; }
-      out[outStart + outRow * params.outWidth + outColumn] = sums[a][column] + biasValue;
+      out[outStart + outRow * params.outWidth + outColumn] = epilogue(sums[a][column] + biasValue);
     }
   }
 }

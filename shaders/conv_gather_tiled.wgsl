@@ -42,6 +42,18 @@ struct Params {
 @group(0) @binding(5) var<storage, read> partialOutputs: array<f32>;
 @group(0) @binding(6) var<storage, read_write> result: array<f32>;
 
+// The output's last step: the activation fused into the store (the generators' tanh after their
+// last conv), so the pre-activation never goes to memory. 0 none, 1 tanh. A pipeline constant, so
+// that the kernels without it compile as before (on lavapipe a uniform branch here cost G2's forward
+// 1.2x, from register allocation).
+override ACTIVATION: u32 = 0u;
+
+fn epilogue(value: f32) -> f32 {
+  // Clamped as elementwise.wgsl's tanh: some drivers' tanh overflows to NaN for large |x|.
+  if (ACTIVATION == 1u) { return tanh(clamp(value, -15.0, 15.0)); }
+  return value;
+}
+
 // Outputs per thread: THREAD_C channels x THREAD_P pixels (4 or 8 each), in vec4s of 4 neighbours
 // read from workgroup memory as vec4s, as in conv_grad_weight_tiled.wgsl. The 256 threads are K_SPLIT
 // groups of GROUP_X x GROUP_Y; thread (tx, ty) of a group owns the vec4s ty + GROUP_Y q of the tile's
@@ -252,9 +264,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 
   let transposed = params.transposed != 0u;
   let outPlane = params.outHeight * params.outWidth;
-  // A split writes its own partial output; reduce_splits adds the bias.
+  // A split writes its own partial output; reduce_splits adds the bias and applies the activation.
   let splitBase = split * params.batch * params.outChannels * outPlane;
-  let addBias = params.hasBias != 0u && SPLITS == 1u;
+  let whole = SPLITS == 1u;
   for (var j = 0u; j < THREAD_P; j++) {
     let p = p0 + 4u * (tx + GROUP_X * (j / 4u)) + j % 4u;
     if (p >= pixels) { continue; }
@@ -268,8 +280,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       let co = c0 + 4u * (ty + GROUP_Y * (i / 4u)) + i % 4u;
       if (co >= params.outChannels) { continue; }
       var value = acc[i][j / 4u][j % 4u];
-      if (addBias) { value += bias[co]; }
-      out[splitBase + base + co * outPlane] = value;
+      if (whole && params.hasBias != 0u) { value += bias[co]; }
+      out[splitBase + base + co * outPlane] = select(value, epilogue(value), whole);
     }
   }
 }
@@ -284,5 +296,5 @@ fn reduce_splits(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_work
   var total = 0.0;
   for (var s = 0u; s < SPLITS; s++) { total += partialOutputs[s * count + i]; }
   if (params.hasBias != 0u) { total += bias[(i / outPlane) % params.outChannels]; }
-  result[i] = total;
+  result[i] = epilogue(total);
 }

@@ -22,14 +22,18 @@ interface Case {
   padding: number;
   outputPadding?: number;
   bias: boolean;
+  /** Fused into the conv's stores (conv2d / convTranspose2d `activation`). */
+  activation?: 'tanh';
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const describe = (c: Case): string =>
-  `x${c.x.join('x')} w${c.weight.join('x')} s${c.stride} p${c.padding}${c.outputPadding ? ` op${c.outputPadding}` : ''}${c.bias ? ' bias' : ''}`;
+  `x${c.x.join('x')} w${c.weight.join('x')} s${c.stride} p${c.padding}${c.outputPadding ? ` op${c.outputPadding}` : ''}${c.bias ? ' bias' : ''}${c.activation ? ` ${c.activation}` : ''}`;
 
 async function checkConv(c: Case, transposed: boolean, finiteDifferences = false, engine?: Engine): Promise<void> {
   const options = { stride: c.stride, padding: c.padding, outputPadding: c.outputPadding ?? 0 };
+  // With tanh fused in: the reference is tanh of the reference conv, and its backward takes dy (1 - y^2).
+  const activate = (values: Float64Array) => (c.activation === 'tanh' ? values.map(Math.tanh) : values);
   const outChannels = transposed ? c.weight[1] : c.weight[0];
   const forward = transposed ? ref.convTranspose2dForward : ref.conv2dForward;
   const backwardReference = transposed ? ref.convTranspose2dBackward : ref.conv2dBackward;
@@ -40,10 +44,15 @@ async function checkConv(c: Case, transposed: boolean, finiteDifferences = false
   await checkOp(engine ?? (await testEngine()), {
     name: `${transposed ? 'convTranspose2d' : 'conv2d'} ${describe(c)}`,
     inputs: [{ shape: [...c.x] }, { shape: [...c.weight] }, ...(c.bias ? [{ shape: [outChannels] }] : [])],
-    gpu: (_, [x, weight, bias]) => (transposed ? convTranspose2d(x, weight, bias ?? null, options) : conv2d(x, weight, bias ?? null, options)),
-    reference: ([x, weight, bias]) => forward(x, c.x, weight, c.weight, bias ?? null, options).output,
-    referenceBackward: finiteDifferences ? undefined : ([x, weight], upstream) => {
-      const grads = backwardReference(upstream, x, c.x, weight, c.weight, options);
+    gpu: (_, [x, weight, bias]) => {
+      const fused = { ...options, activation: c.activation ?? 'none' } as const;
+      return transposed ? convTranspose2d(x, weight, bias ?? null, fused) : conv2d(x, weight, bias ?? null, fused);
+    },
+    reference: ([x, weight, bias]) => activate(forward(x, c.x, weight, c.weight, bias ?? null, options).output),
+    referenceBackward: finiteDifferences ? undefined : ([x, weight, bias], upstream) => {
+      const y = activate(forward(x, c.x, weight, c.weight, bias ?? null, options).output);
+      const dz = c.activation === 'tanh' ? upstream.map((g, i) => g * (1 - y[i] * y[i])) : upstream;
+      const grads = backwardReference(dz, x, c.x, weight, c.weight, options);
       return [grads.gradInput, grads.gradWeight, ...(c.bias ? [grads.gradBias] : [])];
     },
     tolerance,
@@ -216,6 +225,32 @@ test('gather tiles split over workgroups (SPLITS, then reduce_splits) agree with
         assert.ok(gatherSplits(geometry(c, transposed), tileOf(gather)) > 1, `${gather} splits ${describe(c)}`);
         await checkConv(c, transposed, false, gpuSized);
       }
+    }
+  } finally {
+    Object.assign(convTuning, saved);
+    gpuSized.destroy();
+  }
+});
+
+test('tanh fused into the conv stores (every gather family) agrees with the reference', async () => {
+  const saved = { ...convTuning };
+  // 3 output channels: pixels8 (conv2d) and phases8 (convTranspose2d k4 s2 p1) apply as well.
+  const convCase: Case = { x: [2, 5, 9, 8], weight: [3, 5, 3, 3], stride: 1, padding: 1, bias: true, activation: 'tanh' };
+  const transposeCase: Case = { x: [2, 6, 5, 7], weight: [6, 3, 4, 4], stride: 2, padding: 1, bias: true, activation: 'tanh' };
+  const gpuSized = await createEngine({ seed: 2468, adapterKind: 'gpu' });
+  try {
+    await checkConv(convCase, false, true);
+    // Each family's store, forced: [variant, cases it runs].
+    const families = [['gather4', [convCase, transposeCase]], ['strip8', [convCase, transposeCase]], ['subgroup16', [convCase, transposeCase]],
+      ['pixels8', [convCase]], ['phases8', [transposeCase]]] as const;
+    for (const [gather, cases] of families) {
+      Object.assign(convTuning, { gather, weightGrad: null });
+      for (const c of cases) await checkConv(c, c === transposeCase);
+    }
+    // A tile, and a split tile (tanh once the splits are added): reductions long enough to split.
+    for (const gather of ['tile64x64', 'tile64x64s'] as const) {
+      Object.assign(convTuning, { gather, weightGrad: null });
+      await checkConv({ x: [2, 40, 9, 7], weight: [20, 40, 3, 3], stride: 1, padding: 1, bias: true, activation: 'tanh' }, false, false, gpuSized);
     }
   } finally {
     Object.assign(convTuning, saved);

@@ -358,13 +358,17 @@ function packWeights(weight: Tensor, outputIsFirst: boolean): Tensor {
   return packed;
 }
 
-/** The Params struct shared by the gather shaders (hasBias filled in by the caller). */
-function gatherParams(g: GatherGeometry): Record<string, number> {
+/** An activation a gather applies to its outputs as it stores them (the shaders' `epilogue`). */
+export type ConvActivation = 'none' | 'tanh';
+const ACTIVATION_CODES: Record<ConvActivation, number> = { none: 0, tanh: 1 };
+
+/** The Params struct shared by the gather shaders. */
+function gatherParams(g: GatherGeometry, hasBias: boolean): Record<string, number> {
   return {
     batch: g.batch, inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth,
     outChannels: g.outChannels, outHeight: g.outHeight, outWidth: g.outWidth,
     kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride, padding: g.padding,
-    transposed: g.transposed ? 1 : 0, hasBias: 0, paddedOutChannels: paddedChannels(g.outChannels),
+    transposed: g.transposed ? 1 : 0, hasBias: hasBias ? 1 : 0, paddedOutChannels: paddedChannels(g.outChannels),
   };
 }
 
@@ -375,24 +379,29 @@ export function gatherMacs(g: GatherGeometry): number {
   return g.batch * g.outChannels * g.outHeight * g.outWidth * perOutput;
 }
 
-/** out [N, Cout, OH, OW] = the conv2d (or convTranspose2d, if g.transposed) of x, plus bias. */
-export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry, variant: GatherVariant): Tensor {
+/** out [N, Cout, OH, OW] = `activation` of the conv2d (or convTranspose2d, if g.transposed) of x, plus bias. */
+export function gatherConvolution(
+  x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry, variant: GatherVariant, activation: ConvActivation = 'none',
+): Tensor {
   const engine = x.engine;
   if (!runnableGatherVariants(engine, g).includes(variant)) throw new Error(`conv: variant ${variant} cannot run ${JSON.stringify(g)}`);
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
   const packed = packWeights(weight, outputIsFirst);
+  const params = gatherParams(g, bias !== null);
+  // The shaders' ACTIVATION pipeline constant, set only where there is one (the others compile as before).
+  const fused: Record<string, number> = activation === 'none' ? {} : { ACTIVATION: ACTIVATION_CODES[activation] };
   if (isTile(variant)) {
     const tile = tileOf(variant);
     const splits = tile.split ? gatherSplits(g, tile) : 1;
     if (splits === 1) {
-      runTiled(x, packed, bias, out, g, tile, 1);
+      runTiled(x, packed, bias, out, g, tile, 1, params, fused);
     } else {
       const partial = engine.empty([splits, ...out.shape], 'f32', 'conv gather partial');
-      runTiled(x, packed, bias, partial, g, tile, splits);
+      runTiled(x, packed, bias, partial, g, tile, splits, params, fused);
       engine.run(reduceSplitsKernel, {
         buffers: { partialOutputs: partial, bias: bias ?? packed, result: out },
-        params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
-        overrides: { SPLITS: splits },
+        params,
+        overrides: { SPLITS: splits, ...fused },
         workgroups: linearGrid(out.size),
         label: `${out.name} reduce ${splits} splits`,
         bytes: (partial.size + out.size) * 4,
@@ -403,7 +412,7 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
     return out;
   }
   if (variant === 'phases8') {
-    runPhases(x, packed, bias, out, g, 8);
+    runPhases(x, packed, bias, out, g, 8, params, fused);
     packed.dispose();
     return out;
   }
@@ -427,8 +436,8 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
   engine.run(kernelToRun, {
     // x4 is x seen as vec4s; without VEC4_STRIP it is not read, and any buffer of 16 bytes will do.
     buffers: variant.startsWith('subgroup') ? { x, x4: halo ? x : packed, weights4: packed, bias: bias ?? packed, out } : { x, weights: packed, bias: bias ?? packed, out },
-    params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
-    overrides,
+    params,
+    overrides: { ...overrides, ...fused },
     workgroups: [groups, Math.ceil(g.outChannels / channels), stride * stride],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding}`,
     flops: 2 * gatherMacs(g),
@@ -442,16 +451,19 @@ export function gatherConvolution(x: Tensor, weight: Tensor, outputIsFirst: bool
  * conv_gather_tiled.wgsl: one GEMM per output phase, `tile` channels x pixels per workgroup; with
  * `splits` > 1, `out` is [splits, ...output] and each split does its part of the reduction.
  */
-function runTiled(x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, tile: ReturnType<typeof tileOf>, splits: number): void {
+function runTiled(
+  x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, tile: ReturnType<typeof tileOf>, splits: number,
+  params: Record<string, number>, fused: Record<string, number>,
+): void {
   // Workgroups past their own phase's pixels store nothing.
   const stride = phaseStride(g);
   const groups = Math.ceil(largestPhasePixels(g) / tile.columns);
   if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
   x.engine.run(tiledGatherKernel, {
     buffers: { x, weights: packed, bias: bias ?? packed, out },
-    params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
+    params,
     // The split tile: 4 x 4 outputs per thread of 8 x 8; the others: 16 x 16 threads.
-    overrides: tile.kSplit > 1 ? { K_SPLIT: tile.kSplit, GROUP_X: 8, THREAD_C: 4, THREAD_P: 4 } : { THREAD_C: tile.rows / 16, THREAD_P: tile.columns / 16, SPLITS: splits },
+    overrides: { ...(tile.kSplit > 1 ? { K_SPLIT: tile.kSplit, GROUP_X: 8, THREAD_C: 4, THREAD_P: 4 } : { THREAD_C: tile.rows / 16, THREAD_P: tile.columns / 16, SPLITS: splits }), ...fused },
     workgroups: [groups, Math.ceil(g.outChannels / tile.rows), stride * stride * splits],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding} (tile ${tile.rows}x${tile.columns}${tile.kSplit > 1 ? ` k${tile.kSplit}` : ''}${splits > 1 ? `, ${splits} splits` : ''})`,
     flops: 2 * gatherMacs(g),
@@ -460,14 +472,16 @@ function runTiled(x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g
 }
 
 /** conv_gather_subgroup.wgsl main_phases: all four output phases per thread, `pixels` input columns each. */
-function runPhases(x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, pixels: number): void {
+function runPhases(
+  x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, pixels: number, params: Record<string, number>, fused: Record<string, number>,
+): void {
   const threads = g.batch * g.inHeight * Math.ceil(g.inWidth / pixels);
   const groups = Math.ceil(threads / GATHER_WORKGROUP);
   if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
   x.engine.run(phasesKernel, {
     buffers: { x, weights: packed, bias: bias ?? packed, out },
-    params: { ...gatherParams(g), hasBias: bias ? 1 : 0 },
-    overrides: { PHASE_COLUMNS: pixels },
+    params,
+    overrides: { PHASE_COLUMNS: pixels, ...fused },
     workgroups: [groups, g.outChannels, 1],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k4x4 s2 p1 (4 phases per thread)`,
     flops: 2 * gatherMacs(g),

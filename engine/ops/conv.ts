@@ -5,7 +5,8 @@
 import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
-import { convolutionWeightGradient, gatherConvolution, weightGradSwap, type GatherGeometry } from './conv-kernels.ts';
+import { convolutionWeightGradient, gatherConvolution, weightGradSwap, type ConvActivation, type GatherGeometry } from './conv-kernels.ts';
+import { tanhGradient } from './elementwise.ts';
 import { gatherVariant, weightGradVariant } from './conv-autotune.ts';
 import { reduceOuterInner } from './reduce.ts';
 
@@ -19,6 +20,14 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
   outputPadding?: number;
 }
 
+/**
+ * Forward only: an activation applied as the conv stores its outputs ('tanh': the generators' last
+ * layer), so the pre-activation is never written; backward goes through it from the output.
+ */
+export interface ConvActivationOption {
+  activation?: ConvActivation;
+}
+
 function checkShapes(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, inChannelAxis: 0 | 1): void {
   const problem = x.shape.length !== 4 ? 'x must be [N, C, H, W]'
     : weight.shape.length !== 4 ? 'weight must be 4-d'
@@ -29,8 +38,24 @@ function checkShapes(op: string, x: Tensor, weight: Tensor, bias: Tensor | null,
 }
 
 /** One gather with the variant chosen for its shape (engine/ops/conv-autotune.ts). */
-function gather(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry): Tensor {
-  return gatherConvolution(x, weight, outputIsFirst, bias, g, gatherVariant(x.engine, g));
+function gather(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry, activation: ConvActivation = 'none'): Tensor {
+  return gatherConvolution(x, weight, outputIsFirst, bias, g, gatherVariant(x.engine, g), activation);
+}
+
+/**
+ * Records a forward conv whose gradients `grads(dz)` take the gradient at the pre-activation: with an
+ * activation fused in, dz is dy through it (from the saved output), freed once they are recorded.
+ */
+function recordConv(
+  out: Tensor, inputs: Tensor[], name: string, activation: ConvActivation, saved: Tensor[], grads: (dz: Tensor) => Array<Tensor | null>,
+): Tensor {
+  if (activation === 'none') return record(out, inputs, name, grads, saved);
+  return record(out, inputs, `${name}+${activation}`, (dy) => {
+    const dz = tanhGradient(out, dy);
+    const result = grads(dz);
+    dz.dispose();
+    return result;
+  }, [...saved, out]);
 }
 
 function weightGradient(gradient: Tensor, input: Tensor, kernelHeight: number, kernelWidth: number, stride: number, padding: number): Tensor {
@@ -48,7 +73,7 @@ function biasGradient(dy: Tensor): Tensor {
 }
 
 /** x: [N, Cin, H, W]; weight: [Cout, Cin, kH, kW]; bias: [Cout] -> [N, Cout, OH, OW]. */
-export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, { stride = 1, padding = 0 }: Conv2dOptions = {}): Tensor {
+export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, { stride = 1, padding = 0, activation = 'none' }: Conv2dOptions & ConvActivationOption = {}): Tensor {
   checkShapes('conv2d', x, weight, bias, 1);
   const [batch, inChannels, inHeight, inWidth] = x.shape;
   const [outChannels, , kernelHeight, kernelWidth] = weight.shape;
@@ -57,13 +82,13 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, { stride 
   if (outHeight < 1 || outWidth < 1) throw new Error(`conv2d: input ${shapeString(x.shape)} is smaller than the kernel`);
   const out = gather(x, weight, true, bias, {
     batch, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, kernelHeight, kernelWidth, stride, padding, transposed: false,
-  });
+  }, activation);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(out, inputs, 'conv2d', (dy) => [
+  return recordConv(out, inputs, 'conv2d', activation, [x, weight], (dy) => [
     x.requiresGrad ? conv2dGradInput(dy, weight, x.shape, { stride, padding }) : null,
     weight.requiresGrad ? conv2dGradWeight(dy, x, weight.shape, { stride, padding }) : null,
     bias?.requiresGrad ? biasGradient(dy) : null,
-  ], [x, weight]);
+  ]);
 }
 
 /** conv2d's dx [N, Cin, H, W]: a convTranspose2d of dy with the same weight, cut to x's size. */
@@ -84,7 +109,7 @@ export function conv2dGradWeight(dy: Tensor, x: Tensor, weightShape: readonly nu
 
 /** x: [N, Cin, H, W]; weight: [Cin, Cout, kH, kW]; bias: [Cout] -> [N, Cout, OH, OW]. */
 export function convTranspose2d(
-  x: Tensor, weight: Tensor, bias: Tensor | null, { stride = 1, padding = 0, outputPadding = 0 }: ConvTranspose2dOptions = {},
+  x: Tensor, weight: Tensor, bias: Tensor | null, { stride = 1, padding = 0, outputPadding = 0, activation = 'none' }: ConvTranspose2dOptions & ConvActivationOption = {},
 ): Tensor {
   checkShapes('convTranspose2d', x, weight, bias, 0);
   if (outputPadding >= stride) throw new Error(`convTranspose2d: outputPadding ${outputPadding} must be smaller than stride ${stride}`);
@@ -95,13 +120,13 @@ export function convTranspose2d(
   if (outHeight < 1 || outWidth < 1) throw new Error(`convTranspose2d: padding ${padding} leaves no output for ${shapeString(x.shape)}`);
   const out = gather(x, weight, false, bias, {
     batch, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, kernelHeight, kernelWidth, stride, padding, transposed: true,
-  });
+  }, activation);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return record(out, inputs, 'convTranspose2d', (dy) => [
+  return recordConv(out, inputs, 'convTranspose2d', activation, [x, weight], (dy) => [
     x.requiresGrad ? convTranspose2dGradInput(dy, weight, x.shape, { stride, padding }) : null,
     weight.requiresGrad ? convTranspose2dGradWeight(dy, x, weight.shape, { stride, padding }) : null,
     bias?.requiresGrad ? biasGradient(dy) : null,
-  ], [x, weight]);
+  ]);
 }
 
 /** convTranspose2d's dx [N, Cin, H, W]: a conv2d of dy with the weight read as [Cout' = Cin, Cin' = Cout, kH, kW]. */

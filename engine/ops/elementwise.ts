@@ -135,7 +135,12 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
 
 export function tanh(x: Tensor): Tensor {
   const out = map(kernels.tanh, x, { a: x }, 0, 0, 'tanh');
-  return record(out, [x], 'tanh', (dy) => [map(kernels.tanhBackward, out, { a: out, b: dy }, 0, 0, 'tanhBackward')], [out]);
+  return record(out, [x], 'tanh', (dy) => [tanhGradient(out, dy)], [out]);
+}
+
+/** dy * (1 - y^2): the gradient through y = tanh(x), from y (also for a conv with tanh fused in). */
+export function tanhGradient(y: Tensor, dy: Tensor): Tensor {
+  return map(kernels.tanhBackward, y, { a: y, b: dy }, 0, 0, 'tanhBackward');
 }
 
 export function sigmoid(x: Tensor): Tensor {
