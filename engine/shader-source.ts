@@ -7,7 +7,17 @@ export function registerShaderSources(sources: Record<string, string>): void {
   for (const [name, text] of Object.entries(sources)) registered.set(name, text);
 }
 
+/**
+ * The WGSL of shaders/<name>.wgsl, with each line `// #include OTHER` replaced by shaders/OTHER.wgsl
+ * (WGSL has no includes; the gather shaders share their output epilogue this way).
+ */
 export function shaderSource(name: string): string {
+  return rawSource(name).replace(INCLUDE, (_, included: string) => shaderSource(included));
+}
+
+const INCLUDE = /^\/\/ #include (\w+)$/gm;
+
+function rawSource(name: string): string {
   const known = registered.get(name);
   if (known !== undefined) return known;
   const fs = typeof process !== 'undefined' ? (process.getBuiltinModule?.('node:fs') as typeof import('node:fs') | undefined) : undefined;

@@ -45,17 +45,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-// The output's last step: the activation fused into the store (the generators' tanh after their
-// last conv), so the pre-activation never goes to memory. 0 none, 1 tanh. A pipeline constant, so
-// that the kernels without it compile as before (on lavapipe a uniform branch here cost G2's forward
-// 1.2x, from register allocation).
-override ACTIVATION: u32 = 0u;
-
-fn epilogue(value: f32) -> f32 {
-  // Clamped as elementwise.wgsl's tanh: some drivers' tanh overflows to NaN for large |x|.
-  if (ACTIVATION == 1u) { return tanh(clamp(value, -15.0, 15.0)); }
-  return value;
-}
+// epilogue(value): the activation fused into the store (ACTIVATION, a pipeline constant).
+// #include conv_epilogue
 // The same buffer as x, for the aligned loads of VEC4_STRIP.
 @group(0) @binding(5) var<storage, read> x4: array<vec4<f32>>;
 // The same buffer as weights, for tapWeightQuads.

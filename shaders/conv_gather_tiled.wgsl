@@ -42,17 +42,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read> partialOutputs: array<f32>;
 @group(0) @binding(6) var<storage, read_write> result: array<f32>;
 
-// The output's last step: the activation fused into the store (the generators' tanh after their
-// last conv), so the pre-activation never goes to memory. 0 none, 1 tanh. A pipeline constant, so
-// that the kernels without it compile as before (on lavapipe a uniform branch here cost G2's forward
-// 1.2x, from register allocation).
-override ACTIVATION: u32 = 0u;
-
-fn epilogue(value: f32) -> f32 {
-  // Clamped as elementwise.wgsl's tanh: some drivers' tanh overflows to NaN for large |x|.
-  if (ACTIVATION == 1u) { return tanh(clamp(value, -15.0, 15.0)); }
-  return value;
-}
+// epilogue(value): the activation fused into the store (ACTIVATION, a pipeline constant).
+// #include conv_epilogue
 
 // Outputs per thread: THREAD_C channels x THREAD_P pixels (4 or 8 each), in vec4s of 4 neighbours
 // read from workgroup memory as vec4s, as in conv_grad_weight_tiled.wgsl. The 256 threads are K_SPLIT

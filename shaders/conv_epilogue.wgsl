@@ -1,0 +1,14 @@
+// Included by the gather shaders (conv_gather*.wgsl, `// #include conv_epilogue`, see
+// engine/shader-source.ts).
+//
+// The output's last step: the activation fused into the store (the generators' tanh after their
+// last conv), so the pre-activation never goes to memory. 0 none, 1 tanh. A pipeline constant, so
+// that the kernels without it compile as before (on lavapipe a uniform branch here cost G2's forward
+// 1.2x, from register allocation).
+override ACTIVATION: u32 = 0u;
+
+fn epilogue(value: f32) -> f32 {
+  // Clamped as elementwise.wgsl's tanh: some drivers' tanh overflows to NaN for large |x|.
+  if (ACTIVATION == 1u) { return tanh(clamp(value, -15.0, 15.0)); }
+  return value;
+}
