@@ -13,23 +13,7 @@
 // instead of 8 for a k4s2 convT phase), since per-thread (non-uniform) loads are lavapipe's costly
 // part. It needs the strip to fit STRIP_WIDTH.
 
-struct Params {
-  batch: u32,
-  inChannels: u32,
-  inHeight: u32,
-  inWidth: u32,
-  outChannels: u32,
-  outHeight: u32,
-  outWidth: u32,
-  kernelHeight: u32,
-  kernelWidth: u32,
-  stride: u32,
-  padding: u32,
-  transposed: u32,
-  hasBias: u32,
-  // Output channels of the packed weights (see conv_pack_weights.wgsl).
-  paddedOutChannels: u32,
-}
+// #include conv_gather_params
 
 // x: [N, Cin, H, W]; weights: packed [Cin, kH, kW, paddedOutChannels / 4] vec4 (see pack_weights);
 // out: [N, Cout, OH, OW].

@@ -20,23 +20,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params {
-  batch: u32,
-  inChannels: u32,
-  inHeight: u32,
-  inWidth: u32,
-  outChannels: u32,
-  outHeight: u32,
-  outWidth: u32,
-  kernelHeight: u32,
-  kernelWidth: u32,
-  stride: u32,
-  padding: u32,
-  transposed: u32,
-  hasBias: u32,
-  // Output channels of the packed weights (a multiple of 4, see conv_pack_weights.wgsl).
-  paddedOutChannels: u32,
-}
+// #include conv_gather_params
 
 // x: [N, Cin, H, W]; weights: packed [Cin, kH, kW, paddedOutChannels]; out: [N, Cout, OH, OW].
 @group(0) @binding(0) var<storage, read> x: array<f32>;

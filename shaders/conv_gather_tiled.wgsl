@@ -14,23 +14,7 @@
 // and the bias. For layers whose tiles are too few to keep a large GPU busy (G3's grad-input: 128
 // tiles of 128 x 128 for 132 multiprocessors).
 
-struct Params {
-  batch: u32,
-  inChannels: u32,
-  inHeight: u32,
-  inWidth: u32,
-  outChannels: u32,
-  outHeight: u32,
-  outWidth: u32,
-  kernelHeight: u32,
-  kernelWidth: u32,
-  stride: u32,
-  padding: u32,
-  transposed: u32,
-  hasBias: u32,
-  // Output channels of the packed weights (see conv_pack_weights.wgsl).
-  paddedOutChannels: u32,
-}
+// #include conv_gather_params
 
 // x: [N, Cin, H, W]; weights: packed [Cin, kH, kW, paddedOutChannels]; out: [N, Cout, OH, OW].
 @group(0) @binding(0) var<storage, read> x: array<f32>;

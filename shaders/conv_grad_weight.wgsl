@@ -6,21 +6,7 @@
 // conv2d: G = dy, X = x, dW is [Cout, Cin, kH, kW]. convTranspose2d: G = x, X = dy, dW is [Cin, Cout, kH, kW].
 // Each thread owns 4 * A_QUADS a x 4 b at one tap; a is fixed per workgroup so G loads are uniform.
 
-struct Params {
-  batch: u32,
-  gradChannels: u32,
-  gradHeight: u32,
-  gradWidth: u32,
-  inChannels: u32,
-  inHeight: u32,
-  inWidth: u32,
-  kernelHeight: u32,
-  kernelWidth: u32,
-  stride: u32,
-  padding: u32,
-  rowsPerChunk: u32,
-  chunks: u32,
-}
+// #include conv_grad_weight_params
 
 @group(0) @binding(0) var<storage, read> gradient: array<f32>;
 @group(0) @binding(1) var<storage, read> input: array<f32>;

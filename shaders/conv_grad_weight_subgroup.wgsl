@@ -11,21 +11,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params {
-  batch: u32,
-  gradChannels: u32,
-  gradHeight: u32,
-  gradWidth: u32,
-  inChannels: u32,
-  inHeight: u32,
-  inWidth: u32,
-  kernelHeight: u32,
-  kernelWidth: u32,
-  stride: u32,
-  padding: u32,
-  rowsPerChunk: u32,
-  chunks: u32,
-}
+// #include conv_grad_weight_params
 
 @group(0) @binding(0) var<storage, read> gradient: array<f32>;
 @group(0) @binding(1) var<storage, read> input: array<f32>;

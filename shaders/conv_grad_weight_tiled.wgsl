@@ -10,21 +10,7 @@
 // two cores and left an H200 15-34x behind cuDNN (bench/RESULTS.md). Same bindings and partial-sum
 // layout as conv_grad_weight.wgsl, whose `reduce_chunks` adds the chunks.
 
-struct Params {
-  batch: u32,
-  gradChannels: u32,
-  gradHeight: u32,
-  gradWidth: u32,
-  inChannels: u32,
-  inHeight: u32,
-  inWidth: u32,
-  kernelHeight: u32,
-  kernelWidth: u32,
-  stride: u32,
-  padding: u32,
-  rowsPerChunk: u32,
-  chunks: u32,
-}
+// #include conv_grad_weight_params
 
 @group(0) @binding(0) var<storage, read> gradient: array<f32>;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
