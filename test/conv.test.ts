@@ -30,6 +30,18 @@ const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b,
 const describe = (c: Case): string =>
   `x${c.x.join('x')} w${c.weight.join('x')} s${c.stride} p${c.padding}${c.outputPadding ? ` op${c.outputPadding}` : ''}${c.bias ? ' bias' : ''}${c.activation ? ` ${c.activation}` : ''}`;
 
+/** The forward gather's geometry of a case (conv2d, or convTranspose2d if `transposed`). */
+function gatherGeometryOf(c: Case, transposed: boolean) {
+  const [batch, inChannels, inHeight, inWidth] = c.x;
+  const [kernelHeight, kernelWidth] = c.weight.slice(2);
+  const out = (size: number, k: number) =>
+    transposed ? (size - 1) * c.stride - 2 * c.padding + k + (c.outputPadding ?? 0) : Math.floor((size + 2 * c.padding - k) / c.stride) + 1;
+  return {
+    batch, inChannels, inHeight, inWidth, outChannels: transposed ? c.weight[1] : c.weight[0], outHeight: out(inHeight, kernelHeight),
+    outWidth: out(inWidth, kernelWidth), kernelHeight, kernelWidth, stride: c.stride, padding: c.padding, transposed,
+  };
+}
+
 async function checkConv(c: Case, transposed: boolean, finiteDifferences = false, engine?: Engine): Promise<void> {
   const options = { stride: c.stride, padding: c.padding, outputPadding: c.outputPadding ?? 0 };
   // With tanh fused in: the reference is tanh of the reference conv, and its backward takes dy (1 - y^2).
@@ -199,15 +211,6 @@ test('workgroup-memory GEMM tiles (the default on GPUs) agree with the reference
 test('gather tiles split over workgroups (SPLITS, then reduce_splits) agree with the reference', async () => {
   const saved = { ...convTuning };
   const gpuSized = await createEngine({ seed: 8765, adapterKind: 'gpu' });
-  const geometry = (c: Case, transposed: boolean) => {
-    const [batch, inChannels, inHeight, inWidth] = c.x;
-    const [kernelHeight, kernelWidth] = c.weight.slice(2);
-    const out = (size: number, k: number) => transposed ? (size - 1) * c.stride - 2 * c.padding + k : Math.floor((size + 2 * c.padding - k) / c.stride) + 1;
-    return {
-      batch, inChannels, inHeight, inWidth, outChannels: transposed ? c.weight[1] : c.weight[0], outHeight: out(inHeight, kernelHeight),
-      outWidth: out(inWidth, kernelWidth), kernelHeight, kernelWidth, stride: c.stride, padding: c.padding, transposed,
-    };
-  };
   // Reductions of 280-576 positions: 2-8 splits, the last one ending part-way through a step.
   const cases: [Case, boolean][] = [
     [{ x: [2, 40, 9, 7], weight: [20, 40, 3, 3], stride: 1, padding: 1, bias: true }, false],
@@ -216,13 +219,13 @@ test('gather tiles split over workgroups (SPLITS, then reduce_splits) agree with
   ];
   try {
     // Candidates only where the plain tiles are too few for a GPU.
-    const few = geometry(cases[0][0], false);
+    const few = gatherGeometryOf(cases[0][0], false);
     assert.ok(gatherCandidates(gpuSized, few).includes('tile64x64s'));
     assert.not.ok(gatherCandidates(gpuSized, { ...few, batch: 64, inHeight: 64, inWidth: 64, outHeight: 64, outWidth: 64 }).includes('tile64x64s'));
     for (const gather of ['tile64x64s', 'tile128x128s'] as const) {
       Object.assign(convTuning, { gather, weightGrad: null });
       for (const [c, transposed] of cases) {
-        assert.ok(gatherSplits(geometry(c, transposed), tileOf(gather)) > 1, `${gather} splits ${describe(c)}`);
+        assert.ok(gatherSplits(gatherGeometryOf(c, transposed), tileOf(gather)) > 1, `${gather} splits ${describe(c)}`);
         await checkConv(c, transposed, false, gpuSized);
       }
     }
@@ -279,14 +282,7 @@ test('aligned vec4 strip loads (VEC4_STRIP) agree with the reference, halos shar
   try {
     Object.assign(convTuning, { gather: 'subgroup16', weightGrad: null, vec4Strip: null });
     for (const [c, transposed, expected] of cases) {
-      const [batch, inChannels, inHeight, inWidth] = c.x;
-      const [kernelHeight, kernelWidth] = c.weight.slice(2);
-      const outChannels = transposed ? c.weight[1] : c.weight[0];
-      const out = (size: number, k: number) => transposed ? (size - 1) * c.stride - 2 * c.padding + k + (c.outputPadding ?? 0) : Math.floor((size + 2 * c.padding - k) / c.stride) + 1;
-      const halo = vec4StripHalo({
-        batch, inChannels, inHeight, inWidth, outChannels, outHeight: out(inHeight, kernelHeight), outWidth: out(inWidth, kernelWidth),
-        kernelHeight, kernelWidth, stride: c.stride, padding: c.padding, transposed,
-      });
+      const halo = vec4StripHalo(gatherGeometryOf(c, transposed));
       assert.is(halo && `${halo.left}/${halo.right}`, expected, describe(c));
       await checkConv(c, transposed);
     }
