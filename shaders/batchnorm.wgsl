@@ -1,6 +1,9 @@
 // BatchNorm2d (engine/ops/batchnorm.ts). x: [N, C, H, W] seen as [batch, channels, plane].
-// Per-channel reductions use one workgroup per channel: 256 lanes walk the channel's batch * plane
-// elements with a (batch, pixel) cursor instead of a division per element, then a two-level merge.
+// Per-channel reductions use one workgroup per channel and part (workgroup y): 256 lanes walk the
+// part's images (batchPerPart of them; on a software adapter one part, the whole batch) of the
+// channel with a (batch, pixel) cursor instead of a division per element, then a two-level merge.
+// With several parts (a GPU, where one workgroup per channel left most of it idle) each part writes
+// its own slot, [part, channel], and the parts are added (sums) or merged (finish_statistics).
 // The variance never uses E[x^2] - E[x]^2 on raw values (in f32 that loses everything when
 // |mean| >> std): see train_statistics. stats holds [mean (C), invstd (C)] for the other passes.
 
@@ -12,6 +15,9 @@ struct Params {
   momentum: f32,
   // 1 / (N*H*W) in training, where the batch statistics depend on x; 0 in eval.
   correction: f32,
+  // Images per part of a per-channel reduction (= batch with one part).
+  batchPerPart: u32,
+  parts: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -32,6 +38,8 @@ struct Params {
 // PReLU's weight gradient, one partial sum per channel.
 @group(0) @binding(14) var<storage, read> act_slope: array<f32>;
 @group(0) @binding(15) var<storage, read_write> act_slope_partial: array<f32>;
+// train_statistics with several parts: (count, shifted mean, M2) per [part, channel].
+@group(0) @binding(16) var<storage, read_write> statistics_parts: array<f32>;
 
 var<workgroup> partial_a: array<f32, 256>;
 var<workgroup> partial_b: array<f32, 256>;
@@ -65,8 +73,13 @@ struct Cursor {
   p: u32,
 }
 
-fn cursor_start(lane: u32) -> Cursor {
-  return Cursor(lane / params.plane, lane % params.plane);
+// The cursor of `lane` in part `part` (workgroup y), and the image where that part ends.
+fn cursor_start(lane: u32, part: u32) -> Cursor {
+  return Cursor(part * params.batchPerPart + lane / params.plane, lane % params.plane);
+}
+
+fn part_end(part: u32) -> u32 {
+  return min(params.batch, (part + 1u) * params.batchPerPart);
 }
 
 fn cursor_next(cursor: Cursor) -> Cursor {
@@ -119,11 +132,12 @@ fn merge_statistics(lane: u32, count: f32, mean: f32, m2: f32) {
 fn train_statistics(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let channel = group.x;
   let shift = x[element_index(Cursor(0u, 0u), channel)];
-  var cursor = cursor_start(lane);
+  var cursor = cursor_start(lane, group.y);
+  let end = part_end(group.y);
   var count = 0.0;
   var shifted_sum = 0.0;
   var shifted_squares = 0.0;
-  for (; cursor.n < params.batch; cursor = cursor_next(cursor)) {
+  for (; cursor.n < end; cursor = cursor_next(cursor)) {
     let shifted = x[element_index(cursor, channel)] - shift;
     shifted_sum += shifted;
     shifted_squares += shifted * shifted;
@@ -131,16 +145,45 @@ fn train_statistics(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invo
   }
   let lane_count = max(count, 1.0);
   merge_statistics(lane, count, shifted_sum / lane_count, max(shifted_squares - shifted_sum * shifted_sum / lane_count, 0.0));
-  if (lane == 0u) {
-    let total = partial_count[0];
-    let mean = shift + partial_a[0];
-    let variance = partial_b[0] / total;
-    stats[channel] = mean;
-    stats[params.channels + channel] = inverseSqrt(variance + params.eps);
-    let unbiased = partial_b[0] / (total - 1.0);
-    running_mean[channel] = (1.0 - params.momentum) * running_mean[channel] + params.momentum * mean;
-    running_var[channel] = (1.0 - params.momentum) * running_var[channel] + params.momentum * unbiased;
+  if (lane != 0u) { return; }
+  if (params.parts == 1u) {
+    store_statistics(channel, partial_count[0], shift + partial_a[0], partial_b[0]);
+  } else {
+    let slot = 3u * (group.y * params.channels + channel);
+    statistics_parts[slot] = partial_count[0];
+    statistics_parts[slot + 1u] = partial_a[0];
+    statistics_parts[slot + 2u] = partial_b[0];
   }
+}
+
+// mean and invstd to stats, and the running statistics updated, from the channel's count, mean and M2.
+fn store_statistics(channel: u32, total: f32, mean: f32, m2: f32) {
+  stats[channel] = mean;
+  stats[params.channels + channel] = inverseSqrt(m2 / total + params.eps);
+  running_mean[channel] = (1.0 - params.momentum) * running_mean[channel] + params.momentum * mean;
+  running_var[channel] = (1.0 - params.momentum) * running_var[channel] + params.momentum * m2 / (total - 1.0);
+}
+
+// One thread per channel: merges the parts' shifted statistics in order (Chan et al., as merge_slot),
+// adds the shift back once and stores them.
+@compute @workgroup_size(64)
+fn finish_statistics(@builtin(global_invocation_id) id: vec3<u32>) {
+  let channel = id.x;
+  if (channel >= params.channels) { return; }
+  var total = 0.0;
+  var mean = 0.0;
+  var m2 = 0.0;
+  for (var part = 0u; part < params.parts; part++) {
+    let slot = 3u * (part * params.channels + channel);
+    let count = statistics_parts[slot];
+    if (count == 0.0) { continue; }
+    let merged = total + count;
+    let delta = statistics_parts[slot + 1u] - mean;
+    mean += delta * count / merged;
+    m2 += statistics_parts[slot + 2u] + delta * delta * total * count / merged;
+    total = merged;
+  }
+  store_statistics(channel, total, x[element_index(Cursor(0u, 0u), channel)] + mean, m2);
 }
 
 // One thread per channel: eval mode normalises with the running statistics.
@@ -213,15 +256,18 @@ fn backward_reduce(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invoc
   let invstd = saved_stats[params.channels + channel];
   var dy_total = 0.0;
   var dy_xhat_total = 0.0;
-  for (var cursor = cursor_start(lane); cursor.n < params.batch; cursor = cursor_next(cursor)) {
+  let end = part_end(group.y);
+  for (var cursor = cursor_start(lane, group.y); cursor.n < end; cursor = cursor_next(cursor)) {
     let index = element_index(cursor, channel);
     dy_total += dy[index];
     dy_xhat_total += dy[index] * (x[index] - mean);
   }
   let totals = workgroup_sum(lane, dy_total, dy_xhat_total);
   if (lane == 0u) {
-    grad_bias[channel] = totals.x;
-    grad_weight[channel] = totals.y * invstd;
+    // The part's slot (the channel's own with one part); several are added afterwards.
+    let slot = group.y * params.channels + channel;
+    grad_bias[slot] = totals.x;
+    grad_weight[slot] = totals.y * invstd;
   }
 }
 
@@ -270,7 +316,8 @@ fn backward_reduce_act(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_i
   var g_total = 0.0;
   var g_centred_total = 0.0;
   var slope_total = 0.0;
-  for (var cursor = cursor_start(lane); cursor.n < params.batch; cursor = cursor_next(cursor)) {
+  let end = part_end(group.y);
+  for (var cursor = cursor_start(lane, group.y); cursor.n < end; cursor = cursor_next(cursor)) {
     let index = element_index(cursor, channel);
     let pre = normalized(index, a);
     let dy_value = dy[index];
@@ -284,9 +331,10 @@ fn backward_reduce_act(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_i
   workgroupBarrier();
   let slope_sum = workgroup_sum(lane, slope_total, 0.0);
   if (lane == 0u) {
-    grad_bias[channel] = totals.x;
-    grad_weight[channel] = totals.y * a.invstd;
-    act_slope_partial[channel] = slope_sum.x;
+    let slot = group.y * params.channels + channel;
+    grad_bias[slot] = totals.x;
+    grad_weight[slot] = totals.y * a.invstd;
+    act_slope_partial[slot] = slope_sum.x;
   }
 }
 

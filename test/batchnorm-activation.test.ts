@@ -4,13 +4,13 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testEngine } from './helpers/engine.ts';
+import { createEngine, testEngine } from './helpers/engine.ts';
 import { checkOp } from './helpers/gpu-check.ts';
 import { assertClose } from './helpers/finite-diff.ts';
 import * as ref from './helpers/reference.ts';
 import type { Shape4 } from './helpers/reference.ts';
 import { mulberry32, randn, randUniform } from './helpers/random.ts';
-import { batchNorm2d, batchNormActivation, type FusedActivation } from '../engine/ops/batchnorm.ts';
+import { batchNorm2d, batchNormActivation, batchNormParts, type FusedActivation } from '../engine/ops/batchnorm.ts';
 import { backward } from '../engine/ops/backward.ts';
 import { leakyRelu, mul, prelu } from '../engine/ops/elementwise.ts';
 import { sum } from '../engine/ops/reduce.ts';
@@ -161,3 +161,28 @@ test('batchNormActivation keeps one activation-sized tensor less alive for backw
 });
 
 test.run();
+
+test('per-channel sums split into parts (a GPU-sized engine): batchNormActivation against the reference', async () => {
+  // 2 and 5 parts (the last of 1 image); the statistics merged from the parts, the sums added.
+  const engine = await createEngine({ seed: 31, adapterKind: 'gpu' });
+  try {
+    for (const [shape, parts] of [[[8, 3, 32, 32], 2], [[9, 2, 48, 48], 5]] as [Shape4, number][]) {
+      assert.is(batchNormParts(shape[0], shape[1], shape[2] * shape[3], 'gpu').parts, parts);
+      assert.is(batchNormParts(shape[0], shape[1], shape[2] * shape[3], 'cpu').parts, 1);
+      for (const withPrelu of [false, true]) {
+        const { forward, backward: referenceBackward } = reference(shape, true, withPrelu);
+        await checkOp(engine, {
+          name: `batchNormActivation ${withPrelu ? 'prelu' : 'leakyRelu'} train ${shape.join('x')}, ${parts} parts`,
+          inputs: channelInputs(shape, 24, withPrelu),
+          gpu: fused(true, withPrelu),
+          reference: forward,
+          referenceBackward,
+          tolerance: { atol: 1e-4, rtol: 1e-4 },
+          gradTolerance: { atol: 5e-4, rtol: 1e-3 },
+        });
+      }
+    }
+  } finally {
+    engine.destroy();
+  }
+});

@@ -3,14 +3,14 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { testEngine } from './helpers/engine.ts';
+import { createEngine, testEngine } from './helpers/engine.ts';
 import { checkOp } from './helpers/gpu-check.ts';
 import { assertClose } from './helpers/finite-diff.ts';
 import * as ref from './helpers/reference.ts';
 import type { Shape4 } from './helpers/reference.ts';
 import { mulberry32, randn, randUniform } from './helpers/random.ts';
 import { loadOpsVectors, shape4, tensorValues } from './helpers/torch-vectors.ts';
-import { batchNorm2d } from '../engine/ops/batchnorm.ts';
+import { batchNorm2d, batchNormParts } from '../engine/ops/batchnorm.ts';
 import { backward } from '../engine/ops/backward.ts';
 import { noGrad } from '../engine/autograd.ts';
 import { mul } from '../engine/ops/elementwise.ts';
@@ -115,6 +115,36 @@ for (const [offset, spread] of [[1000, 1], [1e4, 0.05]]) {
     assertClose(runningVar, expected.runningVar, { atol: 0, rtol: 1e-4 }, 'running var');
   });
 }
+
+test('batchNorm2d with its per-channel sums split into parts (a GPU-sized engine): outputs, gradients, running statistics', async () => {
+  const engine = await createEngine({ seed: 32, adapterKind: 'gpu' });
+  try {
+    // 4 parts of 4 images.
+    const shape: Shape4 = [16, 2, 32, 32];
+    assert.is(batchNormParts(16, 2, 1024, 'gpu').parts, 4);
+    const inputs = channelInputs(shape, 16).map((input) => Float64Array.from(Float32Array.from(input.data)));
+    const upstream = Float64Array.from(Float32Array.from(randn(inputs[0].length, mulberry32(6))));
+    const [output, runningMean, runningVar, gradX, gradWeight, gradBias] = await trainStep(engine, shape, inputs, upstream, { momentum: 0.3 });
+    const expected = ref.batchNorm2dTrainForward(inputs[0], shape, inputs[1], inputs[2], inputs[3], inputs[4], { momentum: 0.3 });
+    const grads = ref.batchNorm2dTrainBackward(upstream, inputs[0], shape, inputs[1], expected.mean, expected.variance);
+    const tolerance = { atol: 1e-4, rtol: 1e-4 };
+    assertClose(output, expected.output, tolerance, 'output');
+    assertClose(runningMean, expected.runningMean, tolerance, 'running mean');
+    assertClose(runningVar, expected.runningVar, tolerance, 'running var');
+    assertClose(gradBias, grads.gradBias, { atol: 1e-3, rtol: 1e-4 }, 'grad bias');
+    assertClose(gradWeight, grads.gradWeight, { atol: 1e-3, rtol: 1e-4 }, 'grad weight');
+    assertClose(gradX, grads.gradInput, { atol: 2e-4, rtol: 1e-3 }, 'grad x');
+    // A mean of 1e4 with std 0.05, as above: the parts merge statistics shifted by the same first element.
+    const x = Float64Array.from(Float32Array.from(randn(16 * 2 * 32 * 32, mulberry32(5)).map((v) => 1e4 + 0.05 * v)));
+    const offset = [x, Float64Array.of(1, 1), Float64Array.of(0, 0), Float64Array.of(0, 0), Float64Array.of(1, 1)];
+    const [offsetOutput, , offsetVar] = await trainStep(engine, shape, offset, new Float64Array(x.length));
+    const offsetExpected = ref.batchNorm2dTrainForward(x, shape, offset[1], offset[2], offset[3], offset[4]);
+    assertClose(offsetOutput, offsetExpected.output, { atol: Math.max(2e-3, (1e4 * 2 ** -23) / 0.05), rtol: 0 }, 'normalised output');
+    assertClose(offsetVar, offsetExpected.runningVar, { atol: 0, rtol: 1e-4 }, 'running var');
+  } finally {
+    engine.destroy();
+  }
+});
 
 test('batchNorm2d PyTorch vectors', async () => {
   const engine = await testEngine();

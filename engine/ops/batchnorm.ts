@@ -6,7 +6,8 @@ import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid } from './grid.ts';
-import { sumToShape } from './reduce.ts';
+import { reduceOuterInner, sumToShape } from './reduce.ts';
+import type { AdapterKind } from '../device.ts';
 
 /** Pixels each thread of a plane-grid element-wise pass walks (about: the last block may be short). */
 const PIXELS_PER_THREAD = 4;
@@ -20,7 +21,25 @@ const kernels = {
   normalizeActivation: kernel('batchnorm', 'normalize_act'),
   backwardReduceActivation: kernel('batchnorm', 'backward_reduce_act'),
   backwardInputActivation: kernel('batchnorm', 'backward_input_act'),
+  finishStatistics: kernel('batchnorm', 'finish_statistics'),
 };
+
+/** Workgroups a GPU's per-channel reductions aim for, and the fewest values one part sums. */
+const GPU_REDUCTION_WORKGROUPS = 1024;
+const MIN_VALUES_PER_PART = 4096;
+
+/**
+ * Images per part of the per-channel reductions, and parts: the whole batch in one part on a software
+ * adapter (its two cores are busy with one workgroup per channel); on a GPU enough parts for about
+ * GPU_REDUCTION_WORKGROUPS workgroups, each over MIN_VALUES_PER_PART values or more. From the shape
+ * and adapter kind alone, so dry-run plans match.
+ */
+export function batchNormParts(batch: number, channels: number, plane: number, kind: AdapterKind): { batchPerPart: number; parts: number } {
+  if (kind === 'cpu') return { batchPerPart: batch, parts: 1 };
+  const wanted = Math.ceil(GPU_REDUCTION_WORKGROUPS / channels);
+  const batchPerPart = Math.min(batch, Math.max(Math.ceil(MIN_VALUES_PER_PART / plane), Math.ceil(batch / wanted)));
+  return { batchPerPart, parts: Math.ceil(batch / batchPerPart) };
+}
 
 /** See `span` in the WGSL: a [plane / 1024, channels, batch] grid avoids per-element divisions and reloads. */
 function elementwiseLaunch(batch: number, channels: number, plane: number): { workgroups: [number, number, number]; overrides: Record<string, number> } {
@@ -67,14 +86,21 @@ function prepare(x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, r
     eps: options.eps ?? 1e-5,
     momentum: options.momentum ?? 0.1,
     correction: options.training ? 1 / count : 0,
+    ...batchNormParts(batch, channels, plane, engine.adapterKind),
   };
   const label = `${op} ${shapeString(x.shape)}`;
   const stats = engine.keep(engine.empty([2 * channels], 'f32', 'batchNorm.stats'));
   if (options.training) {
+    // (count, shifted mean, M2) per part and channel; with one part the kernel stores the statistics itself.
+    const parts = engine.empty([params.parts === 1 ? 3 : 3 * params.parts * channels], 'f32', 'batchNorm.statisticsParts');
+    const buffers = { x, stats, running_mean: runningMean, running_var: runningVar, statistics_parts: parts };
     engine.run(kernels.trainStatistics, {
-      buffers: { x, stats, running_mean: runningMean, running_var: runningVar },
-      params, workgroups: [channels], label: `${label} statistics`, bytes: 2 * x.byteLength,
+      buffers, params, workgroups: [channels, params.parts], label: `${label} statistics`, bytes: 2 * x.byteLength,
     });
+    if (params.parts > 1) {
+      engine.run(kernels.finishStatistics, { buffers, params, workgroups: [Math.ceil(channels / 64)], label: `${label} statistics of ${params.parts} parts` });
+    }
+    parts.dispose();
   } else {
     engine.run(kernels.evalStatistics, {
       buffers: { stats, running_mean: runningMean, running_var: runningVar },
@@ -129,15 +155,26 @@ function normalizeRecorded(
 
   const inputs = preluWeight ? [x, weight, bias, preluWeight] : [x, weight, bias];
   const result = record(out, inputs, op, (dy) => {
-    const gradBias = engine.empty([channels], 'f32', 'batchNorm.gradBias');
-    const gradWeight = engine.empty([channels], 'f32', 'batchNorm.gradWeight');
+    // One slot per part and channel; several parts are added below.
+    const slots = [params.parts * channels];
+    let gradBias = engine.empty(slots, 'f32', 'batchNorm.gradBias');
+    let gradWeight = engine.empty(slots, 'f32', 'batchNorm.gradWeight');
     // With an activation the sums recompute its input, and PReLU's weight gradient comes per channel.
-    const slopePartials = slope ? engine.empty([channels], 'f32', 'batchNorm.slopePartials') : null;
+    const slopePartials = slope ? engine.empty(slots, 'f32', 'batchNorm.slopePartials') : null;
     const activationBuffers: Record<string, Tensor> = slope ? { weight, bias, act_slope: slope, act_slope_partial: slopePartials! } : {};
     engine.run(passes.reduce, {
       buffers: { x, dy, saved_stats: stats, grad_weight: gradWeight, grad_bias: gradBias, ...activationBuffers },
-      params, workgroups: [channels], label: `${label} backward sums`, bytes: 2 * x.byteLength,
+      params, workgroups: [channels, params.parts], label: `${label} backward sums`, bytes: 2 * x.byteLength,
     });
+    if (params.parts > 1) {
+      const addParts = (partSums: Tensor) => {
+        const total = reduceOuterInner(partSums, params.parts, channels, 1, 1, [channels]);
+        partSums.dispose();
+        return total;
+      };
+      gradBias = addParts(gradBias);
+      gradWeight = addParts(gradWeight);
+    }
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = engine.empty(x.shape, 'f32', 'batchNorm.dx');
