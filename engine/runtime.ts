@@ -26,8 +26,9 @@ export interface EngineOptions extends DeviceOptions {
   adapterKind?: AdapterKind;
   /**
    * Submit after this many dispatches instead of once per step (0: once), so a GPU starts on the first
-   * kernels while the CPU still records the rest (after a wait, after 1, 2, 4, ... up to this many). Default: 0 on a software adapter, whose kernels run on
-   * the cores that record them; SUBMIT_EVERY_ON_GPU on a GPU.
+   * kernels while the CPU still records the rest (after a wait, after 1, 2, 4, ... up to this many).
+   * Default: 0 on a software adapter, whose kernels run on the cores that record them;
+   * SUBMIT_EVERY_ON_GPU on a GPU.
    */
   submitEvery?: number;
 }

@@ -1,5 +1,6 @@
 // Reductions: sum and mean over everything, per-channel sums of NCHW tensors, with backward.
-// WGSL: shaders/reduce.wgsl (outer x mid x inner view, split over workgroups on a GPU), shaders/broadcast.wgsl for the gradients.
+// WGSL: shaders/reduce.wgsl (outer x mid x inner view, split over workgroups on a GPU),
+// shaders/broadcast.wgsl for the gradients.
 
 import { kernel } from '../kernel.ts';
 import { record } from '../autograd.ts';
