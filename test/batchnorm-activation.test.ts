@@ -66,22 +66,25 @@ const fused = (training: boolean, withPrelu: boolean) => (_: Engine, [x, w, b, r
 // Linear-grid and plane-grid launches, a 1x1 plane with N > 256 lanes, an uneven cursor wrap.
 const shapes: Shape4[] = [[6, 4, 1, 1], [300, 3, 1, 1], [2, 3, 17, 19], [8, 16, 32, 32], [2, 3, 48, 48]];
 
+/** The fused op on `engine` against the float64 reference, forward and backward. */
+async function checkFused(engine: Engine, name: string, shape: Shape4, training: boolean, withPrelu: boolean, seed: number): Promise<void> {
+  const { forward, backward: referenceBackward } = reference(shape, training, withPrelu);
+  await checkOp(engine, {
+    name,
+    inputs: channelInputs(shape, seed, withPrelu),
+    gpu: fused(training, withPrelu),
+    reference: forward,
+    referenceBackward,
+    tolerance: { atol: 1e-4, rtol: 1e-4 },
+    gradTolerance: { atol: 5e-4, rtol: 1e-3 },
+  });
+}
+
 for (const shape of shapes) {
   for (const withPrelu of [false, true]) {
     for (const training of [true, false]) {
       const name = `batchNormActivation ${withPrelu ? 'prelu' : 'leakyRelu'} ${training ? 'train' : 'eval'} ${shape.join('x')}`;
-      test(name, async () => {
-        const { forward, backward: referenceBackward } = reference(shape, training, withPrelu);
-        await checkOp(await testEngine(), {
-          name,
-          inputs: channelInputs(shape, 21, withPrelu),
-          gpu: fused(training, withPrelu),
-          reference: forward,
-          referenceBackward,
-          tolerance: { atol: 1e-4, rtol: 1e-4 },
-          gradTolerance: { atol: 5e-4, rtol: 1e-3 },
-        });
-      });
+      test(name, async () => checkFused(await testEngine(), name, shape, training, withPrelu, 21));
     }
   }
 }
@@ -170,16 +173,7 @@ test('per-channel sums split into parts (a GPU-sized engine): batchNormActivatio
       assert.is(batchNormParts(shape[0], shape[1], shape[2] * shape[3], 'gpu').parts, parts);
       assert.is(batchNormParts(shape[0], shape[1], shape[2] * shape[3], 'cpu').parts, 1);
       for (const withPrelu of [false, true]) {
-        const { forward, backward: referenceBackward } = reference(shape, true, withPrelu);
-        await checkOp(engine, {
-          name: `batchNormActivation ${withPrelu ? 'prelu' : 'leakyRelu'} train ${shape.join('x')}, ${parts} parts`,
-          inputs: channelInputs(shape, 24, withPrelu),
-          gpu: fused(true, withPrelu),
-          reference: forward,
-          referenceBackward,
-          tolerance: { atol: 1e-4, rtol: 1e-4 },
-          gradTolerance: { atol: 5e-4, rtol: 1e-3 },
-        });
+        await checkFused(engine, `batchNormActivation ${withPrelu ? 'prelu' : 'leakyRelu'} train ${shape.join('x')}, ${parts} parts`, shape, true, withPrelu, 24);
       }
     }
   } finally {

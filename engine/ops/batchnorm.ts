@@ -5,7 +5,7 @@ import { kernel } from '../kernel.ts';
 import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
-import { linearGrid } from './grid.ts';
+import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 import { reduceOuterInner, sumToShape } from './reduce.ts';
 import type { AdapterKind } from '../device.ts';
 
@@ -43,7 +43,7 @@ export function batchNormParts(batch: number, channels: number, plane: number, k
 
 /** See `span` in the WGSL: a [plane / 1024, channels, batch] grid avoids per-element divisions and reloads. */
 function elementwiseLaunch(batch: number, channels: number, plane: number): { workgroups: [number, number, number]; overrides: Record<string, number> } {
-  if (plane >= 256 && channels <= 65535 && batch <= 65535) {
+  if (plane >= 256 && channels <= MAX_WORKGROUPS_PER_DIMENSION && batch <= MAX_WORKGROUPS_PER_DIMENSION) {
     return { workgroups: [Math.ceil(plane / (256 * PIXELS_PER_THREAD)), channels, batch], overrides: { PLANE_GRID: 1 } };
   }
   const [x, y] = linearGrid(batch * channels * plane);
@@ -91,7 +91,8 @@ function prepare(x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, r
   const label = `${op} ${shapeString(x.shape)}`;
   const stats = engine.keep(engine.empty([2 * channels], 'f32', 'batchNorm.stats'));
   if (options.training) {
-    // (count, shifted mean, M2) per part and channel; with one part the kernel stores the statistics itself.
+    // (count, shifted mean, M2) per part and channel; with one part the kernel stores the statistics itself
+    // and the binding gets 3 pooled floats (WebGPU refuses a writable binding that aliases `stats`).
     const parts = engine.empty([params.parts === 1 ? 3 : 3 * params.parts * channels], 'f32', 'batchNorm.statisticsParts');
     const buffers = { x, stats, running_mean: runningMean, running_var: runningVar, statistics_parts: parts };
     engine.run(kernels.trainStatistics, {

@@ -8,7 +8,7 @@ import type { Engine } from '../runtime.ts';
 import type { AdapterKind } from '../device.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
-import { linearGrid } from './grid.ts';
+import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 
 const packKernel = kernel('conv_pack_weights');
 const gatherKernel = kernel('conv_gather');
@@ -26,7 +26,6 @@ const tiledGatherKernel = kernel('conv_gather_tiled');
 const reduceSplitsKernel = kernel('conv_gather_tiled', 'reduce_splits');
 
 const GATHER_WORKGROUP = 64;
-const MAX_WORKGROUPS = 65535;
 
 /**
  * A gather's kernel and output channels per thread: `subgroup` (conv_gather_subgroup.wgsl, weights
@@ -40,7 +39,8 @@ const MAX_WORKGROUPS = 65535;
  * (conv_grad_weight_subgroup.wgsl: one tap per thread) or `plain` (conv_grad_weight.wgsl); there the
  * number counts gradient channels per workgroup. Or, on GPUs, `tileAxB` (conv_grad_weight_tiled.wgsl: a
  * GEMM tile of A gradient channels x B (input channel, tap) columns through workgroup memory).
- * engine/ops/conv-autotune.ts picks one per shape; every variant allocates the same buffers.
+ * engine/ops/conv-autotune.ts picks one per shape; every variant allocates the same buffers, except the
+ * split gather tiles' partial outputs (gatherSplits: at most MAX_PARTIAL_BYTES, freed within the call).
  */
 export type GatherVariant = 'subgroup32' | 'subgroup16' | 'subgroup8' | 'phases8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4'
   | GatherTileVariant;
@@ -193,8 +193,9 @@ export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVaria
  */
 export function gatherTiles(g: GatherGeometry): GatherTileVariant[] {
   const tiles = TILE_VARIANTS.filter((v) => tileOf(v).rows <= largestUsefulTile(g.outChannels));
-  // The split tile first where 64 x 64 tiles would not give each multiprocessor of a large GPU (an
-  // H100 has 132) several workgroups: 4x the threads, each a quarter of the reduction.
+  // tile32x32k4 first where 64 x 64 tiles would not give each multiprocessor of a large GPU (an H100
+  // has 132) several workgroups: 4x the threads, each a quarter of the reduction. The tiles split over
+  // workgroups last, where they split at all (measured on an H100 only: not yet a default).
   const workgroups = tileWorkgroups(g, tileOf('tile64x64'));
   const split = SPLIT_TILE_VARIANTS.filter((v) => tileOf(v).rows <= largestUsefulTile(g.outChannels) && gatherSplits(g, tileOf(v)) > 1);
   return workgroups < GPU_GATHER_WORKGROUPS ? ['tile32x32k4', ...tiles, ...split] : [...tiles, 'tile32x32k4', ...split];
@@ -421,7 +422,7 @@ export function gatherConvolution(
   const pixels = variant.startsWith('pixels') ? channelsOf(variant) : 4;
   const threads = g.batch * Math.ceil(g.outHeight / stride) * Math.ceil(Math.ceil(g.outWidth / stride) / pixels);
   const groups = Math.ceil(threads / GATHER_WORKGROUP);
-  if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
+  if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
   // Output channels per thread (one for main_pixels, whose number counts pixels).
   const channels = variant.startsWith('pixels') ? 1 : channelsOf(variant);
   const strip = stripGeometry(g, pixels);
@@ -458,7 +459,7 @@ function runTiled(
   // Workgroups past their own phase's pixels store nothing.
   const stride = phaseStride(g);
   const groups = Math.ceil(largestPhasePixels(g) / tile.columns);
-  if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
+  if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
   x.engine.run(tiledGatherKernel, {
     buffers: { x, weights: packed, bias: bias ?? packed, out },
     params,
@@ -477,7 +478,7 @@ function runPhases(
 ): void {
   const threads = g.batch * g.inHeight * Math.ceil(g.inWidth / pixels);
   const groups = Math.ceil(threads / GATHER_WORKGROUP);
-  if (groups > MAX_WORKGROUPS) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
+  if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
   x.engine.run(phasesKernel, {
     buffers: { x, weights: packed, bias: bias ?? packed, out },
     params,

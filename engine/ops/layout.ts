@@ -6,7 +6,7 @@ import { kernel } from '../kernel.ts';
 import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeSize, shapeString } from '../tensor.ts';
-import { linearGrid } from './grid.ts';
+import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 
 const kernels = {
   embedding: kernel('embedding', 'embedding_forward'),
@@ -132,8 +132,6 @@ export function concatChannels(inputs: readonly Tensor[]): Tensor {
 
 // ---- pixel shuffle ----
 
-/** WebGPU's default limit on workgroups per grid dimension. */
-const MAX_GRID_LAYERS = 65535;
 
 function rearrange(x: Tensor, factor: number, shuffle: boolean): Tensor {
   const op = shuffle ? 'pixelShuffle' : 'pixelUnshuffle';
@@ -147,13 +145,13 @@ function rearrange(x: Tensor, factor: number, shuffle: boolean): Tensor {
   const [height, width] = shuffle ? [h, w] : [h / factor, w / factor];
   const planes = n * (shuffle ? c / squared : c);
   const out = x.engine.empty(outShape, 'f32', op);
-  for (let first = 0; first < planes; first += MAX_GRID_LAYERS) {
+  for (let first = 0; first < planes; first += MAX_WORKGROUPS_PER_DIMENSION) {
     x.engine.run(shuffle ? kernels.pixelShuffle : kernels.pixelUnshuffle, {
       buffers: { x, out },
       params: { height, width, factor, plane_offset: first },
-      workgroups: [Math.ceil(width / 64), height, Math.min(MAX_GRID_LAYERS, planes - first)],
+      workgroups: [Math.ceil(width / 64), height, Math.min(MAX_WORKGROUPS_PER_DIMENSION, planes - first)],
       label: `${op} ${shapeString(x.shape)} r=${factor}`,
-      bytes: (8 * out.size * Math.min(MAX_GRID_LAYERS, planes - first)) / planes,
+      bytes: (8 * out.size * Math.min(MAX_WORKGROUPS_PER_DIMENSION, planes - first)) / planes,
     });
   }
   return out;

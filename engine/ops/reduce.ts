@@ -6,7 +6,7 @@ import { kernel } from '../kernel.ts';
 import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
-import { linearGrid } from './grid.ts';
+import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 import type { AdapterKind } from '../device.ts';
 
 const reduceKernel = kernel('reduce');
@@ -42,8 +42,6 @@ export function reduceParts(outputs: number, valuesPerOutput: number, kind: Adap
   if (kind === 'cpu') return 1;
   return Math.max(1, Math.min(Math.ceil(GPU_REDUCE_WORKGROUPS / outputs), Math.floor(valuesPerOutput / VALUES_PER_PART), MAX_WORKGROUPS_PER_DIMENSION));
 }
-
-const MAX_WORKGROUPS_PER_DIMENSION = 65535;
 
 /** out[o, m, i] = scale * g[m]: the gradient of reduceOuterInner. */
 export function broadcastOuterInner(g: Tensor, shape: readonly number[], outer: number, mid: number, inner: number, scaleBy = 1): Tensor {
