@@ -10,8 +10,9 @@ import { backward } from '../engine/ops/backward.ts';
 import { sum } from '../engine/ops/reduce.ts';
 import { gatherCandidates, weightGradCandidates, weightGradRowSplit } from '../engine/ops/conv-kernels.ts';
 import {
-  candidatesTag, enableConvAutotune, exportConvTuning, gatherVariant, pendingConvShapes, tuneConvolutions,
+  candidatesTag, enableConvAutotune, exportConvTuning, gatherVariant, kernelClock, pendingConvShapes, tuneConvolutions,
 } from '../engine/ops/conv-autotune.ts';
+import { Profiler } from '../engine/profile/profiler.ts';
 import * as ref from './helpers/reference.ts';
 import { assertClose } from './helpers/finite-diff.ts';
 import { mulberry32, randn } from './helpers/random.ts';
@@ -83,6 +84,36 @@ test('autotuning times each new shape once, records the fastest candidate, and r
     } finally {
       later.destroy();
     }
+  } finally {
+    engine.destroy();
+  }
+});
+
+test('a GPU-sized engine times candidates by their kernels\' timestamps, unless the caller is profiling', async () => {
+  const x = randn(xShape.reduce((a, b) => a * b, 1), mulberry32(3));
+  const weight = randn(weightShape.reduce((a, b) => a * b, 1), mulberry32(4));
+  const expected = ref.conv2dForward(x, [...xShape], weight, [...weightShape], null, options).output;
+  const engine = await Engine.create({ adapterKind: 'gpu' });
+  try {
+    const clock = kernelClock(engine);
+    assert.is(clock !== null, engine.features.has('timestamp-query'));
+    clock?.detach();
+    // A caller's profiler stays attached and keeps its own steps: the tuner uses the wall clock then.
+    const caller = new Profiler(engine).attach();
+    assert.is(kernelClock(engine), null);
+    caller.detach();
+    assert.is(engine.observer, null);
+
+    enableConvAutotune(engine);
+    await convStep(engine, x, weight);
+    const shapes = pendingConvShapes(engine);
+    assert.ok(shapes >= 1);
+    const lines: string[] = [];
+    assert.is(await tuneConvolutions(engine, (line) => lines.push(line)), shapes);
+    // Every candidate got a finite time, and the tuner's profiler is gone.
+    assert.ok(lines.every((line) => !/NaN|Infinity/.test(line)), lines.join('\n'));
+    assert.is(engine.observer, null);
+    assertClose(await convStep(engine, x, weight), expected, { atol: 1e-3, rtol: 1e-4 }, 'tuned on timestamps');
   } finally {
     engine.destroy();
   }

@@ -7,6 +7,7 @@
 // ends with a tag of its candidate list, so a table made before the candidates changed is re-timed).
 
 import type { Engine } from '../runtime.ts';
+import { Profiler } from '../profile/profiler.ts';
 import {
   convTuning, convolutionWeightGradient, gatherCandidates, gatherConvolution, runnableGatherVariants, runnableWeightGradVariants, weightGradCandidates,
   type GatherGeometry, type GatherVariant, type WeightGradShape, type WeightGradVariant,
@@ -123,12 +124,19 @@ const timesCpu = (engine: Engine): boolean =>
 
 /**
  * The cost of one call of `fn`, to the end of its GPU work, over `calls` calls recorded back to back:
- * wall time, except on a software adapter in Node, where it is the process's CPU time (all threads, so
+ * with `profiler` (kernelClock), the kernels' own time; else wall time, except on a software adapter
+ * in Node, where it is the process's CPU time (all threads, so
  * lavapipe's workers too). On the 2-core VM the second core comes and goes, and one call's wall time
  * varies by up to 2x while its CPU time varies by a few percent; every candidate spreads its work over
  * at least 32 workgroups, so CPU time ranks them as wall time would on a quiet machine.
  */
-async function timeCalls(engine: Engine, fn: () => void, calls = 1): Promise<number> {
+async function timeCalls(engine: Engine, fn: () => void, calls = 1, profiler: Profiler | null = null): Promise<number> {
+  if (profiler) {
+    profiler.beginStep('autotune');
+    for (let i = 0; i < calls; i++) engine.tidy(fn);
+    const step = await profiler.endStep();
+    return step.dispatches.reduce((sum, d) => sum + d.endMs - d.startMs, 0) / calls;
+  }
   const start = performance.now();
   const cpuStart = timesCpu(engine) ? process.cpuUsage() : null;
   for (let i = 0; i < calls; i++) engine.tidy(fn);
@@ -154,15 +162,32 @@ async function timeCandidates(engine: Engine, calls: Array<() => void>): Promise
     await timeCalls(engine, call);
     if (onGpu) batch[i] = Math.max(1, Math.min(GPU_SAMPLE_CALLS, Math.round(GPU_SAMPLE_MS / (await timeCalls(engine, call)))));
   }
+  const profiler = onGpu ? kernelClock(engine) : null;
   const best = calls.map(() => Infinity);
-  for (let round = 0; round < TIMING_ROUNDS; round++) {
-    for (const [i, call] of calls.entries()) {
-      // The warm-up includes the pipeline's compile, so the first timed call decides what is slow.
-      if (round > 0 && best[i]! > 1000) continue;
-      best[i] = Math.min(best[i]!, await timeCalls(engine, call, batch[i]));
+  try {
+    for (let round = 0; round < TIMING_ROUNDS; round++) {
+      for (const [i, call] of calls.entries()) {
+        // The warm-up includes the pipeline's compile, so the first timed call decides what is slow.
+        if (round > 0 && best[i]! > 1000) continue;
+        best[i] = Math.min(best[i]!, await timeCalls(engine, call, batch[i], profiler));
+      }
     }
+  } finally {
+    profiler?.detach();
   }
   return best;
+}
+
+/**
+ * On a GPU with 'timestamp-query', a profiler to time the candidates by their kernels' own time
+ * (timestamp spans summed) rather than the wall clock, which also counts the recording: on one H100
+ * host whose CPU recorded slowly, G1's forward candidates took 2-4x their kernel time by the wall
+ * clock, and the tuner picked one at twice the best one's kernel time (bench/RESULTS.md). Null
+ * without timestamps, or while the caller's own profiler is attached (its steps stay its own).
+ */
+export function kernelClock(engine: Engine): Profiler | null {
+  if (!engine.features.has('timestamp-query') || engine.observer !== null) return null;
+  return new Profiler(engine).attach();
 }
 
 const TIMING_ROUNDS = 3;
