@@ -4,9 +4,13 @@
 #
 #   bash bench/gpu.sh pack        here: writes .device/ (Node, the node_modules the benches need, the
 #                                 Vulkan loader and glvnd), about 34 MB compressed, to travel with the working tree
-#   bash bench/gpu.sh run OUT     there: unpacks .device/, then runs bench/conv-agreement.ts, npm run bench
+#   bash bench/gpu.sh run OUT [STAGES]
+#                                 there: unpacks .device/, then runs bench/conv-agreement.ts, npm run bench
 #                                 (TF.js on the same adapter, PyTorch on CUDA, full training steps),
-#                                 a profile of the CGAN training step, the test suite and bench/generate.ts, into OUT
+#                                 a profile of the CGAN training step, the test suite and bench/generate.ts, into OUT;
+#                                 STAGES (e.g. agreement,kernels,profile) runs only those, to save device time;
+#                                 `buffers` and `alone` (only when named): an A/B of the gathers' double-buffered
+#                                 workgroup memory, and D2 and G3 timed each in its own process
 #   bash bench/gpu.sh with CMD...  there: unpacks .device/, then runs CMD (e.g. a training run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -63,6 +67,7 @@ EOF
 stage() {
   local name=$1 limit=$2
   shift 2
+  if [[ ",$stages," != *",$name,"* ]]; then return; fi
   echo "== $name ($(date +%T))"
   timeout "$limit" "$@" > "$out/$name.log" 2>&1
   echo "   exit $? after step $name ($(date +%T))"
@@ -70,7 +75,8 @@ stage() {
 }
 
 run_all() {
-  out=${1:?usage: bench/gpu.sh run OUT}
+  out=${1:?usage: bench/gpu.sh run OUT [STAGES]}
+  stages=${2:-agreement,kernels,profile,tests,generate}
   mkdir -p "$out"
   unpack
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
@@ -79,6 +85,11 @@ run_all() {
   # The defaults, then the split tiles (tuner candidates, not defaults) at full size; one log, as at most 8 files come back.
   stage agreement 90 bash -c 'for gather in "" tile64x64s tile128x128s; do node node_modules/tsx/dist/cli.mjs bench/conv-agreement.ts ${gather:+--gather $gather} || exit 1; done'
   stage kernels 210 "${tsx[@]}" bench/kernels.ts --autotune --repeats 20 --step-runs 9 --torch-device cuda --json "$out/kernels.json"
+  # Not by default: tiles with one copy of workgroup memory (B) against the default (A), kernel times.
+  stage buffers 120 "${tsx[@]}" bench/kernels.ts --autotune --compare tileBuffers=1 --repeats 20
+  # Not by default: D2 and G3 each timed in its own process (after the other layers, D2's forward and
+  # grad-input took 1.4x the kernel time of G3's grad-input and forward: the same shapes and variants).
+  stage alone 60 bash -c 'for layer in D2 G3; do node node_modules/tsx/dist/cli.mjs bench/kernels.ts --only $layer --autotune --repeats 20 --no-tfjs --no-torch --no-steps || exit 1; done'
   stage profile 60 "${tsx[@]}" pipeline/cli.ts profile train-cgan --steps 3 --autotune --trace "$out/trace-cgan.json"
   stage tests 90 "${tsx[@]}" node_modules/uvu/bin.js test '\.test\.ts$'
   stage generate 60 "${tsx[@]}" bench/generate.ts --json "$out/generate.json"
@@ -86,7 +97,7 @@ run_all() {
 
 case "${1:-}" in
   pack) pack_up ;;
-  run) run_all "${2:-}" ;;
+  run) run_all "${2:-}" "${3:-}" ;;
   with) shift; unpack; "$@" ;;
-  *) echo "usage: bash bench/gpu.sh pack | run OUT | with CMD..." >&2; exit 2 ;;
+  *) echo "usage: bash bench/gpu.sh pack | run OUT [STAGES] | with CMD..." >&2; exit 2 ;;
 esac

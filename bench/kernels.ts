@@ -5,7 +5,8 @@
 // `--no-torch` skips the PyTorch comparator (bench/torch_conv.py, when a python3 has torch; CPU, or
 // CUDA with `--torch-device cuda` on a machine with an NVIDIA GPU),
 // `--compare gather=strip8,weightGrad=plain16` times the engine with and without forced variants, alternating
-// A/B in one process (best of 5 each), so that a shared machine's load hits both sides alike.
+// A/B in one process (best of 5 each), so that a shared machine's load hits both sides alike (on a GPU:
+// kernel times from timestamps; with `--autotune`, after tuning each layer's variants).
 // `--autotune` tunes each layer's kernel variants first (engine/ops/conv-autotune.ts) and prints the
 // choice and every candidate's time (also in the JSON, `tuning`). Then the steps section: a full CGAN training step (paper, batch 64) and an SRGAN step
 // (paper, batch 16, 96-px crops) for the engine and for PyTorch (bench/torch_steps.py); `--no-steps`
@@ -149,23 +150,31 @@ function applyTuning(change: Record<string, string>): () => void {
   return () => Object.assign(tuning, previous);
 }
 
-async function compare(engine: Engine, selected: Layer[], spec: string, repeats: number): Promise<void> {
+async function compare(engine: Engine, selected: Layer[], spec: string, repeats: number, autotune: boolean): Promise<void> {
   const change = Object.fromEntries(spec.split(',').map((pair) => {
     const [key, value] = pair.split('=');
     if (!(key in convTuning)) throw new Error(`--compare: convTuning has no ${key} (has ${Object.keys(convTuning).join(', ')})`);
     return [key, value];
   }));
   const sync = () => engine.sync();
-  console.log(`A = convTuning ${JSON.stringify(convTuning)}, B = A with ${spec}; best of 5 alternating A/B: wall ms (CPU ms of all threads)`);
+  // On a GPU with timestamps, the kernels' own time (as kernelMs) in place of wall and CPU time.
+  const kernelTimes = engine.adapterKind === 'gpu' && engine.features.has('timestamp-query');
+  const measure = async (fn: () => void) => (kernelTimes ? { wall: (await kernelMs(engine, fn, repeats))!, cpu: NaN } : timeOnce(fn, sync, repeats));
+  if (autotune) enableConvAutotune(engine);
+  console.log(`A = convTuning ${JSON.stringify(convTuning)}, B = A with ${spec}${autotune ? ', variants tuned (with A)' : ''}; best of 5 alternating A/B: ${kernelTimes ? 'kernel ms (timestamps)' : 'wall ms (CPU ms of all threads)'}; workgroup memory limit ${engine.maxWorkgroupStorageBytes} bytes`);
   for (const layer of selected) {
     const passes = enginePasses(engine, layer);
+    if (autotune) {
+      for (const pass of passNames) passes[pass]();
+      await tuneConvolutions(engine);
+    }
     const cells: string[] = [];
     for (const pass of passNames) {
       const best = { a: Infinity, b: Infinity, aCpu: Infinity, bCpu: Infinity };
       for (let round = 0; round < 6; round++) {
-        const a = await timeOnce(passes[pass], sync, repeats);
+        const a = await measure(passes[pass]);
         const restore = applyTuning(change);
-        const b = await timeOnce(passes[pass], sync, repeats);
+        const b = await measure(passes[pass]);
         restore();
         // Round 0 compiles both pipelines and is not counted.
         if (round === 0) continue;
@@ -174,7 +183,8 @@ async function compare(engine: Engine, selected: Layer[], spec: string, repeats:
         best.aCpu = Math.min(best.aCpu, a.cpu);
         best.bCpu = Math.min(best.bCpu, b.cpu);
       }
-      cells.push(`${pass} ${best.a.toFixed(0)} -> ${best.b.toFixed(0)} (${(best.b / best.a).toFixed(2)}x; cpu ${best.aCpu.toFixed(0)} -> ${best.bCpu.toFixed(0)}, ${(best.bCpu / best.aCpu).toFixed(2)}x)`);
+      cells.push(kernelTimes ? `${pass} ${best.a.toFixed(3)} -> ${best.b.toFixed(3)} (${(best.b / best.a).toFixed(2)}x)`
+        : `${pass} ${best.a.toFixed(0)} -> ${best.b.toFixed(0)} (${(best.b / best.a).toFixed(2)}x; cpu ${best.aCpu.toFixed(0)} -> ${best.bCpu.toFixed(0)}, ${(best.bCpu / best.aCpu).toFixed(2)}x)`);
     }
     console.log(`${layer.name.padEnd(4)} ${shapeLabel(layer).padEnd(32)} ${cells.join('   ')}`);
     passes.dispose();
@@ -191,7 +201,7 @@ async function main(): Promise<void> {
   console.log(`adapter: ${adapter}`);
   const comparison = argument('--compare');
   if (comparison) {
-    await compare(engine, selected, comparison, repeats);
+    await compare(engine, selected, comparison, repeats, process.argv.includes('--autotune'));
     engine.destroy();
     return;
   }

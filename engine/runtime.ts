@@ -123,12 +123,15 @@ export class Engine {
 
   /** Largest tensor one kernel binding may see (the WebGPU default, 128 MiB, in a dry run). */
   readonly maxBindingBytes: number;
+  /** Workgroup memory one kernel may declare (the WebGPU default, 16 KiB, in a dry run). */
+  readonly maxWorkgroupStorageBytes: number;
 
   private constructor(readonly gpu: GpuContext | null, options: EngineOptions) {
     this.seed = options.seed ?? 0;
     this.kindOverride = options.adapterKind;
     this.submitEvery = options.submitEvery ?? (gpu?.kind === 'gpu' ? SUBMIT_EVERY_ON_GPU : 0);
     this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
+    this.maxWorkgroupStorageBytes = gpu?.device.limits.maxComputeWorkgroupStorageSize ?? 16 * 2 ** 10;
     // A trim destroys pooled buffers: the work recorded so far goes first, and the bind groups that
     // name those buffers go with them.
     const onTrim = () => {

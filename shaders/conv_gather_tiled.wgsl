@@ -52,11 +52,15 @@ override LOADS_X: u32 = K_STEP * TILE_P / 256u;
 // Rows of k that one pass of the 256 threads covers in each tile.
 override PASS_W: u32 = 256u / TILE_C;
 override PASS_X: u32 = 256u / TILE_P;
-// Workgroup memory in vec4s: the tiles [k][co] at 0 and [k][pixel] at X_TILE, both K_STEP rows of
-// their stride (at most 2 x 32 x 36 floats); after the loop, groups 1.. of K_SPLIT put their sums
-// there, 4 vec4s per thread (at most 3 x 64 x 4 vec4s: 12 KiB, within WebGPU's 16 KiB default).
+// Workgroup memory in vec4s: BUFFERS copies of one step's tiles, [k][co] at 0 and [k][pixel] at
+// X_TILE, both K_STEP rows of their stride (8.25 KiB a copy at most); after the loop, groups 1.. of
+// K_SPLIT put their sums there, 4 vec4s per thread (at most 3 x 64 x 4 vec4s: 12 KiB). With BUFFERS 2
+// (where the device allows the 16.5 KiB) each step stores the next step's values into the other copy
+// while this one's are multiplied: one barrier a step instead of two.
+override BUFFERS: u32 = 1u;
 override X_TILE: u32 = K_STEP * STRIDE_C / 4u;
-override SHARED_VEC4S: u32 = max(X_TILE + K_STEP * STRIDE_P / 4u, (K_SPLIT - 1u) * GROUP_X * GROUP_Y * THREAD_C * THREAD_P / 4u);
+override BUFFER_VEC4S: u32 = X_TILE + K_STEP * STRIDE_P / 4u;
+override SHARED_VEC4S: u32 = max(BUFFERS * BUFFER_VEC4S, (K_SPLIT - 1u) * GROUP_X * GROUP_Y * THREAD_C * THREAD_P / 4u);
 
 var<workgroup> shared4: array<vec4<f32>, SHARED_VEC4S>;
 
@@ -159,6 +163,18 @@ fn stage(copy: Copy, phase: Phase) -> Staged {
   return staged;
 }
 
+// The thread's staged values into the copy of the tiles at `buffer` (in vec4s).
+fn store(staged: Staged, buffer: u32, local: u32) {
+  for (var m = 0u; m < LOADS_W; m++) {
+    let i = (local / TILE_C + PASS_W * m) * STRIDE_C + local % TILE_C;
+    shared4[buffer + i / 4u][i % 4u] = staged.w[m];
+  }
+  for (var m = 0u; m < LOADS_X; m++) {
+    let i = (local / TILE_P + PASS_X * m) * STRIDE_P + local % TILE_P;
+    shared4[buffer + X_TILE + i / 4u][i % 4u] = staged.x[m];
+  }
+}
+
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) local: u32) {
   let phase = phaseOf(group.z / SPLITS);
@@ -198,16 +214,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   // (A phase without taps, or a split past the end, has no weights to stage.)
   var staged: Staged;
   if (kBegin < kEnd) { staged = stage(copy, phase); }
+  store(staged, 0u, local);
+  workgroupBarrier();
+  // Offset (vec4s) of the copy of the tiles this step multiplies.
+  var buffer = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += K_STEP) {
-    for (var m = 0u; m < LOADS_W; m++) {
-      let i = (local / TILE_C + PASS_W * m) * STRIDE_C + local % TILE_C;
-      shared4[i / 4u][i % 4u] = staged.w[m];
-    }
-    for (var m = 0u; m < LOADS_X; m++) {
-      let i = (local / TILE_P + PASS_X * m) * STRIDE_P + local % TILE_P;
-      shared4[X_TILE + i / 4u][i % 4u] = staged.x[m];
-    }
-    workgroupBarrier();
     // The next step's loads are in flight while this step multiplies.
     for (var m = 0u; m < LOADS_W; m++) { copy.weightK[m] = advance(copy.weightK[m], step, phase); }
     for (var m = 0u; m < LOADS_X; m++) { copy.inputK[m] = advance(copy.inputK[m], step, phase); }
@@ -215,13 +226,17 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     for (var k = kFirst; k < kFirst + K_STEP / K_SPLIT; k++) {
       var w: array<vec4<f32>, 2>;
       var v: array<vec4<f32>, 2>;
-      for (var q = 0u; q < THREAD_C / 4u; q++) { w[q] = shared4[k * (STRIDE_C / 4u) + ty + GROUP_Y * q]; }
-      for (var q = 0u; q < THREAD_P / 4u; q++) { v[q] = shared4[X_TILE + k * (STRIDE_P / 4u) + tx + GROUP_X * q]; }
+      for (var q = 0u; q < THREAD_C / 4u; q++) { w[q] = shared4[buffer + k * (STRIDE_C / 4u) + ty + GROUP_Y * q]; }
+      for (var q = 0u; q < THREAD_P / 4u; q++) { v[q] = shared4[buffer + X_TILE + k * (STRIDE_P / 4u) + tx + GROUP_X * q]; }
       for (var i = 0u; i < THREAD_C; i++) {
         let wi = w[i / 4u][i % 4u];
         for (var q = 0u; q < THREAD_P / 4u; q++) { acc[i][q] += wi * v[q]; }
       }
     }
+    // One copy: every thread is done reading it before it is overwritten.
+    if (BUFFERS == 1u) { workgroupBarrier(); }
+    buffer = (buffer + BUFFER_VEC4S) % (BUFFERS * BUFFER_VEC4S);
+    store(staged, buffer, local);
     workgroupBarrier();
   }
   if (K_SPLIT > 1u) {

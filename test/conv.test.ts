@@ -13,7 +13,7 @@ import type { Shape4 } from './helpers/reference.ts';
 import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
 import { backward } from '../engine/ops/backward.ts';
-import { convTuning, gatherCandidates, gatherSplits, tileOf, vec4StripHalo, weightGradCandidates, weightGradChunks, weightGradSwap } from '../engine/ops/conv-kernels.ts';
+import { convTuning, gatherCandidates, gatherSplits, tileBuffers, tileOf, vec4StripHalo, weightGradCandidates, weightGradChunks, weightGradSwap } from '../engine/ops/conv-kernels.ts';
 
 interface Case {
   x: Shape4;
@@ -137,6 +137,13 @@ test('weight gradients split into as many chunks as a GPU gets agree with the re
   assert.is(weightGradChunks(128, 3, 16 * 16 * 9, 'cpu'), 11);
   // The partial sums stay within 32 MiB: a 2M-float weight gets 4 chunks however many workgroups are wanted.
   assert.is(weightGradChunks(4096, 1, 2 ** 21, 'gpu'), 4);
+  // U1 (256 x 576 outputs, 48 blocks, 10 tiles of 128 x 128, rows of 128): 52 chunks of 10 rows, so
+  // that those tiles make 520 workgroups (22 from the blocks alone); a CPU ignores the tiles. G3 (8
+  // tiles, 512 rows of 64): 32 chunks of 1024 positions, not 64 of 512.
+  assert.is(weightGradChunks(512, 48, 256 * 576, 'gpu'), 22);
+  assert.is(weightGradChunks(512, 48, 256 * 576, 'gpu', 10, 128), 52);
+  assert.is(weightGradChunks(512, 48, 256 * 576, 'cpu', 10, 128), 1);
+  assert.is(weightGradChunks(512, 32, 128 * 1024, 'gpu', 8, 64), 32);
   const gpuSized = await createEngine({ seed: 1234, adapterKind: 'gpu' });
   try {
     await checkConv({ x: [2, 16, 32, 32], weight: [16, 16, 3, 3], stride: 1, padding: 1, bias: true }, false, false, gpuSized);
@@ -201,6 +208,17 @@ test('workgroup-memory GEMM tiles (the default on GPUs) agree with the reference
       await checkConv({ x: [3, 5, 16, 14], weight: [33, 5, 4, 4], stride: 2, padding: 1, bias: false }, false, false, gpuSized);
       await checkConv({ x: [1, 4, 3, 4], weight: [4, 7, 2, 3], stride: 3, padding: 0, outputPadding: 2, bias: true }, true, false, gpuSized);
       await checkConv({ x: [2, 5, 9, 11], weight: [7, 5, 1, 1], stride: 1, padding: 0, bias: true }, false, false, gpuSized);
+    }
+    // Those gathers ran double-buffered (this adapter allows the 16.5-18 KiB); one copy where it does not (a
+    // dry run assumes WebGPU's 16 KiB default) or where pinned.
+    assert.is(tileBuffers(gpuSized, tileOf('tile128x128')), gpuSized.maxWorkgroupStorageBytes >= 18432 ? 2 : 1);
+    const dryRun = await createEngine({ dryRun: true });
+    assert.is(tileBuffers(dryRun, tileOf('tile128x128')), 1);
+    for (const [gather, weightGrad] of [['tile128x128', 'tile128x128'], ['tile32x32k4', 'tile64x64']] as const) {
+      Object.assign(convTuning, { gather, weightGrad, tileBuffers: 1 });
+      assert.is(tileBuffers(gpuSized, tileOf(gather)), 1);
+      await checkConv({ x: [2, 17, 15, 14], weight: [70, 17, 3, 3], stride: 1, padding: 1, bias: true }, false, false, gpuSized);
+      await checkConv({ x: [2, 9, 7, 6], weight: [9, 40, 4, 4], stride: 2, padding: 1, bias: false }, true, false, gpuSized);
     }
   } finally {
     Object.assign(convTuning, saved);

@@ -78,11 +78,28 @@ const largestUsefulTile = (size: number): number => 2 ** Math.ceil(Math.log2(Mat
 /**
  * Variants forced for every shape where they apply (tests, `bench/kernels.ts --compare`); null: the
  * tuned or default choice. `vec4Strip: 'off'` turns off the subgroup gather's aligned strip loads (see
- * `vec4StripHalo`), which are on wherever they apply.
+ * `vec4StripHalo`), which are on wherever they apply. `tileBuffers` pins the tiles' copies of
+ * workgroup memory (see tileBuffers).
  */
-export const convTuning: { gather: GatherVariant | null; weightGrad: WeightGradVariant | null; vec4Strip: 'off' | null } = {
-  gather: null, weightGrad: null, vec4Strip: null,
+export const convTuning: { gather: GatherVariant | null; weightGrad: WeightGradVariant | null; vec4Strip: 'off' | null; tileBuffers: 1 | 2 | null } = {
+  gather: null, weightGrad: null, vec4Strip: null, tileBuffers: null,
 };
+
+/**
+ * BUFFERS of conv_gather_tiled.wgsl: 2 (the next step's values stored into a second copy of the tiles
+ * while this step's are multiplied: one barrier a step instead of two) where the device allows both
+ * copies' workgroup memory, else 1; or convTuning.tileBuffers. On the H100, one copy took 1.00-1.03x
+ * the kernel time of two on the bench layers' gathers. (The same change to conv_grad_weight_tiled.wgsl
+ * made its weight gradients 1.05-1.11x slower there: it keeps one copy. bench/RESULTS.md.)
+ */
+export function tileBuffers(engine: Engine, tile: { rows: number; columns: number }): number {
+  // K_STEP = 1024 / the larger side; each tile row is 4 floats longer than the tile.
+  const bytes = (1024 / Math.max(tile.rows, tile.columns)) * (tile.rows + 4 + tile.columns + 4) * 4;
+  const fits = 2 * bytes <= engine.maxWorkgroupStorageBytes;
+  // (--compare sets the field from text.)
+  const pinned = Number(convTuning.tileBuffers ?? 0);
+  return pinned === 1 || !fits ? 1 : 2;
+}
 
 /** conv_gather.wgsl's `strip` array length, and main_pixels'. */
 const MAX_STRIP_WIDTH = 16;
@@ -464,7 +481,10 @@ function runTiled(
     buffers: { x, weights: packed, bias: bias ?? packed, out },
     params,
     // The split tile: 4 x 4 outputs per thread of 8 x 8; the others: 16 x 16 threads.
-    overrides: { ...(tile.kSplit > 1 ? { K_SPLIT: tile.kSplit, GROUP_X: 8, THREAD_C: 4, THREAD_P: 4 } : { THREAD_C: tile.rows / 16, THREAD_P: tile.columns / 16, SPLITS: splits }), ...fused },
+    overrides: {
+      ...(tile.kSplit > 1 ? { K_SPLIT: tile.kSplit, GROUP_X: 8, THREAD_C: 4, THREAD_P: 4 } : { THREAD_C: tile.rows / 16, THREAD_P: tile.columns / 16, SPLITS: splits }),
+      BUFFERS: tileBuffers(x.engine, tile), ...fused,
+    },
     workgroups: [groups, Math.ceil(g.outChannels / tile.rows), stride * stride * splits],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding} (tile ${tile.rows}x${tile.columns}${tile.kSplit > 1 ? ` k${tile.kSplit}` : ''}${splits > 1 ? `, ${splits} splits` : ''})`,
     flops: 2 * gatherMacs(g),
@@ -502,11 +522,25 @@ const MIN_ROWS_PER_CHUNK = 4;
 const MAX_PARTIAL_BYTES = 32 * 2 ** 20;
 
 /**
- * How many chunks of `rows` (batch x gradient rows) the weight gradient splits into, each its own
- * workgroups and partial sum: `blocks` workgroups per chunk, `size` floats per partial sum.
+ * Workgroups of 128 x 128 weight-gradient tiles wanted on a GPU: two waves at two per multiprocessor
+ * of an H100 (132). From the 64-thread blocks alone, U1's 10 such tiles got 22 chunks: 220 workgroups,
+ * and its weight gradient took 2.0-2.2x cuDNN's time; at 52 chunks, 0.90x the time it took at 22.
+ * Each chunk keeps at least GPU_TILE_CHUNK_POSITIONS positions of the reduction: the same rule without
+ * that floor doubled G3's chunks (8 gradient rows of 64 each) and made its weight gradient 1.3x slower.
  */
-export function weightGradChunks(rows: number, blocks: number, size: number, kind: AdapterKind): number {
-  const wanted = Math.ceil(TARGET_WORKGROUPS[kind] / blocks);
+const GPU_TILE_WORKGROUPS = 512;
+const GPU_TILE_CHUNK_POSITIONS = 1024;
+
+/**
+ * How many chunks of `rows` (batch x gradient rows, `rowLength` positions each) the weight gradient
+ * splits into, each its own workgroups and partial sum: `blocks` workgroups per chunk, `size` floats
+ * per partial sum; on a GPU, also enough for `largeTiles` (128 x 128 tiles of the GEMM) to give
+ * GPU_TILE_WORKGROUPS. From the shape alone, so that every variant allocates the same partial sums.
+ */
+export function weightGradChunks(rows: number, blocks: number, size: number, kind: AdapterKind, largeTiles = 0, rowLength = 1): number {
+  const forTiles = kind === 'gpu' && largeTiles > 0
+    ? Math.min(Math.ceil(GPU_TILE_WORKGROUPS / largeTiles), Math.floor((rows * rowLength) / GPU_TILE_CHUNK_POSITIONS)) : 0;
+  const wanted = Math.max(Math.ceil(TARGET_WORKGROUPS[kind] / blocks), forTiles);
   const affordable = Math.floor(MAX_PARTIAL_BYTES / (4 * size));
   const chunks = Math.max(1, Math.min(wanted, affordable, Math.floor(rows / MIN_ROWS_PER_CHUNK)));
   // Equal chunks, so the last one is not a sliver: the count that ceil-sized chunks really use.
@@ -559,7 +593,8 @@ export function convolutionWeightGradient(
   const blocks = threadBlocks * Math.ceil(gradChannels / usefulChannels(gradChannels));
   const shape = [gradChannels, inChannels, kernelHeight, kernelWidth];
   const size = gradChannels * inChannels * taps;
-  const usedChunks = weightGradChunks(rows, blocks, size, engine.adapterKind);
+  const largeTiles = Math.ceil(gradChannels / 128) * Math.ceil((inChannels * taps) / 128);
+  const usedChunks = weightGradChunks(rows, blocks, size, engine.adapterKind, largeTiles, gradWidth);
   const rowsPerChunk = Math.ceil(rows / usedChunks);
   const partial = engine.empty(usedChunks === 1 ? shape : [usedChunks, ...shape], 'f32', usedChunks === 1 ? 'conv weight grad' : 'conv weight grad partial');
   const params = {
