@@ -53,10 +53,10 @@ override LOADS_X: u32 = K_STEP * TILE_P / 256u;
 override PASS_W: u32 = 256u / TILE_C;
 override PASS_X: u32 = 256u / TILE_P;
 // Workgroup memory in vec4s: BUFFERS copies of one step's tiles, [k][co] at 0 and [k][pixel] at
-// X_TILE, both K_STEP rows of their stride (8.25 KiB a copy at most); after the loop, groups 1.. of
-// K_SPLIT put their sums there, 4 vec4s per thread (at most 3 x 64 x 4 vec4s: 12 KiB). With BUFFERS 2
-// (where the device allows the 16.5 KiB) each step stores the next step's values into the other copy
-// while this one's are multiplied: one barrier a step instead of two.
+// X_TILE, both K_STEP rows of their stride (6.25-9 KiB a copy); after the loop, groups 1.. of K_SPLIT
+// put their sums there, 4 vec4s per thread (at most 3 x 64 x 4 vec4s: 12 KiB). With BUFFERS 2 (where
+// the device allows the 12.5-18 KiB) each step stores the next step's values into the other copy while
+// this one's are multiplied: one barrier a step instead of two.
 override BUFFERS: u32 = 1u;
 override X_TILE: u32 = K_STEP * STRIDE_C / 4u;
 override BUFFER_VEC4S: u32 = X_TILE + K_STEP * STRIDE_P / 4u;

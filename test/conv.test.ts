@@ -209,7 +209,7 @@ test('workgroup-memory GEMM tiles (the default on GPUs) agree with the reference
       await checkConv({ x: [1, 4, 3, 4], weight: [4, 7, 2, 3], stride: 3, padding: 0, outputPadding: 2, bias: true }, true, false, gpuSized);
       await checkConv({ x: [2, 5, 9, 11], weight: [7, 5, 1, 1], stride: 1, padding: 0, bias: true }, false, false, gpuSized);
     }
-    // Those gathers ran double-buffered (this adapter allows the 16.5-18 KiB); one copy where it does not (a
+    // Those gathers ran double-buffered (this adapter allows the 12.5-18 KiB); one copy where it does not (a
     // dry run assumes WebGPU's 16 KiB default) or where pinned.
     assert.is(tileBuffers(gpuSized, tileOf('tile128x128')), gpuSized.maxWorkgroupStorageBytes >= 18432 ? 2 : 1);
     const dryRun = await createEngine({ dryRun: true });

@@ -90,7 +90,7 @@ export const convTuning: { gather: GatherVariant | null; weightGrad: WeightGradV
  * while this step's are multiplied: one barrier a step instead of two) where the device allows both
  * copies' workgroup memory, else 1; or convTuning.tileBuffers. On the H100, one copy took 1.00-1.03x
  * the kernel time of two on the bench layers' gathers. (The same change to conv_grad_weight_tiled.wgsl
- * made its weight gradients 1.05-1.11x slower there: it keeps one copy. bench/RESULTS.md.)
+ * made its weight gradients 1.01-1.11x slower there: it keeps one copy. bench/RESULTS.md.)
  */
 export function tileBuffers(engine: Engine, tile: { rows: number; columns: number }): number {
   // K_STEP = 1024 / the larger side; each tile row is 4 floats longer than the tile.
