@@ -10,7 +10,7 @@ import { backward } from '../engine/ops/backward.ts';
 import { sum } from '../engine/ops/reduce.ts';
 import { gatherCandidates, weightGradCandidates, weightGradRowSplit } from '../engine/ops/conv-kernels.ts';
 import {
-  candidatesTag, enableConvAutotune, exportConvTuning, gatherVariant, kernelClock, pendingConvShapes, tuneConvolutions,
+  candidatesTag, enableConvAutotune, exportConvTuning, gatherVariant, gpuWarmedUp, kernelClock, pendingConvShapes, tuneConvolutions,
 } from '../engine/ops/conv-autotune.ts';
 import { Profiler } from '../engine/profile/profiler.ts';
 import * as ref from './helpers/reference.ts';
@@ -56,6 +56,8 @@ test('autotuning times each new shape once, records the fastest candidate, and r
     const lines: string[] = [];
     assert.is(await tuneConvolutions(engine, (line) => lines.push(line)), shapes);
     assert.is(pendingConvShapes(engine), 0);
+    // A software adapter is timed by CPU time: no GPU warm-up.
+    assert.is(gpuWarmedUp(engine), engine.adapterKind === 'gpu');
     const table = exportConvTuning(engine);
     assert.is(Object.keys(table).length, shapes);
     // The forward is conv2d 24 -> 20 channels; its grad-input runs as convTranspose2d 20 -> 24.
@@ -109,9 +111,11 @@ test('a GPU-sized engine times candidates by their kernels\' timestamps, unless 
     const shapes = pendingConvShapes(engine);
     assert.ok(shapes >= 1);
     const lines: string[] = [];
+    assert.not.ok(gpuWarmedUp(engine));
     assert.is(await tuneConvolutions(engine, (line) => lines.push(line)), shapes);
-    // Every candidate got a finite time, and the tuner's profiler is gone.
+    // Every candidate got a finite time, the GPU was warmed up first, and the tuner's profiler is gone.
     assert.ok(lines.every((line) => !/NaN|Infinity/.test(line)), lines.join('\n'));
+    assert.ok(gpuWarmedUp(engine));
     assert.is(engine.observer, null);
     assertClose(await convStep(engine, x, weight), expected, { atol: 1e-3, rtol: 1e-4 }, 'tuned on timestamps');
   } finally {

@@ -162,6 +162,12 @@ async function timeCandidates(engine: Engine, calls: Array<() => void>): Promise
     await timeCalls(engine, call);
     if (onGpu) batch[i] = Math.max(1, Math.min(GPU_SAMPLE_CALLS, Math.round(GPU_SAMPLE_MS / (await timeCalls(engine, call)))));
   }
+  if (onGpu && !warmedGpus.has(engine)) {
+    // The first candidate back to back until the clock has risen (see GPU_WARM_UP_MS).
+    const start = performance.now();
+    while (performance.now() - start < GPU_WARM_UP_MS) await timeCalls(engine, calls[0]!, batch[0]);
+    warmedGpus.add(engine);
+  }
   const profiler = onGpu ? kernelClock(engine) : null;
   const best = calls.map(() => Infinity);
   try {
@@ -193,6 +199,17 @@ export function kernelClock(engine: Engine): Profiler | null {
 const TIMING_ROUNDS = 3;
 const GPU_SAMPLE_MS = 3;
 const GPU_SAMPLE_CALLS = 32;
+/**
+ * Before a GPU engine's first timing, this long of back-to-back work. On the H100 (bench/RESULTS.md,
+ * second lease, run C) the first two shapes tuned took 2.7x and 1.9x their kernel time in the bench
+ * right after (G1's forward and grad-input: 0.783 against 0.294 ms), every later shape within 1-2%:
+ * the GPU's clock was still low from idling, and intermittent tuning work did not raise it at once.
+ */
+const GPU_WARM_UP_MS = 1000;
+const warmedGpus = new WeakSet<Engine>();
+
+/** Whether this engine's tuner has run its GPU warm-up (GPU_WARM_UP_MS); a software adapter never does. */
+export const gpuWarmedUp = (engine: Engine): boolean => warmedGpus.has(engine);
 
 /**
  * Times every candidate of each pending shape (inputs of that shape, filled with small values) and
