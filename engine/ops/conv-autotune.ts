@@ -162,7 +162,7 @@ async function timeCandidates(engine: Engine, calls: Array<() => void>): Promise
     await timeCalls(engine, call);
     if (onGpu) batch[i] = Math.max(1, Math.min(GPU_SAMPLE_CALLS, Math.round(GPU_SAMPLE_MS / (await timeCalls(engine, call)))));
   }
-  if (onGpu && !warmedGpus.has(engine)) {
+  if (onGpu && engine.adapterKind === 'gpu' && !warmedGpus.has(engine)) {
     // The first candidate back to back until the clock has risen (see GPU_WARM_UP_MS).
     const start = performance.now();
     while (performance.now() - start < GPU_WARM_UP_MS) await timeCalls(engine, calls[0]!, batch[0]);
@@ -208,7 +208,7 @@ const GPU_SAMPLE_CALLS = 32;
 const GPU_WARM_UP_MS = 1000;
 const warmedGpus = new WeakSet<Engine>();
 
-/** Whether this engine's tuner has run its GPU warm-up (GPU_WARM_UP_MS); a software adapter never does. */
+/** Whether this engine's tuner has run its GPU warm-up (GPU_WARM_UP_MS); a software adapter (a browser's too) never does. */
 export const gpuWarmedUp = (engine: Engine): boolean => warmedGpus.has(engine);
 
 /**
