@@ -10,7 +10,8 @@
 #                                 a profile of the CGAN training step, the test suite and bench/generate.ts, into OUT;
 #                                 STAGES (e.g. agreement,kernels,profile) runs only those, to save device time;
 #                                 `buffers` and `alone` (only when named): an A/B of the gathers' double-buffered
-#                                 workgroup memory, and D2 and G3 timed each in its own process
+#                                 workgroup memory, and D2 and G3 timed each in its own process, then all layers
+#                                 with new buffers each (--fresh)
 #   bash bench/gpu.sh with CMD...  there: unpacks .device/, then runs CMD (e.g. a training run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -89,7 +90,9 @@ run_all() {
   stage buffers 120 "${tsx[@]}" bench/kernels.ts --autotune --compare tileBuffers=1 --repeats 20
   # Not by default: D2 and G3 each timed in its own process (after the other layers, D2's forward and
   # grad-input took 1.4x the kernel time of G3's grad-input and forward: the same shapes and variants).
-  stage alone 60 bash -c 'for layer in D2 G3; do node node_modules/tsx/dist/cli.mjs bench/kernels.ts --only $layer --autotune --repeats 20 --no-tfjs --no-torch --no-steps || exit 1; done'
+  # Then all layers in order, each with new buffers (--fresh): is it the reuse of earlier layers' buffers?
+  stage alone 120 bash -c 'for layer in D2 G3; do node node_modules/tsx/dist/cli.mjs bench/kernels.ts --only $layer --autotune --repeats 20 --no-tfjs --no-torch --no-steps || exit 1; done;
+    node node_modules/tsx/dist/cli.mjs bench/kernels.ts --fresh --autotune --repeats 20 --no-tfjs --no-torch --no-steps'
   stage profile 60 "${tsx[@]}" pipeline/cli.ts profile train-cgan --steps 3 --autotune --trace "$out/trace-cgan.json"
   stage tests 90 "${tsx[@]}" node_modules/uvu/bin.js test '\.test\.ts$'
   stage generate 60 "${tsx[@]}" bench/generate.ts --json "$out/generate.json"

@@ -7,6 +7,7 @@
 // `--compare gather=strip8,weightGrad=plain16` times the engine with and without forced variants, alternating
 // A/B in one process (best of 5 each), so that a shared machine's load hits both sides alike (on a GPU:
 // kernel times from timestamps; with `--autotune`, after tuning each layer's variants).
+// `--fresh` gives each layer new GPU buffers (the pool's free ones destroyed before it).
 // `--autotune` tunes each layer's kernel variants first (engine/ops/conv-autotune.ts) and prints the
 // choice and every candidate's time (also in the JSON, `tuning`). Then the steps section: a full CGAN training step (paper, batch 64) and an SRGAN step
 // (paper, batch 16, 96-px crops) for the engine and for PyTorch (bench/torch_steps.py); `--no-steps`
@@ -210,7 +211,15 @@ async function main(): Promise<void> {
   const engineTimes: Array<Record<PassName, number>> = [];
   const autotune = process.argv.includes('--autotune');
   if (autotune) enableConvAutotune(engine);
+  // --fresh: each layer's tensors in new GPU buffers rather than the earlier layers' (the free ones are
+  // destroyed first). On the H100, D2's forward and grad-input took 1.4-1.75x longer after the other
+  // layers than in a process of their own (bench/RESULTS.md); this tells buffer reuse from the rest.
+  const fresh = process.argv.includes('--fresh');
   for (const layer of selected) {
+    if (fresh) {
+      await engine.sync();
+      engine.pool.trim();
+    }
     const gflop = layerGflop(layer);
     const passes = enginePasses(engine, layer);
     const tuning: string[] = [];
