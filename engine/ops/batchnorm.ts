@@ -6,7 +6,7 @@ import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
-import { reduceOuterInner, sumToShape } from './reduce.ts';
+import { GPU_REDUCE_WORKGROUPS, VALUES_PER_PART, reduceOuterInner, sumToShape } from './reduce.ts';
 import type { AdapterKind } from '../device.ts';
 
 /** Pixels each thread of a plane-grid element-wise pass walks (about: the last block may be short). */
@@ -24,20 +24,16 @@ const kernels = {
   finishStatistics: kernel('batchnorm', 'finish_statistics'),
 };
 
-/** Workgroups a GPU's per-channel reductions aim for, and the fewest values one part sums. */
-const GPU_REDUCTION_WORKGROUPS = 1024;
-const MIN_VALUES_PER_PART = 4096;
-
 /**
  * Images per part of the per-channel reductions, and parts: the whole batch in one part on a software
  * adapter (its two cores are busy with one workgroup per channel); on a GPU enough parts for about
- * GPU_REDUCTION_WORKGROUPS workgroups, each over MIN_VALUES_PER_PART values or more. From the shape
+ * GPU_REDUCE_WORKGROUPS workgroups, each over VALUES_PER_PART values or more (as reduce.ts's sums). From the shape
  * and adapter kind alone, so dry-run plans match.
  */
 export function batchNormParts(batch: number, channels: number, plane: number, kind: AdapterKind): { batchPerPart: number; parts: number } {
   if (kind === 'cpu') return { batchPerPart: batch, parts: 1 };
-  const wanted = Math.ceil(GPU_REDUCTION_WORKGROUPS / channels);
-  const batchPerPart = Math.min(batch, Math.max(Math.ceil(MIN_VALUES_PER_PART / plane), Math.ceil(batch / wanted)));
+  const wanted = Math.ceil(GPU_REDUCE_WORKGROUPS / channels);
+  const batchPerPart = Math.min(batch, Math.max(Math.ceil(VALUES_PER_PART / plane), Math.ceil(batch / wanted)));
   return { batchPerPart, parts: Math.ceil(batch / batchPerPart) };
 }
 

@@ -125,8 +125,8 @@ const timesCpu = (engine: Engine): boolean =>
 /**
  * The cost of one call of `fn`, to the end of its GPU work, over `calls` calls recorded back to back:
  * with `profiler` (kernelClock), the kernels' own time; else wall time, except on a software adapter
- * in Node, where it is the process's CPU time (all threads, so
- * lavapipe's workers too). On the 2-core VM the second core comes and goes, and one call's wall time
+ * in Node, where it is the process's CPU time (all threads, so lavapipe's workers too). On the 2-core
+ * VM the second core comes and goes, and one call's wall time
  * varies by up to 2x while its CPU time varies by a few percent; every candidate spreads its work over
  * at least 32 workgroups, so CPU time ranks them as wall time would on a quiet machine.
  */

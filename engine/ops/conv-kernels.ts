@@ -93,13 +93,16 @@ export const convTuning: { gather: GatherVariant | null; weightGrad: WeightGradV
  * made its weight gradients 1.01-1.11x slower there: it keeps one copy. bench/RESULTS.md.)
  */
 export function tileBuffers(engine: Engine, tile: { rows: number; columns: number }): number {
-  // K_STEP = 1024 / the larger side; each tile row is 4 floats longer than the tile.
-  const bytes = (1024 / Math.max(tile.rows, tile.columns)) * (tile.rows + 4 + tile.columns + 4) * 4;
+  // K_STEP rows of each tile, each row 4 floats longer than the tile.
+  const bytes = tileStep(tile) * (tile.rows + 4 + tile.columns + 4) * 4;
   const fits = 2 * bytes <= engine.maxWorkgroupStorageBytes;
   // (--compare sets the field from text.)
   const pinned = Number(convTuning.tileBuffers ?? 0);
   return pinned === 1 || !fits ? 1 : 2;
 }
+
+/** K_STEP of the tiled shaders: positions of the reduction per step, tiles of 1024 floats. */
+const tileStep = (tile: { rows: number; columns: number }): number => 1024 / Math.max(tile.rows, tile.columns);
 
 /** conv_gather.wgsl's `strip` array length, and main_pixels'. */
 const MAX_STRIP_WIDTH = 16;
@@ -215,11 +218,14 @@ export function gatherTiles(g: GatherGeometry): GatherTileVariant[] {
   // workgroups last, where they split at all (measured on an H100 only: not yet a default).
   const workgroups = tileWorkgroups(g, tileOf('tile64x64'));
   const split = SPLIT_TILE_VARIANTS.filter((v) => tileOf(v).rows <= largestUsefulTile(g.outChannels) && gatherSplits(g, tileOf(v)) > 1);
-  return workgroups < GPU_GATHER_WORKGROUPS ? ['tile32x32k4', ...tiles, ...split] : [...tiles, 'tile32x32k4', ...split];
+  return workgroups < GPU_TILE_WORKGROUPS ? ['tile32x32k4', ...tiles, ...split] : [...tiles, 'tile32x32k4', ...split];
 }
 
-/** Workgroups a GPU gather wants at least: several per multiprocessor of a large GPU (an H100 has 132). */
-const GPU_GATHER_WORKGROUPS = 512;
+/**
+ * Workgroups a GPU's tiled gather or weight gradient wants at least: several per multiprocessor of a
+ * large GPU (an H100 has 132), two waves at two per multiprocessor.
+ */
+const GPU_TILE_WORKGROUPS = 512;
 /** Each split of a gather's reduction is at least this many of the tile's steps. */
 const MIN_STEPS_PER_SPLIT = 8;
 const MAX_SPLITS = 8;
@@ -232,15 +238,15 @@ function tileWorkgroups(g: GatherGeometry, tile: ReturnType<typeof tileOf>): num
 
 /**
  * Workgroups per tile over which a split tile variant divides the reduction: enough to give
- * GPU_GATHER_WORKGROUPS, each split at least MIN_STEPS_PER_SPLIT steps, the partial outputs within
+ * GPU_TILE_WORKGROUPS, each split at least MIN_STEPS_PER_SPLIT steps, the partial outputs within
  * MAX_PARTIAL_BYTES. From the shape alone.
  */
 export function gatherSplits(g: GatherGeometry, tile: ReturnType<typeof tileOf>): number {
   const stride = phaseStride(g);
   const reduction = g.inChannels * Math.ceil(g.kernelHeight / stride) * Math.ceil(g.kernelWidth / stride);
-  const steps = Math.ceil(reduction / (1024 / Math.max(tile.rows, tile.columns)));
+  const steps = Math.ceil(reduction / tileStep(tile));
   const outputBytes = 4 * g.batch * g.outChannels * g.outHeight * g.outWidth;
-  const wanted = Math.ceil(GPU_GATHER_WORKGROUPS / tileWorkgroups(g, tile));
+  const wanted = Math.ceil(GPU_TILE_WORKGROUPS / tileWorkgroups(g, tile));
   return Math.max(1, Math.min(wanted, MAX_SPLITS, Math.floor(steps / MIN_STEPS_PER_SPLIT), Math.floor(MAX_PARTIAL_BYTES / outputBytes)));
 }
 
@@ -522,13 +528,12 @@ const MIN_ROWS_PER_CHUNK = 4;
 const MAX_PARTIAL_BYTES = 32 * 2 ** 20;
 
 /**
- * Workgroups of 128 x 128 weight-gradient tiles wanted on a GPU: two waves at two per multiprocessor
- * of an H100 (132). From the 64-thread blocks alone, U1's 10 such tiles got 22 chunks: 220 workgroups,
- * and its weight gradient took 2.0-2.2x cuDNN's time; at 52 chunks, 0.90x the time it took at 22.
- * Each chunk keeps at least GPU_TILE_CHUNK_POSITIONS positions of the reduction: the same rule without
- * that floor doubled G3's chunks (8 gradient rows of 64 each) and made its weight gradient 1.3x slower.
+ * On a GPU the weight gradient's chunks also let its 128 x 128 tiles make GPU_TILE_WORKGROUPS. From the
+ * 64-thread blocks alone, U1's 10 such tiles got 22 chunks: 220 workgroups, and its weight gradient took
+ * 2.0-2.2x cuDNN's time; at 52 chunks, 0.90x the time it took at 22. Each chunk keeps at least
+ * GPU_TILE_CHUNK_POSITIONS positions of the reduction: the same rule without that floor doubled G3's
+ * chunks (8 gradient rows of 64 each) and made its weight gradient 1.3x slower.
  */
-const GPU_TILE_WORKGROUPS = 512;
 const GPU_TILE_CHUNK_POSITIONS = 1024;
 
 /**

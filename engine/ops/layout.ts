@@ -132,7 +132,6 @@ export function concatChannels(inputs: readonly Tensor[]): Tensor {
 
 // ---- pixel shuffle ----
 
-
 function rearrange(x: Tensor, factor: number, shuffle: boolean): Tensor {
   const op = shuffle ? 'pixelShuffle' : 'pixelUnshuffle';
   if (x.shape.length !== 4 || !Number.isInteger(factor) || factor < 1) throw new Error(`${op}: needs [N, C, H, W] and an integer factor, got ${shapeString(x.shape)}, ${factor}`);

@@ -32,10 +32,10 @@ export function reduceOuterInner(x: Tensor, outer: number, mid: number, inner: n
   return out;
 }
 
-/** Values each workgroup of a GPU's split reduction sums at least (16 per thread). */
-const VALUES_PER_PART = 4096;
-/** Workgroups a GPU's reduction aims for; a software adapter runs one per output (its few cores are full anyway). */
-const GPU_REDUCE_WORKGROUPS = 1024;
+/** Values each workgroup of a GPU's split reduction sums at least (16 per thread); also BatchNorm's. */
+export const VALUES_PER_PART = 4096;
+/** Workgroups a GPU's reduction aims for (also BatchNorm's); a software adapter runs one per output (its few cores are full anyway). */
+export const GPU_REDUCE_WORKGROUPS = 1024;
 
 /** Workgroups per output: 1 on a software adapter, else enough for GPU_REDUCE_WORKGROUPS, each over VALUES_PER_PART or more. */
 export function reduceParts(outputs: number, valuesPerOutput: number, kind: AdapterKind): number {
