@@ -9,9 +9,7 @@
 #                                 (TF.js on the same adapter, PyTorch on CUDA, full training steps),
 #                                 a profile of the CGAN training step, the test suite and bench/generate.ts, into OUT;
 #                                 STAGES (e.g. agreement,kernels,profile) runs only those, to save device time;
-#                                 `buffers` and `alone` (only when named): an A/B of the gathers' double-buffered
-#                                 workgroup memory, and D2 and G3 timed each in its own process, then all layers
-#                                 with new buffers each (--fresh)
+#                                 `buffers` (only when named): an A/B of the gathers' double-buffered workgroup memory
 #   bash bench/gpu.sh with CMD...  there: unpacks .device/, then runs CMD (e.g. a training run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -82,20 +80,26 @@ run_all() {
   unpack
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
   local tsx=(node node_modules/tsx/dist/cli.mjs)
-  # Most telling first: a lease is 15 minutes, and the limits below add up to 8.5.
+  # The GPU's clocks, power and clock-event reasons every 250 ms while the stages run (clocks.csv), to
+  # set beside the bench's times: passes timed in one stretch of a run have taken up to 1.9x their
+  # kernel time from minutes before (RESULTS.md, 2026-11-26). Older drivers name the reasons "throttle".
+  local reasons=clocks_event_reasons.active
+  nvidia-smi --query-gpu=$reasons --format=csv,noheader >/dev/null 2>&1 || reasons=clocks_throttle_reasons.active
+  nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu,$reasons --format=csv -lms 250 > "$out/clocks.csv" 2>&1 &
+  local sampler=$!
+  # Most telling first: a lease is 15 minutes, and the limits below add up to 10 (the default stages
+  # took 4 minutes on the H100 with one round).
   # The defaults, then the split tiles (tuner candidates, not defaults) at full size; one log, as at most 8 files come back.
   stage agreement 90 bash -c 'for gather in "" tile64x64s tile128x128s; do node node_modules/tsx/dist/cli.mjs bench/conv-agreement.ts ${gather:+--gather $gather} || exit 1; done'
-  stage kernels 210 "${tsx[@]}" bench/kernels.ts --autotune --repeats 20 --step-runs 9 --torch-device cuda --json "$out/kernels.json"
+  # Three rounds: each pass's median over them (bench/kernels.ts --rounds; RESULTS.md says why).
+  stage kernels 300 "${tsx[@]}" bench/kernels.ts --autotune --rounds 3 --repeats 20 --step-runs 9 --torch-device cuda --json "$out/kernels.json"
   # Not by default: tiles with one copy of workgroup memory (B) against the default (A), kernel times.
   stage buffers 120 "${tsx[@]}" bench/kernels.ts --autotune --compare tileBuffers=1 --repeats 20
-  # Not by default: D2 and G3 each timed in its own process (after the other layers, D2's forward and
-  # grad-input took 1.4x the kernel time of G3's grad-input and forward: the same shapes and variants).
-  # Then all layers in order, each with new buffers (--fresh): is it the reuse of earlier layers' buffers?
-  stage alone 120 bash -c 'for layer in D2 G3; do node node_modules/tsx/dist/cli.mjs bench/kernels.ts --only $layer --autotune --repeats 20 --no-tfjs --no-torch --no-steps || exit 1; done;
-    node node_modules/tsx/dist/cli.mjs bench/kernels.ts --fresh --autotune --repeats 20 --no-tfjs --no-torch --no-steps'
   stage profile 60 "${tsx[@]}" pipeline/cli.ts profile train-cgan --steps 3 --autotune --trace "$out/trace-cgan.json"
   stage tests 90 "${tsx[@]}" node_modules/uvu/bin.js test '\.test\.ts$'
-  stage generate 60 "${tsx[@]}" bench/generate.ts --json "$out/generate.json"
+  # (Its figures are in generate.log: at most 8 files come back.)
+  stage generate 60 "${tsx[@]}" bench/generate.ts
+  kill "$sampler"
 }
 
 case "${1:-}" in

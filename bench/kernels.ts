@@ -7,7 +7,9 @@
 // `--compare gather=strip8,weightGrad=plain16` times the engine with and without forced variants, alternating
 // A/B in one process (best of 5 each), so that a shared machine's load hits both sides alike (on a GPU:
 // kernel times from timestamps; with `--autotune`, after tuning each layer's variants).
-// `--fresh` gives each layer new GPU buffers (the pool's free ones destroyed before it).
+// `--fresh` gives each layer new GPU buffers (the pool's free ones destroyed before it). `--rounds N`
+// times every layer N times, in order, and reports each pass's median over the rounds (PyTorch's
+// and the steps' likewise, one process or step run per round).
 // `--autotune` tunes each layer's kernel variants first (engine/ops/conv-autotune.ts) and prints the
 // choice and every candidate's time (also in the JSON, `tuning`). Then the steps section: a full CGAN training step (paper, batch 64) and an SRGAN step
 // (paper, batch 16, 96-px crops) for the engine and for PyTorch (bench/torch_steps.py); `--no-steps`
@@ -40,16 +42,29 @@ function torchLabel(parsed: { torch: string; device: string; threads: number; bl
   return `PyTorch ${parsed.torch} ${place}, ${parsed.blas ?? parsed.backend} (${python})`;
 }
 
-/** PyTorch medians per layer from bench/torch_conv.py, or null when no python3 has torch. */
-function torchTimes(selected: Layer[], repeats: number): { label: string; layers: Record<string, { fwd_ms: number; dx_ms: number; dw_ms: number }> } | null {
+type PassMs = { fwd_ms: number; dx_ms: number; dw_ms: number };
+
+/**
+ * PyTorch medians per layer from bench/torch_conv.py, or null when no python3 has torch; with `rounds`
+ * > 1, one process per round and each pass's median over them (as the engine's --rounds).
+ */
+function torchTimes(selected: Layer[], repeats: number, rounds: number): { label: string; layers: Record<string, PassMs> } | null {
   const python = torchPython();
-  if (python) {
+  if (!python) return null;
+  const runs: Array<Record<string, PassMs>> = [];
+  let label = '';
+  for (let round = 0; round < rounds; round++) {
     const run = spawnSync(python, [new URL('./torch_conv.py', import.meta.url).pathname], { input: JSON.stringify(selected), encoding: 'utf8', maxBuffer: 1 << 24, env: torchEnvironment(repeats) });
     if (run.status !== 0) throw new Error(`bench/torch_conv.py failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
     const parsed = JSON.parse(run.stdout);
-    return { label: torchLabel(parsed, python), layers: parsed.layers };
+    label = torchLabel(parsed, python);
+    runs.push(parsed.layers);
   }
-  return null;
+  const layers = Object.fromEntries(selected.map((l) => {
+    const of = (key: keyof PassMs) => middleOf(runs.map((r) => r[l.name]![key]));
+    return [l.name, { fwd_ms: of('fwd_ms'), dx_ms: of('dx_ms'), dw_ms: of('dw_ms') }];
+  }));
+  return { label: rounds > 1 ? `${label}, median of ${rounds} runs` : label, layers };
 }
 
 /** The first python3 on PATH (or Debian's) that has torch, or null. */
@@ -57,14 +72,21 @@ function torchPython(): string | null {
   return ['python3', '/usr/bin/python3'].find((python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) ?? null;
 }
 
-/** PyTorch step medians from bench/torch_steps.py, or null when no python3 has torch. */
-function torchStepTimes(): { label: string; steps: Record<string, number> } | null {
+/** PyTorch step medians from bench/torch_steps.py (the median over `rounds` processes), or null when no python3 has torch. */
+function torchStepTimes(rounds: number): { label: string; steps: Record<string, number> } | null {
   const python = torchPython();
   if (!python) return null;
-  const run = spawnSync(python, [new URL('./torch_steps.py', import.meta.url).pathname], { encoding: 'utf8', maxBuffer: 1 << 20, env: torchEnvironment(1) });
-  if (run.status !== 0) throw new Error(`bench/torch_steps.py failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
-  const parsed = JSON.parse(run.stdout);
-  return { label: torchLabel(parsed, python), steps: parsed.steps };
+  const runs: Array<Record<string, number>> = [];
+  let label = '';
+  for (let round = 0; round < rounds; round++) {
+    const run = spawnSync(python, [new URL('./torch_steps.py', import.meta.url).pathname], { encoding: 'utf8', maxBuffer: 1 << 20, env: torchEnvironment(1) });
+    if (run.status !== 0) throw new Error(`bench/torch_steps.py failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
+    const parsed = JSON.parse(run.stdout);
+    label = torchLabel(parsed, python);
+    runs.push(parsed.steps);
+  }
+  const steps = Object.fromEntries(Object.keys(runs[0]!).map((name) => [name, middleOf(runs.map((r) => r[name]!))]));
+  return { label: rounds > 1 ? `${label}, median of ${rounds} runs` : label, steps };
 }
 
 /** Median wall time of `runs` full training steps (synthetic batch, losses read back) after one warm-up step. */
@@ -192,6 +214,65 @@ async function compare(engine: Engine, selected: Layer[], spec: string, repeats:
   }
 }
 
+/** One layer's timed passes: wall, recording and (on a GPU) kernel ms per call, and the tuner's picks. */
+interface LayerTiming {
+  times: Record<PassName, number>;
+  recording: Record<PassName, number>;
+  kernels: Record<PassName, number> | null;
+  variants: string[];
+  tuning: string[];
+  /** Wall-clock time when the timing ended (hh:mm:ss), to set beside bench/gpu.sh's clock log. */
+  at?: string;
+}
+
+async function timeLayer(engine: Engine, layer: Layer, options: { tune: boolean; fresh: boolean; repeats: number }): Promise<LayerTiming> {
+  // --fresh: each layer's tensors in new GPU buffers rather than the earlier layers' (the free ones are
+  // destroyed first), to tell buffer reuse from other causes of a slow layer.
+  if (options.fresh) {
+    await engine.sync();
+    engine.pool.trim();
+  }
+  const passes = enginePasses(engine, layer);
+  const tuning: string[] = [];
+  if (options.tune) {
+    for (const pass of passNames) passes[pass]();
+    await tuneConvolutions(engine, (entry) => tuning.push(entry));
+    takeUsedConvVariants(engine);
+  }
+  const times = { fwd: 0, dx: 0, dw: 0 };
+  const recording = { fwd: 0, dx: 0, dw: 0 };
+  // On a GPU, the kernels' own time beside the wall time (on lavapipe the two differ little).
+  const kernels = engine.adapterKind === 'gpu' ? { fwd: 0, dx: 0, dw: 0 } : null;
+  const variants: string[] = [];
+  for (const pass of passNames) {
+    ({ wall: times[pass], record: recording[pass] } = await median(passes[pass], () => engine.sync(), options.repeats));
+    if (kernels) kernels[pass] = (await kernelMs(engine, passes[pass], options.repeats)) ?? NaN;
+    variants.push(...Object.values(takeUsedConvVariants(engine)));
+  }
+  passes.dispose();
+  return { times, recording, kernels, variants, tuning, at: new Date().toISOString().slice(11, 19) };
+}
+
+function printTiming(layer: Layer, timing: LayerTiming, withTuning: boolean): void {
+  const gflop = layerGflop(layer);
+  const rate = (ms: number) => (gflop / (ms / 1e3)).toFixed(2).padStart(8);
+  let line = `${layer.name.padEnd(6)} ${shapeLabel(layer).padEnd(30)} ${gflop.toFixed(3).padStart(6)}`;
+  for (const pass of passNames) line += ` ${timing.times[pass].toFixed(2).padStart(8)} ${rate(timing.times[pass])}`;
+  console.log(line);
+  const ms = (values: Record<PassName, number>) => passNames.map((p) => values[p].toFixed(3)).join(' / ');
+  if (timing.kernels) console.log(`       ms per call fwd/dx/dw: kernels (timestamps) ${ms(timing.kernels)}, recording ${ms(timing.recording)}${timing.at ? ` (at ${timing.at})` : ''}`);
+  if (timing.variants.length) console.log(`       tuned variants fwd/dx/dw: ${timing.variants.join(', ')}`);
+  // Every candidate's best time, so that a run on new hardware shows the margins as well as the winners.
+  if (withTuning) for (const entry of timing.tuning) console.log(`       ${entry}`);
+}
+
+/** The middle value (the lower of the two middle ones for an even count). */
+const middleOf = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+
+function medianPasses(rounds: Array<Record<PassName, number>>): Record<PassName, number> {
+  return { fwd: middleOf(rounds.map((r) => r.fwd)), dx: middleOf(rounds.map((r) => r.dx)), dw: middleOf(rounds.map((r) => r.dw)) };
+}
+
 async function main(): Promise<void> {
   const only = argument('--only')?.split(',');
   const jsonPath = argument('--json');
@@ -206,57 +287,41 @@ async function main(): Promise<void> {
     engine.destroy();
     return;
   }
-  console.log('layer  shape                          GFLOP   fwd ms  GFLOP/s    dx ms  GFLOP/s    dw ms  GFLOP/s');
-  const results: Array<Record<string, unknown>> = [];
-  const engineTimes: Array<Record<PassName, number>> = [];
   const autotune = process.argv.includes('--autotune');
   if (autotune) enableConvAutotune(engine);
-  // --fresh: each layer's tensors in new GPU buffers rather than the earlier layers' (the free ones are
-  // destroyed first). On the H100, D2's forward and grad-input took 1.4-1.75x longer after the other
-  // layers than in a process of their own (bench/RESULTS.md); this tells buffer reuse from the rest.
   const fresh = process.argv.includes('--fresh');
-  for (const layer of selected) {
-    if (fresh) {
-      await engine.sync();
-      engine.pool.trim();
+  const rounds = Number(argument('--rounds') ?? 1);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: expected a whole number >= 1, got ${argument('--rounds')}`);
+  // Rounds: every layer timed once per round, in order, and each pass's figures the median over the
+  // rounds. On the lent H100s, passes timed in one stretch of a run took up to 1.9x the kernel time
+  // that the same kernel on the same shapes took earlier in the same process (bench/RESULTS.md); a
+  // median over rounds a minute or more apart keeps one such stretch out of the ratios.
+  const timings: LayerTiming[][] = selected.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    console.log(`${rounds > 1 ? `round ${round + 1} of ${rounds}\n` : ''}layer  shape                          GFLOP   fwd ms  GFLOP/s    dx ms  GFLOP/s    dw ms  GFLOP/s`);
+    for (const [index, layer] of selected.entries()) {
+      const timing = await timeLayer(engine, layer, { tune: autotune && round === 0, fresh, repeats });
+      timings[index]!.push(timing);
+      printTiming(layer, timing, autotune && round === 0);
     }
-    const gflop = layerGflop(layer);
-    const passes = enginePasses(engine, layer);
-    const tuning: string[] = [];
-    if (autotune) {
-      for (const pass of passNames) passes[pass]();
-      await tuneConvolutions(engine, (entry) => tuning.push(entry));
-      takeUsedConvVariants(engine);
-    }
-    const times = { fwd: 0, dx: 0, dw: 0 };
-    const recording = { fwd: 0, dx: 0, dw: 0 };
-    // On a GPU, the kernels' own time beside the wall time (on lavapipe the two differ little).
-    const kernels = engine.adapterKind === 'gpu' ? { fwd: 0, dx: 0, dw: 0 } : null;
-    const variants: string[] = [];
-    for (const pass of passNames) {
-      ({ wall: times[pass], record: recording[pass] } = await median(passes[pass], () => engine.sync(), repeats));
-      if (kernels) kernels[pass] = (await kernelMs(engine, passes[pass], repeats)) ?? NaN;
-      variants.push(...Object.values(takeUsedConvVariants(engine)));
-    }
-    passes.dispose();
-    const rate = (ms: number) => (gflop / (ms / 1e3)).toFixed(2).padStart(8);
-    let line = `${layer.name.padEnd(6)} ${shapeLabel(layer).padEnd(30)} ${gflop.toFixed(3).padStart(6)}`;
-    for (const pass of passNames) line += ` ${times[pass].toFixed(2).padStart(8)} ${rate(times[pass])}`;
-    console.log(line);
-    if (kernels) {
-      const ms = (values: Record<PassName, number>) => passNames.map((p) => values[p].toFixed(3)).join(' / ');
-      console.log(`       ms per call fwd/dx/dw: kernels (timestamps) ${ms(kernels)}, recording ${ms(recording)}`);
-    }
-    if (autotune) {
-      console.log(`       tuned variants fwd/dx/dw: ${variants.join(', ')}`);
-      // Every candidate's best time, so that a run on new hardware shows the margins as well as the winners.
-      for (const entry of tuning) console.log(`       ${entry}`);
-    }
-    engineTimes.push(times);
+  }
+  const results: Array<Record<string, unknown>> = [];
+  const engineTimes: Array<Record<PassName, number>> = [];
+  if (rounds > 1) console.log(`median of ${rounds} rounds\nlayer  shape                          GFLOP   fwd ms  GFLOP/s    dx ms  GFLOP/s    dw ms  GFLOP/s`);
+  for (const [index, layer] of selected.entries()) {
+    const runs = timings[index]!;
+    const middle = (pick: (t: LayerTiming) => Record<PassName, number> | null) => runs[0] && pick(runs[0]) ? medianPasses(runs.map((t) => pick(t)!)) : null;
+    const timing: LayerTiming = { ...runs[0]!, times: middle((t) => t.times)!, recording: middle((t) => t.recording)!, kernels: middle((t) => t.kernels), at: undefined };
+    if (rounds > 1) printTiming(layer, timing, false);
+    engineTimes.push(timing.times);
     const perPass = (values: Record<PassName, number>) => ({ fwd_ms: values.fwd, dx_ms: values.dx, dw_ms: values.dw });
     results.push({
-      name: layer.name, gflop,
-      engine: { ...perPass(times), record: perPass(recording), ...(kernels ? { kernels: perPass(kernels) } : {}), ...(autotune ? { variants, tuning } : {}) },
+      name: layer.name, gflop: layerGflop(layer),
+      engine: {
+        ...perPass(timing.times), record: perPass(timing.recording), ...(timing.kernels ? { kernels: perPass(timing.kernels) } : {}),
+        ...(autotune ? { variants: timing.variants, tuning: timing.tuning } : {}),
+        ...(rounds > 1 ? { rounds: runs.map((t) => ({ ...perPass(t.times), ...(t.kernels ? { kernels: perPass(t.kernels) } : {}) })) } : {}),
+      },
     });
   }
   // TF.js only after every engine timing, so that neither side runs with the other's state (its
@@ -278,7 +343,7 @@ async function main(): Promise<void> {
     // The training steps below run without it.
     tfjs.dispose();
   }
-  const torch = process.argv.includes('--no-torch') ? null : torchTimes(selected, repeats);
+  const torch = process.argv.includes('--no-torch') ? null : torchTimes(selected, repeats, rounds);
   if (torch) {
     console.log(`\n${torch.label}: ms fwd/dx/dw, and engine/PyTorch time ratios (above 1 = PyTorch faster)`);
     for (const result of results) {
@@ -292,20 +357,27 @@ async function main(): Promise<void> {
   }
   const steps: Array<Record<string, unknown>> = [];
   if (!process.argv.includes('--no-steps')) {
-    const torchSteps = process.argv.includes('--no-torch') ? null : torchStepTimes();
-    console.log(`\nfull training steps (paper configs; CGAN batch 64, SRGAN batch 16 on 96-px crops): median ms${torchSteps ? `, beside ${torchSteps.label}` : ''}`);
+    const torchSteps = process.argv.includes('--no-torch') ? null : torchStepTimes(rounds);
+    console.log(`\nfull training steps (paper configs; CGAN batch 64, SRGAN batch 16 on 96-px crops): median ms${rounds > 1 ? ` (the median of ${rounds} rounds)` : ''}${torchSteps ? `, beside ${torchSteps.label}` : ''}`);
     // On a GPU the engine submits every few dispatches by default; one submit per step is timed beside it.
     const chosen = argument('--submit-every');
     const defaultSubmitEvery = chosen === undefined ? engine.submitEvery : Number(chosen);
     const submitChoices = [...new Set([defaultSubmitEvery, ...(chosen === undefined ? [0] : [])])];
-    for (const [name, workload] of [['cgan', 'train-cgan'], ['srgan', 'train-srgan']] as const) {
-      const bySubmitEvery: Record<string, number> = {};
-      for (const every of submitChoices) {
-        engine.submitEvery = every;
-        bySubmitEvery[every] = await engineStepMs(engine, workload, Number(argument('--step-runs') ?? 3));
+    const workloads = [['cgan', 'train-cgan'], ['srgan', 'train-srgan']] as const;
+    // [workload][submit choice] -> one median per round.
+    const measured = workloads.map(() => submitChoices.map((): number[] => []));
+    for (let round = 0; round < rounds; round++) {
+      for (const [w, [, workload]] of workloads.entries()) {
+        for (const [c, every] of submitChoices.entries()) {
+          engine.submitEvery = every;
+          measured[w]![c]!.push(await engineStepMs(engine, workload, Number(argument('--step-runs') ?? 3)));
+        }
       }
-      engine.submitEvery = defaultSubmitEvery;
-      const engineMs = bySubmitEvery[defaultSubmitEvery];
+    }
+    engine.submitEvery = defaultSubmitEvery;
+    for (const [w, [name]] of workloads.entries()) {
+      const bySubmitEvery: Record<string, number> = Object.fromEntries(submitChoices.map((every, c) => [every, middleOf(measured[w]![c]!)]));
+      const engineMs = bySubmitEvery[defaultSubmitEvery]!;
       const torchMs = torchSteps?.steps[name];
       steps.push({ name, engine_ms: engineMs, ...(submitChoices.length > 1 ? { engine_ms_by_submit_every: bySubmitEvery } : {}), ...(torchMs ? { torch_ms: torchMs } : {}) });
       const others = submitChoices.slice(1).map((every) => `   (submit every ${every || 'step'}: ${bySubmitEvery[every].toFixed(0)} ms)`).join('');

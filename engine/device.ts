@@ -58,7 +58,11 @@ async function getGpu(): Promise<GPU> {
   Object.assign(globalThis, dawn.globals);
   // Dawn rounds timestamps to 65.5 us by default (a fingerprinting guard meant for the web); a
   // profiler on a local machine wants them exact.
-  return dawn.create(['disable-dawn-features=timestamp_quantization']);
+  // XRAYGEN_DAWN_FLAGS adds Dawn's own flags (';' between flags, e.g.
+  // `enable-dawn-features=dump_shaders,disable_symbol_renaming` prints the SPIR-V that Tint hands the
+  // driver): a diagnostic for kernel work, not a setting.
+  const extra = (typeof process !== 'undefined' ? process.env.XRAYGEN_DAWN_FLAGS : undefined)?.split(';').filter(Boolean) ?? [];
+  return dawn.create(['disable-dawn-features=timestamp_quantization', ...extra]);
 }
 
 let cachedGpu: Promise<GPU> | null = null;

@@ -2,13 +2,13 @@
 // tiled GEMM through workgroup memory, for GPUs. Workgroup z is one output phase (convTranspose2d:
 // stride x stride of them, each with its own taps; conv2d: one), and within it
 //   out[n, co, pixel] = sum over k of W[k, co] * X[k, pixel],
-// with pixel = (n, q, r) running over the phase's outputs and k = (ci, jy, jx) over the input
-// channels and the phase's row and column taps (conv_gather_subgroup.wgsl's tapCount and tapOrigin).
+// with pixel = (n, q, r) running over the phase's outputs and k = (jy, jx, ci) over the phase's row
+// and column taps (conv_gather_subgroup.wgsl's tapCount and tapOrigin) and the input channels.
 // Each step, the 256 threads copy K_STEP values of k for the tile's TILE_C channels (packed weights:
 // consecutive threads take consecutive channels) and TILE_P pixels (consecutive pixels) into
 // workgroup memory, then every thread multiplies its THREAD_C x THREAD_P outputs from there, while
-// the next step's values load into registers. A thread's positions of k move by K_STEP each step;
-// it carries them in (ci, jy, jx) form, so the loop does no integer divisions.
+// the next step's values load into registers. A step is K_STEP input channels of one tap (StepAt),
+// so the loop does no integer divisions and a load costs an add and a compare.
 // With SPLITS > 1 the reduction is also split over workgroups (z = phase x SPLITS + split, each
 // split a run of whole steps): `out` then holds SPLITS partial outputs, and reduce_splits adds them
 // and the bias. For layers whose tiles are too few to keep a large GPU busy (G3's grad-input: 128
@@ -104,18 +104,33 @@ fn phaseOf(z: u32) -> Phase {
   return phase;
 }
 
-// Position k of the reduction as (ci, jy, jx), and moving it on by a step given in the same form.
-fn splitK(k: u32, phase: Phase) -> vec3<u32> {
-  let columnTaps = max(phase.columnTaps.x, 1u);
-  let rowTaps = max(phase.rowTaps.x, 1u);
-  let tap = k % (rowTaps * columnTaps);
-  return vec3<u32>(k / (rowTaps * columnTaps), tap / columnTaps, tap % columnTaps);
+// Position of a step in the reduction. k runs over (jy, jx, ci), the input channel fastest, with the
+// channels padded to whole steps (ci past inChannels loads zeros): all K_STEP positions of a step share
+// one tap, so each thread tests its input window once a step, and its loads lie whole planes apart.
+struct StepAt {
+  ci: u32,
+  jy: u32,
+  jx: u32,
 }
 
-fn advance(at: vec3<u32>, step: vec3<u32>, phase: Phase) -> vec3<u32> {
-  var next = at + step;
-  if (next.z >= phase.columnTaps.x) { next.z -= phase.columnTaps.x; next.y += 1u; }
-  if (next.y >= phase.rowTaps.x) { next.y -= phase.rowTaps.x; next.x += 1u; }
+fn paddedChannels() -> u32 {
+  return (params.inChannels + K_STEP - 1u) / K_STEP * K_STEP;
+}
+
+fn stepAt(k: u32, phase: Phase) -> StepAt {
+  let tap = k / paddedChannels();
+  let columnTaps = max(phase.columnTaps.x, 1u);
+  return StepAt(k % paddedChannels(), tap / columnTaps, tap % columnTaps);
+}
+
+fn nextStep(at: StepAt, phase: Phase) -> StepAt {
+  var next = at;
+  next.ci += K_STEP;
+  if (next.ci >= paddedChannels()) {
+    next.ci = 0u;
+    next.jx += 1u;
+    if (next.jx >= phase.columnTaps.x) { next.jx = 0u; next.jy += 1u; }
+  }
   return next;
 }
 
@@ -124,16 +139,16 @@ fn kernelTap(taps: vec2<u32>, j: u32) -> u32 {
   return taps.y + select(1u, params.stride, params.transposed != 0u) * j;
 }
 
-// The thread's part of each step's copy: its pixel (where its input window starts) and the
-// positions of k of its weight and input values.
+// The thread's part of each step's copy: its pixel (where its input window starts), its weight
+// channel, and its first rows of the step's weight and input tiles (then every PASS_W / PASS_X).
 struct Copy {
   pixelValid: bool,
   inputBase: u32,
   rowOrigin: i32,
   columnOrigin: i32,
-  weightK: array<vec3<u32>, 4>,
-  inputK: array<vec3<u32>, 4>,
   channel: u32,
+  weightRow: u32,
+  inputRow: u32,
 }
 
 struct Staged {
@@ -141,24 +156,29 @@ struct Staged {
   x: array<f32, 4>,
 }
 
-fn stage(copy: Copy, phase: Phase) -> Staged {
+fn stage(copy: Copy, at: StepAt, phase: Phase) -> Staged {
   var staged: Staged;
+  // (Past the last tap: the loop stages one step beyond its end, which it never multiplies.)
+  let tapValid = at.jy < phase.rowTaps.x;
+  let ky = kernelTap(phase.rowTaps, at.jy);
+  let kx = kernelTap(phase.columnTaps, at.jx);
+  // packed weights [ci][ky][kx][co]: the step's channels a whole tap block apart.
+  let channelStride = params.kernelHeight * params.kernelWidth * params.paddedOutChannels;
+  let weightBase = (ky * params.kernelWidth + kx) * params.paddedOutChannels + copy.channel;
+  let weightValid = tapValid && copy.channel < params.outChannels;
   for (var m = 0u; m < LOADS_W; m++) {
-    let k = copy.weightK[m];
-    if (k.x < params.inChannels && copy.channel < params.outChannels) {
-      let ky = kernelTap(phase.rowTaps, k.y);
-      let kx = kernelTap(phase.columnTaps, k.z);
-      staged.w[m] = weights[((k.x * params.kernelHeight + ky) * params.kernelWidth + kx) * params.paddedOutChannels + copy.channel];
-    }
+    let ci = at.ci + copy.weightRow + PASS_W * m;
+    if (weightValid && ci < params.inChannels) { staged.w[m] = weights[weightBase + ci * channelStride]; }
   }
   let lineStep = select(1, -1, params.transposed != 0u);
+  let iy = copy.rowOrigin + lineStep * i32(at.jy);
+  let ix = copy.columnOrigin + lineStep * i32(at.jx);
+  let inside = tapValid && copy.pixelValid && u32(iy) < params.inHeight && u32(ix) < params.inWidth;
+  let plane = params.inHeight * params.inWidth;
+  let inputBase = copy.inputBase + select(0u, u32(iy) * params.inWidth + u32(ix), inside);
   for (var m = 0u; m < LOADS_X; m++) {
-    let k = copy.inputK[m];
-    let iy = copy.rowOrigin + lineStep * i32(k.y);
-    let ix = copy.columnOrigin + lineStep * i32(k.z);
-    if (copy.pixelValid && k.x < params.inChannels && iy >= 0 && iy < i32(params.inHeight) && ix >= 0 && ix < i32(params.inWidth)) {
-      staged.x[m] = x[copy.inputBase + (k.x * params.inHeight + u32(iy)) * params.inWidth + u32(ix)];
-    }
+    let ci = at.ci + copy.inputRow + PASS_X * m;
+    if (inside && ci < params.inChannels) { staged.x[m] = x[inputBase + ci * plane]; }
   }
   return staged;
 }
@@ -185,11 +205,10 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let p0 = group.x * TILE_P;
   // Uniform, as the barriers in the loop need. This workgroup's run of the reduction: whole steps
   // (so that no split's last step reaches into the next one's), the last split ending at the end.
-  let reduction = params.inChannels * phase.rowTaps.x * phase.columnTaps.x;
+  let reduction = paddedChannels() * phase.rowTaps.x * phase.columnTaps.x;
   let splitLength = ((reduction + K_STEP - 1u) / K_STEP + SPLITS - 1u) / SPLITS * K_STEP;
   let kBegin = min(reduction, split * splitLength);
   let kEnd = min(reduction, kBegin + splitLength);
-  let step = splitK(K_STEP, phase);
 
   var copy: Copy;
   let pixel = p0 + local % TILE_P;
@@ -200,9 +219,10 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   copy.inputBase = n * params.inChannels * params.inHeight * params.inWidth;
   copy.rowOrigin = tapOrigin(q, phase.row, phase.rowTaps.y);
   copy.columnOrigin = tapOrigin(r, phase.column, phase.columnTaps.y);
-  for (var m = 0u; m < LOADS_X; m++) { copy.inputK[m] = splitK(kBegin + local / TILE_P + PASS_X * m, phase); }
   copy.channel = c0 + local % TILE_C;
-  for (var m = 0u; m < LOADS_W; m++) { copy.weightK[m] = splitK(kBegin + local / TILE_C + PASS_W * m, phase); }
+  copy.weightRow = local / TILE_C;
+  copy.inputRow = local / TILE_P;
+  var at = stepAt(kBegin, phase);
 
   let tx = local % GROUP_X;
   let ty = (local / GROUP_X) % GROUP_Y;
@@ -213,17 +233,18 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   var acc: array<array<vec4<f32>, 2>, 8>;
   // (A phase without taps, or a split past the end, has no weights to stage.)
   var staged: Staged;
-  if (kBegin < kEnd) { staged = stage(copy, phase); }
+  if (kBegin < kEnd) { staged = stage(copy, at, phase); }
   store(staged, 0u, local);
   workgroupBarrier();
   // Offset (vec4s) of the copy of the tiles this step multiplies.
   var buffer = 0u;
   for (var k0 = kBegin; k0 < kEnd; k0 += K_STEP) {
     // The next step's loads are in flight while this step multiplies.
-    for (var m = 0u; m < LOADS_W; m++) { copy.weightK[m] = advance(copy.weightK[m], step, phase); }
-    for (var m = 0u; m < LOADS_X; m++) { copy.inputK[m] = advance(copy.inputK[m], step, phase); }
-    staged = stage(copy, phase);
-    for (var k = kFirst; k < kFirst + K_STEP / K_SPLIT; k++) {
+    at = nextStep(at, phase);
+    staged = stage(copy, at, phase);
+    // A constant trip count (kFirst is not one to the compiler), so that the loop unrolls.
+    for (var kk = 0u; kk < K_STEP / K_SPLIT; kk++) {
+      let k = kFirst + kk;
       var w: array<vec4<f32>, 2>;
       var v: array<vec4<f32>, 2>;
       for (var q = 0u; q < THREAD_C / 4u; q++) { w[q] = shared4[buffer + k * (STRIDE_C / 4u) + ty + GROUP_Y * q]; }

@@ -243,8 +243,8 @@ function tileWorkgroups(g: GatherGeometry, tile: ReturnType<typeof tileOf>): num
  */
 export function gatherSplits(g: GatherGeometry, tile: ReturnType<typeof tileOf>): number {
   const stride = phaseStride(g);
-  const reduction = g.inChannels * Math.ceil(g.kernelHeight / stride) * Math.ceil(g.kernelWidth / stride);
-  const steps = Math.ceil(reduction / tileStep(tile));
+  // A step is tileStep input channels of one tap (conv_gather_tiled.wgsl StepAt).
+  const steps = Math.ceil(g.inChannels / tileStep(tile)) * Math.ceil(g.kernelHeight / stride) * Math.ceil(g.kernelWidth / stride);
   const outputBytes = 4 * g.batch * g.outChannels * g.outHeight * g.outWidth;
   const wanted = Math.ceil(GPU_TILE_WORKGROUPS / tileWorkgroups(g, tile));
   return Math.max(1, Math.min(wanted, MAX_SPLITS, Math.floor(steps / MIN_STEPS_PER_SPLIT), Math.floor(MAX_PARTIAL_BYTES / outputBytes)));
