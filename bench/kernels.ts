@@ -253,7 +253,8 @@ async function timeLayer(engine: Engine, layer: Layer, options: { tune: boolean;
   return { times, recording, kernels, variants, tuning, at: new Date().toISOString().slice(11, 19) };
 }
 
-function printTiming(layer: Layer, timing: LayerTiming, withTuning: boolean): void {
+/** The layer's line; with `tuned`, the variants the tuner picked, and with `candidates`, every candidate's time. */
+function printTiming(layer: Layer, timing: LayerTiming, show: { tuned: boolean; candidates: boolean }): void {
   const gflop = layerGflop(layer);
   const rate = (ms: number) => (gflop / (ms / 1e3)).toFixed(2).padStart(8);
   let line = `${layer.name.padEnd(6)} ${shapeLabel(layer).padEnd(30)} ${gflop.toFixed(3).padStart(6)}`;
@@ -261,9 +262,9 @@ function printTiming(layer: Layer, timing: LayerTiming, withTuning: boolean): vo
   console.log(line);
   const ms = (values: Record<PassName, number>) => passNames.map((p) => values[p].toFixed(3)).join(' / ');
   if (timing.kernels) console.log(`       ms per call fwd/dx/dw: kernels (timestamps) ${ms(timing.kernels)}, recording ${ms(timing.recording)}${timing.at ? ` (at ${timing.at})` : ''}`);
-  if (timing.variants.length) console.log(`       tuned variants fwd/dx/dw: ${timing.variants.join(', ')}`);
+  if (show.tuned) console.log(`       tuned variants fwd/dx/dw: ${timing.variants.join(', ')}`);
   // Every candidate's best time, so that a run on new hardware shows the margins as well as the winners.
-  if (withTuning) for (const entry of timing.tuning) console.log(`       ${entry}`);
+  if (show.candidates) for (const entry of timing.tuning) console.log(`       ${entry}`);
 }
 
 /** The middle value (the lower of the two middle ones for an even count). */
@@ -302,7 +303,7 @@ async function main(): Promise<void> {
     for (const [index, layer] of selected.entries()) {
       const timing = await timeLayer(engine, layer, { tune: autotune && round === 0, fresh, repeats });
       timings[index]!.push(timing);
-      printTiming(layer, timing, autotune && round === 0);
+      printTiming(layer, timing, { tuned: autotune, candidates: autotune && round === 0 });
     }
   }
   const results: Array<Record<string, unknown>> = [];
@@ -312,7 +313,7 @@ async function main(): Promise<void> {
     const runs = timings[index]!;
     const middle = (pick: (t: LayerTiming) => Record<PassName, number> | null) => runs[0] && pick(runs[0]) ? medianPasses(runs.map((t) => pick(t)!)) : null;
     const timing: LayerTiming = { ...runs[0]!, times: middle((t) => t.times)!, recording: middle((t) => t.recording)!, kernels: middle((t) => t.kernels), at: undefined };
-    if (rounds > 1) printTiming(layer, timing, false);
+    if (rounds > 1) printTiming(layer, timing, { tuned: autotune, candidates: false });
     engineTimes.push(timing.times);
     const perPass = (values: Record<PassName, number>) => ({ fwd_ms: values.fwd, dx_ms: values.dx, dw_ms: values.dw });
     results.push({
