@@ -82,7 +82,7 @@ run_all() {
   local tsx=(node node_modules/tsx/dist/cli.mjs)
   # The GPU's clocks, power and clock-event reasons every 250 ms while the stages run (clocks.csv), to
   # set beside the bench's times: passes timed in one stretch of a run have taken up to 1.9x their
-  # kernel time from minutes before (RESULTS.md, 2026-11-26). Older drivers name the reasons "throttle".
+  # kernel time from earlier in the run (RESULTS.md, 2026-11-26). Older drivers name the reasons "throttle".
   local reasons=clocks_event_reasons.active
   nvidia-smi --query-gpu=$reasons --format=csv,noheader >/dev/null 2>&1 || reasons=clocks_throttle_reasons.active
   nvidia-smi --query-gpu=timestamp,clocks.sm,clocks.mem,power.draw,temperature.gpu,utilization.gpu,$reasons --format=csv -lms 250 > "$out/clocks.csv" 2>&1 &
