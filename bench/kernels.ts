@@ -45,26 +45,33 @@ function torchLabel(parsed: { torch: string; device: string; threads: number; bl
 type PassMs = { fwd_ms: number; dx_ms: number; dw_ms: number };
 
 /**
- * PyTorch medians per layer from bench/torch_conv.py, or null when no python3 has torch; with `rounds`
- * > 1, one process per round and each pass's median over them (as the engine's --rounds).
+ * A PyTorch comparator script (bench/torch_conv.py, torch_steps.py) run `rounds` times, one process each:
+ * its parsed outputs and the label of its torch build; null when no python3 has torch.
  */
-function torchTimes(selected: Layer[], repeats: number, rounds: number): { label: string; layers: Record<string, PassMs> } | null {
+function torchRuns<T>(script: string, rounds: number, options: { input?: string; repeats: number }): { label: string; runs: T[] } | null {
   const python = torchPython();
   if (!python) return null;
-  const runs: Array<Record<string, PassMs>> = [];
+  const runs: T[] = [];
   let label = '';
   for (let round = 0; round < rounds; round++) {
-    const run = spawnSync(python, [new URL('./torch_conv.py', import.meta.url).pathname], { input: JSON.stringify(selected), encoding: 'utf8', maxBuffer: 1 << 24, env: torchEnvironment(repeats) });
-    if (run.status !== 0) throw new Error(`bench/torch_conv.py failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
+    const run = spawnSync(python, [new URL(`./${script}`, import.meta.url).pathname], { input: options.input, encoding: 'utf8', maxBuffer: 1 << 24, env: torchEnvironment(options.repeats) });
+    if (run.status !== 0) throw new Error(`bench/${script} failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
     const parsed = JSON.parse(run.stdout);
     label = torchLabel(parsed, python);
-    runs.push(parsed.layers);
+    runs.push(parsed as T);
   }
+  return { label: rounds > 1 ? `${label}, median of ${rounds} runs` : label, runs };
+}
+
+/** PyTorch medians per layer from bench/torch_conv.py (each pass's median over `rounds` processes, as the engine's --rounds). */
+function torchTimes(selected: Layer[], repeats: number, rounds: number): { label: string; layers: Record<string, PassMs> } | null {
+  const result = torchRuns<{ layers: Record<string, PassMs> }>('torch_conv.py', rounds, { input: JSON.stringify(selected), repeats });
+  if (!result) return null;
   const layers = Object.fromEntries(selected.map((l) => {
-    const of = (key: keyof PassMs) => middleOf(runs.map((r) => r[l.name]![key]));
+    const of = (key: keyof PassMs) => middleOf(result.runs.map((r) => r.layers[l.name]![key]));
     return [l.name, { fwd_ms: of('fwd_ms'), dx_ms: of('dx_ms'), dw_ms: of('dw_ms') }];
   }));
-  return { label: rounds > 1 ? `${label}, median of ${rounds} runs` : label, layers };
+  return { label: result.label, layers };
 }
 
 /** The first python3 on PATH (or Debian's) that has torch, or null. */
@@ -72,21 +79,12 @@ function torchPython(): string | null {
   return ['python3', '/usr/bin/python3'].find((python) => spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0) ?? null;
 }
 
-/** PyTorch step medians from bench/torch_steps.py (the median over `rounds` processes), or null when no python3 has torch. */
+/** PyTorch step medians from bench/torch_steps.py (the median over `rounds` processes). */
 function torchStepTimes(rounds: number): { label: string; steps: Record<string, number> } | null {
-  const python = torchPython();
-  if (!python) return null;
-  const runs: Array<Record<string, number>> = [];
-  let label = '';
-  for (let round = 0; round < rounds; round++) {
-    const run = spawnSync(python, [new URL('./torch_steps.py', import.meta.url).pathname], { encoding: 'utf8', maxBuffer: 1 << 20, env: torchEnvironment(1) });
-    if (run.status !== 0) throw new Error(`bench/torch_steps.py failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
-    const parsed = JSON.parse(run.stdout);
-    label = torchLabel(parsed, python);
-    runs.push(parsed.steps);
-  }
-  const steps = Object.fromEntries(Object.keys(runs[0]!).map((name) => [name, middleOf(runs.map((r) => r[name]!))]));
-  return { label: rounds > 1 ? `${label}, median of ${rounds} runs` : label, steps };
+  const result = torchRuns<{ steps: Record<string, number> }>('torch_steps.py', rounds, { repeats: 1 });
+  if (!result) return null;
+  const names = Object.keys(result.runs[0]!.steps);
+  return { label: result.label, steps: Object.fromEntries(names.map((name) => [name, middleOf(result.runs.map((r) => r.steps[name]!))])) };
 }
 
 /** Median wall time of `runs` full training steps (synthetic batch, losses read back) after one warm-up step. */
