@@ -252,10 +252,11 @@ fn tapWeightQuads(taps: TapWeights, channelBase: u32, lane: u32) -> array<vec4<f
   return quads;
 }
 
-// Sums over the update's taps (ROWS row taps x TAPS strip offsets, `values` in that order) for output
-// channels 8 * bank to 8 * bank + 7 of the thread's: one value per channel and pixel.
-fn bankSums(quads: array<vec4<f32>, 16>, bank: u32, values: array<vec4<f32>, 16>) -> array<vec4<f32>, 8> {
-  var sums: array<vec4<f32>, 8>;
+// Adds, for output channels 8 * bank to 8 * bank + 7 of the thread's, the sum over the update's taps
+// (ROWS row taps x TAPS strip offsets, `values` in that order) to the channel's accumulators, each
+// sum as soon as it is formed: a whole bank of sums is 32 vector registers, which lavapipe spilled to
+// the stack and reloaded (bench/RESULTS.md: 0.66-0.96x the time with 32 channels).
+fn addBankSums(quads: array<vec4<f32>, 16>, bank: u32, values: array<vec4<f32>, 16>) {
   for (var k = 0u; k < 8u; k++) {
     let c = 8u * bank + k;
     var sum = vec4<f32>(0.0);
@@ -263,9 +264,8 @@ fn bankSums(quads: array<vec4<f32>, 16>, bank: u32, values: array<vec4<f32>, 16>
       let w = subgroupShuffle(quads[tau / TAPS_PER_LOAD][c % 4u], (tau % TAPS_PER_LOAD) * LANES_PER_TAP + c / 4u);
       sum += w * values[tau];
     }
-    sums[k] = sum;
+    acc[c] += sum;
   }
-  return sums;
 }
 
 @compute @workgroup_size(64)
@@ -315,17 +315,11 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
       // Per output channel, the sum over the update's taps first: each accumulator is read and
       // written once per input channel and update, not once per tap.
       let quads = tapWeightQuads(taps, channelBase, lane);
-      let sums0 = bankSums(quads, 0u, values);
-      for (var k = 0u; k < 8u; k++) { acc[k] += sums0[k]; }
-      if (CHANNELS >= 16u) {
-        let sums1 = bankSums(quads, 1u, values);
-        for (var k = 0u; k < 8u; k++) { acc[8u + k] += sums1[k]; }
-      }
+      addBankSums(quads, 0u, values);
+      if (CHANNELS >= 16u) { addBankSums(quads, 1u, values); }
       if (CHANNELS == 32u) {
-        let sums2 = bankSums(quads, 2u, values);
-        for (var k = 0u; k < 8u; k++) { acc[16u + k] += sums2[k]; }
-        let sums3 = bankSums(quads, 3u, values);
-        for (var k = 0u; k < 8u; k++) { acc[24u + k] += sums3[k]; }
+        addBankSums(quads, 2u, values);
+        addBankSums(quads, 3u, values);
       }
       for (var r = 0u; r < ROWS; r++) { taps.rows[r] += weightChannelStride; }
       channelOffset += inPlane;
