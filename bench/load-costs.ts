@@ -41,7 +41,12 @@ const sixteenScalars = (array: string) => [0, 4, 8, 12]
   .map((k) => `vec4<f32>(${[0, 1, 2, 3].map((j) => `${array}[o + ${k + j}u]`).join(', ')})`).join(' + ');
 const fourVec4s = (array: string) => [0, 1, 2, 3].map((j) => `${array}[o + ${j}u]`).join(' + ');
 
-const kernels: Record<string, { code: string; uniform?: boolean }> = {
+/** The sum of `texels` texels of `texture` from texel o of a 256-texel-wide layout (rgba: 4 floats each, r: 1). */
+const texels = (count: number, swizzle: string) => Array.from({ length: count }, (_, j) =>
+  `textureLoad(tex, vec2<u32>((o + ${j}u) & 255u, ((o + ${j}u) >> 8u) & 255u), 0)${swizzle}`);
+const textureR = '@group(0) @binding(1) var tex: texture_2d<f32>;';
+
+const kernels: Record<string, { code: string; uniform?: boolean; texture?: GPUTextureFormat }> = {
   'storage scalar': { code: loadLoop(storageScalar, '((id.x % 1024u) * 16u + i * 64u) & 262128u', sixteenScalars('x')) },
   'storage vec4': { code: loadLoop(storageVec4, '((id.x % 1024u) * 4u + i * 16u) & 65532u', fourVec4s('x')) },
   'uniform vec4': {
@@ -57,6 +62,15 @@ const kernels: Record<string, { code: string; uniform?: boolean }> = {
     code: loadLoop(`${storageVec4}\nvar<workgroup> tile: array<vec4<f32>, 1024>;`, '(local * 4u + i * 16u) & 1020u', fourVec4s('tile'),
       'for (var k = local; k < 1024u; k += 64u) { tile[k] = x[k]; }\n  workgroupBarrier();'),
   },
+  'texture rgba32float': {
+    texture: 'rgba32float',
+    code: loadLoop(textureR, '((id.x % 1024u) * 4u + i * 16u) & 65532u', texels(4, '').join(' + ')),
+  },
+  'texture r32float': {
+    texture: 'r32float',
+    code: loadLoop(textureR, '((id.x % 1024u) * 16u + i * 64u) & 65520u',
+      [0, 4, 8, 12].map((k) => `vec4<f32>(${texels(16, '.x').slice(k, k + 4).join(', ')})`).join(' + ')),
+  },
   // The same arithmetic on values made from the offset; x is read once so that the binding stays.
   'no loads': {
     code: loadLoop(`${storageVec4}\nfn rotations(f: vec4<f32>) -> vec4<f32> { return f + f.yzwx + f.zwxy + f.wxyz; }`,
@@ -68,12 +82,17 @@ const out = device.createBuffer({ size: THREADS * 4, usage: GPUBufferUsage.STORA
 const storage = device.createBuffer({ size: 1 << 20, usage: GPUBufferUsage.STORAGE });
 const uniform = device.createBuffer({ size: 65536, usage: GPUBufferUsage.UNIFORM });
 console.log(`${adapter.info.vendor} ${adapter.info.architecture} ${adapter.info.description}`);
-for (const [name, { code, uniform: usesUniform }] of Object.entries(kernels)) {
+// 256 x 256 texels (1 MiB as rgba32float), filled with nothing: the loads' cost does not depend on the values.
+const textures = new Map<GPUTextureFormat, GPUTexture>();
+const textureOf = (format: GPUTextureFormat) => textures.get(format)
+  ?? textures.set(format, device.createTexture({ size: [256, 256], format, usage: GPUTextureUsage.TEXTURE_BINDING })).get(format)!;
+for (const [name, { code, uniform: usesUniform, texture }] of Object.entries(kernels)) {
   const module = device.createShaderModule({ code });
   const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
+  const input: GPUBindingResource = texture ? textureOf(texture).createView() : { buffer: usesUniform ? uniform : storage };
   const bindGroup = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
-    entries: [{ binding: 0, resource: { buffer: out } }, { binding: 1, resource: { buffer: usesUniform ? uniform : storage } }],
+    entries: [{ binding: 0, resource: { buffer: out } }, { binding: 1, resource: input }],
   });
   let best = Infinity;
   // The first dispatch compiles the pipeline and is not counted.
