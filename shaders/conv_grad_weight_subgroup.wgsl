@@ -63,17 +63,16 @@ fn laneGradients(gradRow: u32, gx0: u32) -> array<f32, 4> {
   return laneGrads;
 }
 
-// Sums over a group of COLUMNS columns for the 8 channels a of one bank, per b of the quad (lane i
-// loads channel a_i's gradients from `gradRow`).
-fn bankSums(gradRow: u32, gx0: u32, values: array<vec4<f32>, 4>) -> array<vec4<f32>, 8> {
+// Adds, for the 8 channels a of one bank (accumulators 8 * bank ..), the sum over a group of COLUMNS
+// columns, per b of the quad (lane i loads channel a_i's gradients from `gradRow`), each sum as soon as
+// it is formed: a bank of sums held until the end is what lavapipe spills to the stack.
+fn addBankSums(gradRow: u32, gx0: u32, values: array<vec4<f32>, 4>, bank: u32) {
   let laneGrads = laneGradients(gradRow, gx0);
-  var sums: array<vec4<f32>, 8>;
   for (var a = 0u; a < 8u; a++) {
     var sum = subgroupShuffle(laneGrads[0], a) * values[0];
     for (var c = 1u; c < COLUMNS; c++) { sum += subgroupShuffle(laneGrads[c], a) * values[c]; }
-    sums[a] = sum;
+    acc[8u * bank + a] += sum;
   }
-  return sums;
 }
 
 @compute @workgroup_size(64)
@@ -116,17 +115,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
         values[c] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
           * select(0.0, 1.0, inside);
       }
-      let sums0 = bankSums(laneA.x + gradRowOffset, gx0, values);
-      for (var a = 0u; a < 8u; a++) { acc[a] += sums0[a]; }
-      if (A_CHANNELS >= 16u) {
-        let sums1 = bankSums(laneA.y + gradRowOffset, gx0, values);
-        for (var a = 0u; a < 8u; a++) { acc[8u + a] += sums1[a]; }
-      }
+      addBankSums(laneA.x + gradRowOffset, gx0, values, 0u);
+      if (A_CHANNELS >= 16u) { addBankSums(laneA.y + gradRowOffset, gx0, values, 1u); }
       if (A_CHANNELS == 32u) {
-        let sums2 = bankSums(laneA.z + gradRowOffset, gx0, values);
-        for (var a = 0u; a < 8u; a++) { acc[16u + a] += sums2[a]; }
-        let sums3 = bankSums(laneA.w + gradRowOffset, gx0, values);
-        for (var a = 0u; a < 8u; a++) { acc[24u + a] += sums3[a]; }
+        addBankSums(laneA.z + gradRowOffset, gx0, values, 2u);
+        addBankSums(laneA.w + gradRowOffset, gx0, values, 3u);
       }
     }
   }
@@ -189,27 +182,26 @@ fn laneGradientQuad(gradRow: u32, gx0: u32) -> array<f32, 4> {
   return laneGradients(gradRow, gx0);
 }
 
-// Sums over COLUMNS gradient columns for the 8 channels a of one bank, per tap m and b: lane i loads
-// G[a_i] at those columns from `gradRow` (zero past the row's end). `strip[u]` holds the 4 b's input
-// at column (gx0 + u) * stride - padding + kx0, so tap m at column gx0 + c reads strip[c + m].
-// (Adding each sum to its accumulator right here instead made lavapipe keep the loops rolled, with the
-// accumulators indexed at run time: 2.4-3x slower.)
-fn rowBankSums(gradRow: u32, gx0: u32, strip: array<vec4<f32>, 8>) -> array<vec4<f32>, 32> {
+// Adds the sums over COLUMNS gradient columns for the 8 channels a of one bank, per tap m and b, to
+// their accumulators (tap m's of the bank's channels): lane i loads G[a_i] at those columns from `gradRow`
+// (zero past the row's end). `strip[u]` holds the 4 b's input at column (gx0 + u) * stride - padding +
+// kx0, so tap m at column gx0 + c reads strip[c + m]. Each sum goes to its accumulator as soon as it is
+// formed (mostly 0.82-1.01x the time of forming all TAPS x 8 first, which lavapipe spilled; bench/RESULTS.md).
+// Small loop bodies, so that lavapipe unrolls every loop and all indices are constants.
+fn addRowBankSums(gradRow: u32, gx0: u32, strip: array<vec4<f32>, 8>, bank: u32) {
   let laneGrads = laneGradientQuad(gradRow, gx0);
-  // [a][column]. Small loop bodies, so that lavapipe unrolls every loop and all indices are constants.
+  // [a][column]
   var g: array<array<f32, 4>, 8>;
   for (var a = 0u; a < 8u; a++) {
     for (var c = 0u; c < COLUMNS; c++) { g[a][c] = subgroupShuffle(laneGrads[c], a); }
   }
-  var sums: array<vec4<f32>, 32>;
   for (var m = 0u; m < TAPS; m++) {
     for (var a = 0u; a < 8u; a++) {
       var sum = g[a][0] * strip[m];
       for (var c = 1u; c < COLUMNS; c++) { sum += g[a][c] * strip[c + m]; }
-      sums[m * 8u + a] = sum;
+      rowAcc[m * A_CHANNELS + 8u * bank + a] += sum;
     }
   }
-  return sums;
 }
 
 // Threads per workgroup: 64, or fewer for a layer with fewer threads (S1's 16 b quads x 3 rows: 48),
@@ -256,25 +248,11 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
       strip[u] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
         * select(0.0, 1.0, inside);
     }
-    let sums0 = rowBankSums(laneA.x + gradRowOffset, gx0, strip);
-    for (var m = 0u; m < TAPS; m++) {
-      for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + a] += sums0[m * 8u + a]; }
-    }
-    if (A_CHANNELS >= 16u) {
-      let sums1 = rowBankSums(laneA.y + gradRowOffset, gx0, strip);
-      for (var m = 0u; m < TAPS; m++) {
-        for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 8u + a] += sums1[m * 8u + a]; }
-      }
-    }
+    addRowBankSums(laneA.x + gradRowOffset, gx0, strip, 0u);
+    if (A_CHANNELS >= 16u) { addRowBankSums(laneA.y + gradRowOffset, gx0, strip, 1u); }
     if (A_CHANNELS == 32u) {
-      let sums2 = rowBankSums(laneA.z + gradRowOffset, gx0, strip);
-      for (var m = 0u; m < TAPS; m++) {
-        for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 16u + a] += sums2[m * 8u + a]; }
-      }
-      let sums3 = rowBankSums(laneA.w + gradRowOffset, gx0, strip);
-      for (var m = 0u; m < TAPS; m++) {
-        for (var a = 0u; a < 8u; a++) { rowAcc[m * A_CHANNELS + 24u + a] += sums3[m * 8u + a]; }
-      }
+      addRowBankSums(laneA.z + gradRowOffset, gx0, strip, 2u);
+      addRowBankSums(laneA.w + gradRowOffset, gx0, strip, 3u);
     }
     gx0 += COLUMNS;
     if (gx0 >= params.gradWidth) {
