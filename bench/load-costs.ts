@@ -1,7 +1,8 @@
 // What one float loaded costs a kernel on this adapter, by kind of load: storage scalars, storage
 // vec4s, uniform-buffer vec4s (all at per-thread addresses), storage vec4s at an address the whole
-// workgroup shares, workgroup-memory scalars and vec4s, and a loop with no loads as the floor. Each
-// kernel loads 16 floats per iteration, 1024 iterations, in 32768 threads; best of 5 dispatches.
+// workgroup shares, workgroup-memory scalars and vec4s, sampled-texture texels (rgba32float and
+// r32float), and a loop with no loads as the floor. Each kernel loads 16 floats per iteration, 1024
+// iterations, in 32768 threads; best of 5 dispatches.
 // On lavapipe this is why the conv kernels load vec4s: every lane's load is its own bounds-checked,
 // execution-masked scalar access. Results: bench/RESULTS.md.
 //
@@ -41,7 +42,7 @@ const sixteenScalars = (array: string) => [0, 4, 8, 12]
   .map((k) => `vec4<f32>(${[0, 1, 2, 3].map((j) => `${array}[o + ${k + j}u]`).join(', ')})`).join(' + ');
 const fourVec4s = (array: string) => [0, 1, 2, 3].map((j) => `${array}[o + ${j}u]`).join(' + ');
 
-/** The sum of `texels` texels of `texture` from texel o of a 256-texel-wide layout (rgba: 4 floats each, r: 1). */
+/** `count` textureLoad expressions of `tex`: texels o, o + 1, ... of a 256-texel-wide layout, each with `swizzle`. */
 const texels = (count: number, swizzle: string) => Array.from({ length: count }, (_, j) =>
   `textureLoad(tex, vec2<u32>((o + ${j}u) & 255u, ((o + ${j}u) >> 8u) & 255u), 0)${swizzle}`);
 const textureR = '@group(0) @binding(1) var tex: texture_2d<f32>;';
@@ -82,7 +83,7 @@ const out = device.createBuffer({ size: THREADS * 4, usage: GPUBufferUsage.STORA
 const storage = device.createBuffer({ size: 1 << 20, usage: GPUBufferUsage.STORAGE });
 const uniform = device.createBuffer({ size: 65536, usage: GPUBufferUsage.UNIFORM });
 console.log(`${adapter.info.vendor} ${adapter.info.architecture} ${adapter.info.description}`);
-// 256 x 256 texels (1 MiB as rgba32float), filled with nothing: the loads' cost does not depend on the values.
+// 256 x 256 texels (1 MiB as rgba32float), left at zero: a load's cost does not depend on the value.
 const textures = new Map<GPUTextureFormat, GPUTexture>();
 const textureOf = (format: GPUTextureFormat) => textures.get(format)
   ?? textures.set(format, device.createTexture({ size: [256, 256], format, usage: GPUTextureUsage.TEXTURE_BINDING })).get(format)!;
