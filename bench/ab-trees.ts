@@ -1,11 +1,13 @@
 // A/B of the conv kernels of two source trees in one process: `npx tsx bench/ab-trees.ts TREE_A TREE_B
-// [--only G2,D2,S1] [--passes fwd,dx,dw] [--rounds 5] [--gather VARIANT] [--weight-grad VARIANT]`.
+// [--only G2,D2,S1] [--passes fwd,dx,dw] [--rounds 20] [--gather VARIANT] [--weight-grad VARIANT]`.
 // Each tree is a checkout of this repository (e.g. `git worktree add /tmp/before HEAD~1`); both get
-// an engine on the same adapter, the bench layers of bench/conv-layers.ts, and the passes alternate
-// A, B, A, B, ... so that both sides see the same load: on a shared 2-core machine, run-to-run spread
-// is larger than most kernel changes, and only a ratio measured this way says which tree is faster.
-// Prints the best time of each side, B/A, B/A of the process's CPU time (all threads: steadier than
-// wall time when the VM's second core comes and goes), and the largest difference between the outputs.
+// an engine on the same adapter, the bench layers of bench/conv-layers.ts, and each round times both
+// sides back to back (A first in even rounds, B first in odd ones; several calls a side where one
+// takes under 50 ms): on a shared 2-core VM whose speed changes from one minute to the next, only a
+// ratio measured this way says which tree is faster. Prints the best time of each side, the median
+// and quartiles of the rounds' B/A ratios of the process's CPU time (all threads), and the largest
+// difference between the outputs. (Best-of-5 times, the earlier summary, gave 0.55 and 1.21 for one
+// change on two passes that run the same kernel; the per-round ratios gave 0.70-0.77 on both.)
 
 import { resolve } from 'node:path';
 import { engineCalls, layerGflop, layers, passNames, type PassName } from './conv-layers.ts';
@@ -30,6 +32,11 @@ async function loadTree(root: string): Promise<TreeModules> {
   };
 }
 
+/** The value a fraction `q` of the way through the sorted values (the lower one between two). */
+function quantile(values: number[], q: number): number {
+  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * q)]!;
+}
+
 async function main(): Promise<void> {
   const roots = process.argv.slice(2, 4);
   if (roots.length !== 2 || roots.some((r) => r.startsWith('--'))) {
@@ -41,7 +48,7 @@ async function main(): Promise<void> {
   const passes = (argument('--passes')?.split(',') ?? passNames) as PassName[];
   const unknownPass = passes.find((p) => !passNames.includes(p));
   if (unknownPass) throw new Error(`--passes: unknown pass ${unknownPass} (known: ${passNames.join(',')})`);
-  const rounds = Number(argument('--rounds') ?? 5);
+  const rounds = Number(argument('--rounds') ?? 20);
   const trees = await Promise.all(roots.map(loadTree));
   const engines = await Promise.all(trees.map((t) => t.Engine.create()));
   for (const tree of trees) {
@@ -60,22 +67,31 @@ async function main(): Promise<void> {
       }
       let maxDiff = 0;
       for (let k = 0; k < outputs[0]!.length; k++) maxDiff = Math.max(maxDiff, Math.abs(outputs[0]![k]! - outputs[1]![k]!));
+      // Calls per side and round: enough for 50 ms of work, so that short kernels are not timed one at a time.
+      const start = performance.now();
+      engines[0]!.tidy(() => { calls[0]!(); });
+      await engines[0]!.sync();
+      const callsPerRound = Math.max(1, Math.min(8, Math.ceil(50 / (performance.now() - start))));
       const best = [Infinity, Infinity];
-      const bestCpu = [Infinity, Infinity];
+      const ratios: number[] = [];
       for (let round = 0; round < rounds; round++) {
-        for (let i = 0; i < 2; i++) {
-          const start = performance.now();
+        const cpuMs = [0, 0];
+        // A first in even rounds, B first in odd ones: neither side always runs on the other's warm caches.
+        for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
+          const wallStart = performance.now();
           const cpuStart = process.cpuUsage();
-          engines[i]!.tidy(() => { calls[i]!(); });
+          for (let k = 0; k < callsPerRound; k++) engines[i]!.tidy(() => { calls[i]!(); });
           await engines[i]!.sync();
           const cpu = process.cpuUsage(cpuStart);
-          best[i] = Math.min(best[i]!, performance.now() - start);
-          bestCpu[i] = Math.min(bestCpu[i]!, (cpu.user + cpu.system) / 1e3);
+          best[i] = Math.min(best[i]!, (performance.now() - wallStart) / callsPerRound);
+          cpuMs[i] = (cpu.user + cpu.system) / 1e3;
         }
+        ratios.push(cpuMs[1]! / cpuMs[0]!);
       }
       const gflop = layerGflop(layer);
-      console.log(`${layer.name} ${pass}: A ${best[0]!.toFixed(1)} ms, B ${best[1]!.toFixed(1)} ms (${(gflop / best[1]! * 1e3).toFixed(1)} GFLOP/s), `
-        + `B/A ${(best[1]! / best[0]!).toFixed(3)} (CPU time ${(bestCpu[1]! / bestCpu[0]!).toFixed(3)}), max |A - B| ${maxDiff.toExponential(2)}`);
+      console.log(`${layer.name} ${pass}: A ${best[0]!.toFixed(1)} ms, B ${best[1]!.toFixed(1)} ms (${(gflop / best[1]! * 1e3).toFixed(1)} GFLOP/s) best of ${rounds} x ${callsPerRound}, `
+        + `B/A CPU time per round: median ${quantile(ratios, 0.5).toFixed(3)} (quartiles ${quantile(ratios, 0.25).toFixed(3)}-${quantile(ratios, 0.75).toFixed(3)}), `
+        + `max |A - B| ${maxDiff.toExponential(2)}`);
     }
   }
   for (const engine of engines) engine.destroy();
