@@ -454,6 +454,40 @@ fn phaseStrip(channelStart: u32, row: i32, q0: i32) -> array<f32, 18> {
   return strip;
 }
 
+// phaseStrip from aligned vec4 loads (PHASE_VEC4: input rows a multiple of 4 long): the thread's own
+// PHASE_COLUMNS columns as PHASE_COLUMNS / 4 vec4s and one vec4 either side for columns q0 - 1 and
+// q0 + PHASE_COLUMNS: 4 loads a row where phaseStrip has 10. lavapipe loads storage per lane, with a
+// mask and a bounds test for each, and a vec4 costs less per float than a scalar (bench/load-costs.ts);
+// G4's forward took 0.69-0.77x the time (bench/RESULTS.md).
+override PHASE_VEC4: bool = false;
+
+fn phaseStripVec4(channelStart: u32, row: i32, q0: i32) -> array<f32, 18> {
+  var strip: array<f32, 18>;
+  let width = i32(params.inWidth);
+  let rowInside = row >= 0 && row < i32(params.inHeight);
+  // channelStart, the row's start and q0 are multiples of 4.
+  let own = (channelStart + u32(select(0, row, rowInside) * width + q0)) / 4u;
+  let last = arrayLength(&x4) - 1u;
+  let left = x4[max(own, 1u) - 1u];
+  strip[0] = select(0.0, left.w, rowInside && q0 > 0);
+  for (var t = 0u; t < PHASE_COLUMNS / 4u; t++) {
+    let inside = rowInside && q0 + i32(4u * t) < width;
+    let v = select(vec4<f32>(0.0), x4[min(own + t, last)], inside);
+    strip[4u * t + 1u] = v.x;
+    strip[4u * t + 2u] = v.y;
+    strip[4u * t + 3u] = v.z;
+    strip[4u * t + 4u] = v.w;
+  }
+  let right = x4[min(own + PHASE_COLUMNS / 4u, last)];
+  strip[PHASE_COLUMNS + 1u] = select(0.0, right.x, rowInside && q0 + i32(PHASE_COLUMNS) < width);
+  return strip;
+}
+
+fn phaseRow(channelStart: u32, row: i32, q0: i32) -> array<f32, 18> {
+  if (PHASE_VEC4) { return phaseStripVec4(channelStart, row, q0); }
+  return phaseStrip(channelStart, row, q0);
+}
+
 @compute @workgroup_size(64)
 fn main_phases(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
                @builtin(subgroup_invocation_id) lane: u32) {
@@ -480,9 +514,9 @@ fn main_phases(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_
     for (var k = 0u; k < 8u; k++) {
       // Channels past the last have zero weights; their loads read the last channel.
       let channelStart = batchStart + min(c0 + k, params.inChannels - 1u) * inPlane;
-      let above = phaseStrip(channelStart, r - 1, q0);
-      let middle = phaseStrip(channelStart, r, q0);
-      let below = phaseStrip(channelStart, r + 1, q0);
+      let above = phaseRow(channelStart, r - 1, q0);
+      let middle = phaseRow(channelStart, r, q0);
+      let below = phaseRow(channelStart, r + 1, q0);
       var w: array<f32, 16>;
       for (var tap = 0u; tap < 16u; tap++) { w[tap] = subgroupShuffle(laneWeights[tap], k); }
       // Strip index i + e + 1 is input column q0 + i + e; tap index ky * 4 + kx.

@@ -317,6 +317,27 @@ test('aligned vec4 strip loads (VEC4_STRIP) agree with the reference, halos shar
   }
 });
 
+test('phases8 with aligned vec4 input rows (PHASE_VEC4) agrees with the reference', async () => {
+  // Input rows a multiple of 4 long: one block of 8 columns a row (width 4 and 8: the second vec4 and
+  // the right-hand column past the row), two blocks (width 16: both neighbours' columns inside; width
+  // 12: the second block half past the row). The conv2d's grad-input is the same convTranspose2d.
+  const k4s2p1 = { stride: 2, padding: 1, bias: true };
+  const cases: [Case, boolean][] = [
+    [{ x: [2, 9, 5, 12], weight: [9, 1, 4, 4], ...k4s2p1 }, true],
+    [{ x: [1, 10, 3, 16], weight: [10, 2, 4, 4], ...k4s2p1, bias: false }, true],
+    [{ x: [1, 3, 4, 4], weight: [3, 1, 4, 4], ...k4s2p1 }, true],
+    [{ x: [2, 4, 6, 8], weight: [4, 3, 4, 4], ...k4s2p1, activation: 'tanh' }, true],
+    [{ x: [2, 1, 16, 24], weight: [7, 1, 4, 4], ...k4s2p1 }, false],
+  ];
+  const saved = { ...convTuning };
+  try {
+    Object.assign(convTuning, { gather: 'phases8', weightGrad: null });
+    for (const [c, transposed] of cases) await checkConv(c, transposed);
+  } finally {
+    Object.assign(convTuning, saved);
+  }
+});
+
 test('taps16 weight gradient (window side of 1-2 channels) agrees with the reference', async () => {
   // Teams of 1, 2, 4 and 8 threads, 3 threads in a team of 4, and 27 (a 9 x 9 kernel) in a team of
   // 32, wider than lavapipe's subgroups (gradients shared within each subgroup); kernels of 1-3

@@ -505,10 +505,12 @@ function runPhases(
   const threads = g.batch * g.inHeight * Math.ceil(g.inWidth / pixels);
   const groups = Math.ceil(threads / GATHER_WORKGROUP);
   if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
+  // Aligned vec4 loads of the input rows where they are a multiple of 4 long.
+  const vec4 = g.inWidth % 4 === 0 && pixels % 4 === 0;
   x.engine.run(phasesKernel, {
-    buffers: { x, weights: packed, bias: bias ?? packed, out },
+    buffers: { x, x4: x, weights: packed, bias: bias ?? packed, out },
     params,
-    overrides: { PHASE_COLUMNS: pixels, ...fused },
+    overrides: { PHASE_COLUMNS: pixels, PHASE_VEC4: vec4 ? 1 : 0, ...fused },
     workgroups: [groups, g.outChannels, 1],
     label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k4x4 s2 p1 (4 phases per thread)`,
     flops: 2 * gatherMacs(g),
