@@ -215,7 +215,9 @@ fn vec4Strip(row: RowTap, channelOffset: u32, n: Neighbours, width: i32) -> arra
   for (var j = 0u; j < HALO_RIGHT; j++) {
     let neighbour = subgroupShuffle(firstOwn[j], n.rightLane);
     let column = n.ownStart + i32(4u * STRIP_PIXEL_STEP + j);
-    var value = select(0.0, neighbour, n.rightShared && row.inside);
+    // The neighbour's own columns can run past the row (outputs wider than the input: k4 s1 p2), and
+    // it hands out its loads unmasked.
+    var value = select(0.0, neighbour, n.rightShared && row.inside && column < width);
     if (!n.rightShared && row.inside && column < width) { value = x[rowBase + u32(column)]; }
     canonical[right + j] = value;
   }

@@ -297,6 +297,9 @@ test('aligned vec4 strip loads (VEC4_STRIP) agree with the reference, halos shar
     [{ x: [1, 4, 3, 8], weight: [4, 5, 3, 3], stride: 2, padding: 1, outputPadding: 1, bias: true }, true, '0/1'],
     // 20 strips a row: halos loaded at every subgroup's edges.
     [{ x: [1, 3, 4, 80], weight: [5, 3, 3, 3], stride: 1, padding: 1, bias: false }, false, '1/1'],
+    // 9 output columns from 8: the last strip's own columns lie past the row, and its left neighbour's
+    // right halo must not take them.
+    [{ x: [1, 4, 6, 8], weight: [8, 4, 4, 4], stride: 1, padding: 2, bias: false }, false, '2/1'],
   ];
   const saved = { ...convTuning };
   try {
