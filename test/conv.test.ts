@@ -341,6 +341,28 @@ test('phases8 with aligned vec4 input rows (PHASE_VEC4) agrees with the referenc
   }
 });
 
+test('rows weight gradients with aligned vec4 input strips (stride 1, STRIP_VEC4) agree with the reference', async () => {
+  // Input rows a multiple of 4 long; padding 0-3 puts the strip 0-3 columns into its window of 1-3
+  // vec4s (STRIP_SHIFT), kernels 2-4 wide; gradient rows of 5-13 columns leave the last group part empty.
+  const cases: [Case, boolean][] = [
+    [{ x: [2, 6, 5, 8], weight: [10, 6, 3, 3], stride: 1, padding: 1, bias: true }, false],
+    [{ x: [1, 5, 4, 12], weight: [9, 5, 3, 3], stride: 1, padding: 0, bias: false }, false],
+    [{ x: [1, 4, 6, 8], weight: [8, 4, 4, 4], stride: 1, padding: 2, bias: false }, false],
+    [{ x: [1, 4, 5, 8], weight: [7, 4, 4, 4], stride: 1, padding: 3, bias: true }, false],
+    [{ x: [2, 3, 5, 4], weight: [6, 3, 2, 2], stride: 1, padding: 1, bias: false }, false],
+    [{ x: [2, 6, 4, 8], weight: [6, 9, 3, 3], stride: 1, padding: 1, bias: true }, true],
+  ];
+  const saved = { ...convTuning };
+  try {
+    for (const weightGrad of ['rows8', 'rows16'] as const) {
+      Object.assign(convTuning, { gather: null, weightGrad });
+      for (const [c, transposed] of weightGrad === 'rows8' ? cases : cases.slice(0, 1)) await checkConv(c, transposed);
+    }
+  } finally {
+    Object.assign(convTuning, saved);
+  }
+});
+
 test('taps16 weight gradient (window side of 1-2 channels) agrees with the reference', async () => {
   // Teams of 1, 2, 4 and 8 threads, 3 threads in a team of 4, and 27 (a 9 x 9 kernel) in a team of
   // 32, wider than lavapipe's subgroups (gradients shared within each subgroup); kernels of 1-3

@@ -627,10 +627,15 @@ export function convolutionWeightGradient(
     const threads = Math.ceil(inChannels / 4) * kernelHeight * stride;
     const subgroupLanes = Math.max(8, engine.subgroupMaxSize);
     const workgroup = Math.min(GATHER_WORKGROUP, Math.ceil(threads / subgroupLanes) * subgroupLanes);
+    // At stride 1, the input strips from aligned vec4 loads where input rows are a multiple of 4 long.
+    const taps = Math.ceil(kernelWidth / stride);
+    const leadColumns = 4 * Math.ceil(padding / 4);
+    const stripVec4: Record<string, number> = stride === 1 && inWidth % 4 === 0
+      ? { STRIP_VEC4: 1, STRIP_SHIFT: leadColumns - padding, STRIP_VEC4S: Math.ceil((leadColumns - padding + 3 + taps) / 4) } : { STRIP_VEC4: 0 };
     engine.run(rowsWeightGradientKernel, {
-      buffers: { gradient, gradient4: gradient, input, partial },
+      buffers: { gradient, gradient4: gradient, input, input4: input, partial },
       params,
-      overrides: { A_CHANNELS: aChannels, STRIDE: stride, TAPS: Math.ceil(kernelWidth / stride), GRADIENT_VEC4: vec4 ? 1 : 0, ROWS_WORKGROUP: workgroup },
+      overrides: { A_CHANNELS: aChannels, STRIDE: stride, TAPS: taps, GRADIENT_VEC4: vec4 ? 1 : 0, ROWS_WORKGROUP: workgroup, ...stripVec4 },
       workgroups: [Math.ceil(threads / workgroup), groupsY, usedChunks],
       label, ...work,
     });
