@@ -204,40 +204,13 @@ fn addRowBankSums(gradRow: u32, gx0: u32, strip: array<vec4<f32>, 8>, bank: u32)
   }
 }
 
-// Stride 1 with input rows a multiple of 4 long (STRIP_VEC4): the strip (columns from gx0 - padding) taken
-// from a window of STRIP_VEC4S aligned vec4s that starts 4 * ceil(padding / 4) columns before gx0, the
-// strip's first column STRIP_SHIFT into it: 3 vec4 loads a channel where the scalar strip has 6 (3 x 3
-// kernels, padding 1). lavapipe's storage loads cost less per float as vec4s; S1's and U1's weight
-// gradients (rows8) took 0.90-0.93x the time (bench/RESULTS.md).
-override STRIP_VEC4: bool = false;
-override STRIP_SHIFT: u32 = 3u;
-override STRIP_VEC4S: u32 = 3u;
-
-// The same buffer as input, for STRIP_VEC4.
-@group(0) @binding(5) var<storage, read> input4: array<vec4<f32>>;
-
-// The 4 b's strip from vec4 loads of each b's row (`inRow`: where the rows start, multiples of 4).
-fn stripFromVec4s(inRow: vec4<u32>, gx0: u32, rowInside: bool) -> array<vec4<f32>, 8> {
-  let first = i32(gx0) - i32(STRIP_SHIFT) - i32(params.padding);
-  let last = arrayLength(&input4) - 1u;
-  // [window vec4][b]
-  var window: array<array<vec4<f32>, 4>, 3>;
-  for (var t = 0u; t < STRIP_VEC4S; t++) {
-    let column = first + i32(4u * t);
-    let inside = rowInside && column >= 0 && column < i32(params.inWidth);
-    let offset = u32(select(0, column, inside));
-    for (var j = 0u; j < 4u; j++) {
-      window[t][j] = select(vec4<f32>(0.0), input4[min((inRow[j] + offset) / 4u, last)], inside);
-    }
-  }
-  var strip: array<vec4<f32>, 8>;
-  for (var u = 0u; u < COLUMNS + TAPS - 1u; u++) {
-    let t = (u + STRIP_SHIFT) / 4u;
-    let e = (u + STRIP_SHIFT) % 4u;
-    strip[u] = vec4<f32>(window[t][0][e], window[t][1][e], window[t][2][e], window[t][3][e]);
-  }
-  return strip;
-}
+// The input as channel quads (INPUT_QUADS: shaders/channel_quads.wgsl's layout, [N, ceil(B / 4), H, W]
+// vec4s): the strip's 4 b's at a column in one aligned load instead of 4 scalar ones from 4 planes.
+// lavapipe loads storage per lane, with a mask and a bounds test for each load, and the strip's
+// scalar loads were about 70% of G2's weight gradient (replaced by arithmetic: 0.31x the time); with
+// the quads, packing included, G2 / D2 / S1 took 0.75 / 0.79 / 0.81x the time (bench/RESULTS.md).
+override INPUT_QUADS: bool = false;
+@group(0) @binding(6) var<storage, read> inputQuads: array<vec4<f32>>;
 
 // Threads per workgroup: 64, or fewer for a layer with fewer threads (S1's 16 b quads x 3 rows: 48),
 // so that no lane idles; a multiple of the subgroup size.
@@ -276,8 +249,13 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
     let gradRowOffset = n * params.gradChannels * gradPlane + gy * params.gradWidth;
     let inRow = inOffsets + (n * params.inChannels * inPlane + u32(select(0, iy, rowInside)) * params.inWidth);
     var strip: array<vec4<f32>, 8>;
-    if (STRIP_VEC4) {
-      strip = stripFromVec4s(inRow, gx0, rowInside);
+    if (INPUT_QUADS) {
+      let quadRow = ((n * ((params.inChannels + 3u) / 4u) + b0 / 4u) * params.inHeight + u32(select(0, iy, rowInside))) * params.inWidth;
+      for (var u = 0u; u < stripWidth; u++) {
+        let ix = i32((gx0 + u) * STRIDE) - p + kx0;
+        let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
+        strip[u] = select(vec4<f32>(0.0), inputQuads[quadRow + u32(select(0, ix, inside))], inside);
+      }
     } else {
       for (var u = 0u; u < stripWidth; u++) {
         let ix = i32((gx0 + u) * STRIDE) - p + kx0;

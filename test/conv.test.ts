@@ -341,25 +341,31 @@ test('phases8 with aligned vec4 input rows (PHASE_VEC4) agrees with the referenc
   }
 });
 
-test('rows weight gradients with aligned vec4 input strips (stride 1, STRIP_VEC4) agree with the reference', async () => {
-  // Input rows a multiple of 4 long; padding 0-3 puts the strip 0-3 columns into its window of 1-3
-  // vec4s (STRIP_SHIFT), kernels 2-4 wide; gradient rows of 5-13 columns leave the last group part empty.
+test('rows weight gradients from channel quads (INPUT_QUADS, CPU adapters) and from NCHW agree with the reference', async () => {
+  // Input channels that leave the last quad part empty (3, 5, 6), strides 1-3, paddings 0-3, kernels
+  // 2-4 wide, odd row lengths; on this adapter's engine (quads on a CPU adapter) and on a GPU-sized one
+  // (scalar loads from the NCHW input).
   const cases: [Case, boolean][] = [
     [{ x: [2, 6, 5, 8], weight: [10, 6, 3, 3], stride: 1, padding: 1, bias: true }, false],
-    [{ x: [1, 5, 4, 12], weight: [9, 5, 3, 3], stride: 1, padding: 0, bias: false }, false],
+    [{ x: [1, 5, 4, 11], weight: [9, 5, 3, 3], stride: 1, padding: 0, bias: false }, false],
     [{ x: [1, 4, 6, 8], weight: [8, 4, 4, 4], stride: 1, padding: 2, bias: false }, false],
-    [{ x: [1, 4, 5, 8], weight: [7, 4, 4, 4], stride: 1, padding: 3, bias: true }, false],
-    [{ x: [2, 3, 5, 4], weight: [6, 3, 2, 2], stride: 1, padding: 1, bias: false }, false],
+    [{ x: [1, 3, 7, 9], weight: [12, 3, 4, 4], stride: 2, padding: 1, bias: true }, false],
+    [{ x: [2, 5, 9, 10], weight: [8, 5, 3, 3], stride: 3, padding: 1, bias: false }, false],
     [{ x: [2, 6, 4, 8], weight: [6, 9, 3, 3], stride: 1, padding: 1, bias: true }, true],
+    [{ x: [1, 10, 5, 6], weight: [10, 3, 4, 4], stride: 2, padding: 1, bias: false }, true],
   ];
   const saved = { ...convTuning };
+  const gpuSized = await createEngine({ seed: 1357, adapterKind: 'gpu' });
   try {
     for (const weightGrad of ['rows8', 'rows16'] as const) {
       Object.assign(convTuning, { gather: null, weightGrad });
-      for (const [c, transposed] of weightGrad === 'rows8' ? cases : cases.slice(0, 1)) await checkConv(c, transposed);
+      for (const [c, transposed] of weightGrad === 'rows8' ? cases : cases.slice(0, 2)) await checkConv(c, transposed);
     }
+    Object.assign(convTuning, { gather: null, weightGrad: 'rows8' });
+    for (const [c, transposed] of [cases[0]!, cases[3]!]) await checkConv(c, transposed, false, gpuSized);
   } finally {
     Object.assign(convTuning, saved);
+    gpuSized.destroy();
   }
 });
 

@@ -22,6 +22,7 @@ const subgroupWeightGradientKernel = kernel('conv_grad_weight_subgroup');
 const rowsWeightGradientKernel = kernel('conv_grad_weight_subgroup', 'main_rows');
 const tapsWeightGradientKernel = kernel('conv_grad_weight_subgroup', 'main_taps');
 const tiledWeightGradientKernel = kernel('conv_grad_weight_tiled');
+const channelQuadsKernel = kernel('channel_quads');
 const tiledGatherKernel = kernel('conv_gather_tiled');
 const reduceSplitsKernel = kernel('conv_gather_tiled', 'reduce_splits');
 
@@ -573,6 +574,22 @@ export function weightGradSwap(gradChannels: number, inChannels: number, kernelH
   return tapsTeam(swapped) <= GATHER_WORKGROUP && inWidth % 4 === 0;
 }
 
+/** shaders/channel_quads.wgsl: `x` [N, C, H, W] as [N, ceil(C / 4), H, W] vec4s of 4 channels. */
+function channelQuads(x: Tensor): Tensor {
+  const [batch, channels, height, width] = x.shape;
+  const quadCount = Math.ceil(channels / 4);
+  const quads = x.engine.empty([batch, quadCount, height, width, 4], 'f32', 'conv weight grad input quads');
+  const count = batch * quadCount * height * width;
+  x.engine.run(channelQuadsKernel, {
+    buffers: { x, quads },
+    params: { count, channels, plane: height * width },
+    workgroups: linearGrid(count),
+    label: `channel quads ${shapeString(x.shape)}`,
+    bytes: (x.size + quads.size) * 4,
+  });
+  return quads;
+}
+
 /**
  * dW [A, B, kH, kW] = sum over n, gy, gx of gradient[n, a, gy, gx] * input[n, b, gy*s - p + ky, gx*s - p + kx]
  * (see shaders/conv_grad_weight.wgsl for which tensor plays which role in each op). `flipped`: the
@@ -627,18 +644,21 @@ export function convolutionWeightGradient(
     const threads = Math.ceil(inChannels / 4) * kernelHeight * stride;
     const subgroupLanes = Math.max(8, engine.subgroupMaxSize);
     const workgroup = Math.min(GATHER_WORKGROUP, Math.ceil(threads / subgroupLanes) * subgroupLanes);
-    // At stride 1, the input strips from aligned vec4 loads where input rows are a multiple of 4 long.
-    const taps = Math.ceil(kernelWidth / stride);
-    const leadColumns = 4 * Math.ceil(padding / 4);
-    const stripVec4: Record<string, number> = stride === 1 && inWidth % 4 === 0
-      ? { STRIP_VEC4: 1, STRIP_SHIFT: leadColumns - padding, STRIP_VEC4S: Math.ceil((leadColumns - padding + 3 + taps) / 4) } : { STRIP_VEC4: 0 };
+    // On a CPU adapter, the input packed as channel quads first (main_rows' INPUT_QUADS: a column's 4
+    // b's in one load). A copy of the input for the call's duration; not on GPUs, whose memory plans
+    // (dry runs) do not count it and where main_rows is not the tuned choice.
+    const quads = engine.adapterKind === 'cpu' ? channelQuads(input) : null;
     engine.run(rowsWeightGradientKernel, {
-      buffers: { gradient, gradient4: gradient, input, input4: input, partial },
+      buffers: { gradient, gradient4: gradient, input, inputQuads: quads ?? input, partial },
       params,
-      overrides: { A_CHANNELS: aChannels, STRIDE: stride, TAPS: taps, GRADIENT_VEC4: vec4 ? 1 : 0, ROWS_WORKGROUP: workgroup, ...stripVec4 },
+      overrides: {
+        A_CHANNELS: aChannels, STRIDE: stride, TAPS: Math.ceil(kernelWidth / stride), GRADIENT_VEC4: vec4 ? 1 : 0, ROWS_WORKGROUP: workgroup,
+        INPUT_QUADS: quads ? 1 : 0,
+      },
       workgroups: [Math.ceil(threads / workgroup), groupsY, usedChunks],
       label, ...work,
     });
+    quads?.dispose();
   } else if (variant === 'taps16') {
     const team = tapsTeam(kernelShape);
     engine.run(tapsWeightGradientKernel, {
