@@ -248,19 +248,16 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
     let rowInside = iy >= 0 && iy < i32(params.inHeight);
     let gradRowOffset = n * params.gradChannels * gradPlane + gy * params.gradWidth;
     let inRow = inOffsets + (n * params.inChannels * inPlane + u32(select(0, iy, rowInside)) * params.inWidth);
+    // Where the row starts among the channel quads (INPUT_QUADS).
+    let quadRow = ((n * ((params.inChannels + 3u) / 4u) + b0 / 4u) * params.inHeight + u32(select(0, iy, rowInside))) * params.inWidth;
     var strip: array<vec4<f32>, 8>;
-    if (INPUT_QUADS) {
-      let quadRow = ((n * ((params.inChannels + 3u) / 4u) + b0 / 4u) * params.inHeight + u32(select(0, iy, rowInside))) * params.inWidth;
-      for (var u = 0u; u < stripWidth; u++) {
-        let ix = i32((gx0 + u) * STRIDE) - p + kx0;
-        let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
-        strip[u] = select(vec4<f32>(0.0), inputQuads[quadRow + u32(select(0, ix, inside))], inside);
-      }
-    } else {
-      for (var u = 0u; u < stripWidth; u++) {
-        let ix = i32((gx0 + u) * STRIDE) - p + kx0;
-        let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
-        let column = u32(select(0, ix, inside));
+    for (var u = 0u; u < stripWidth; u++) {
+      let ix = i32((gx0 + u) * STRIDE) - p + kx0;
+      let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
+      let column = u32(select(0, ix, inside));
+      if (INPUT_QUADS) {
+        strip[u] = select(vec4<f32>(0.0), inputQuads[quadRow + column], inside);
+      } else {
         strip[u] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
           * select(0.0, 1.0, inside);
       }
