@@ -10,12 +10,10 @@
 // change on two passes that run the same kernel; the per-round ratios gave 0.70-0.77 on both.)
 
 import { resolve } from 'node:path';
-import { engineCalls, layerGflop, layers, passNames, type PassName } from './conv-layers.ts';
-
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
+import { Command } from 'commander';
+import { GATHER_VARIANTS, WEIGHT_GRAD_VARIANTS, type GatherVariant, type WeightGradVariant } from '../engine/ops/conv-kernels.ts';
+import { engineCalls, layerGflop, layers, passNames, type Layer, type PassName } from './conv-layers.ts';
+import { layerList, oneOf, passList, wholeNumber } from './options.ts';
 
 interface TreeModules {
   Engine: typeof import('../engine/runtime.ts').Engine;
@@ -37,23 +35,25 @@ function quantile(values: number[], q: number): number {
   return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * q)]!;
 }
 
+interface AbOptions { only: Layer[]; passes: PassName[]; rounds: number; gather?: GatherVariant; weightGrad?: WeightGradVariant }
+
 async function main(): Promise<void> {
-  const roots = process.argv.slice(2, 4);
-  if (roots.length !== 2 || roots.some((r) => r.startsWith('--'))) {
-    throw new Error('usage: npx tsx bench/ab-trees.ts TREE_A TREE_B [--only G2,D2] [--passes fwd,dx,dw] [--rounds N] [--gather V] [--weight-grad V]');
-  }
-  const only = argument('--only')?.split(',');
-  const selected = only ? layers.filter((l) => only.includes(l.name)) : layers;
-  if (only && selected.length !== only.length) throw new Error(`--only: unknown layer in ${only.join(',')} (known: ${layers.map((l) => l.name).join(',')})`);
-  const passes = (argument('--passes')?.split(',') ?? passNames) as PassName[];
-  const unknownPass = passes.find((p) => !passNames.includes(p));
-  if (unknownPass) throw new Error(`--passes: unknown pass ${unknownPass} (known: ${passNames.join(',')})`);
-  const rounds = Number(argument('--rounds') ?? 20);
+  const program = new Command('bench/ab-trees.ts')
+    .argument('<treeA>', 'a checkout of this repository (A)')
+    .argument('<treeB>', 'another checkout (B)')
+    .option('--only <layers>', `comma-separated layers (${layers.map((l) => l.name).join(',')})`, layerList, layers)
+    .option('--passes <passes>', 'comma-separated passes (fwd,dx,dw)', passList, passNames)
+    .option('--rounds <n>', 'rounds per pass', wholeNumber(1), 20)
+    .option('--gather <variant>', 'force this gather variant on both sides', oneOf(GATHER_VARIANTS))
+    .option('--weight-grad <variant>', 'force this weight-gradient variant on both sides', oneOf(WEIGHT_GRAD_VARIANTS))
+    .parse();
+  const roots = program.args;
+  const { only: selected, passes, rounds, gather, weightGrad } = program.opts<AbOptions>();
   const trees = await Promise.all(roots.map(loadTree));
   const engines = await Promise.all(trees.map((t) => t.Engine.create()));
   for (const tree of trees) {
-    tree.kernels.convTuning.gather = (argument('--gather') ?? null) as never;
-    tree.kernels.convTuning.weightGrad = (argument('--weight-grad') ?? null) as never;
+    tree.kernels.convTuning.gather = gather ?? null;
+    tree.kernels.convTuning.weightGrad = weightGrad ?? null;
   }
   console.log(`A ${roots[0]}\nB ${roots[1]}`);
   for (const layer of selected) {

@@ -3,13 +3,16 @@
 //
 // Usage: npx tsx bench/classifier-noise.ts CACHE CLASSIFIER   (a prepared cache; a run folder or .safetensors)
 
+import { Command } from 'commander';
 import { Engine } from '../engine/runtime.ts';
 import { openCache } from '../pipeline/data/cache.ts';
 import { withNoise } from '../pipeline/evaluate/augment.ts';
 import { accuracy, cacheImages, classify, heldOutIndices, loadClassifier } from '../pipeline/evaluate/classify.ts';
 
-const [cachePath, classifierPath] = process.argv.slice(2);
-if (!cachePath || !classifierPath) throw new Error('usage: npx tsx bench/classifier-noise.ts CACHE CLASSIFIER');
+const [cachePath, classifierPath] = new Command('bench/classifier-noise.ts')
+  .argument('<cache>', 'a prepared cache')
+  .argument('<classifier>', 'a run folder or .safetensors')
+  .parse().args as [string, string];
 const engine = await Engine.create({ seed: 0 });
 const cache = openCache(cachePath);
 const { classifier } = loadClassifier(engine, classifierPath);

@@ -8,11 +8,13 @@
 //
 //   npx tsx bench/conv-agreement.ts [--only G1,S1] [--gather tile128x128s]
 
+import { Command } from 'commander';
 import { Engine } from '../engine/runtime.ts';
 import { engineCalls, layers, passNames, type Layer } from './conv-layers.ts';
+import { layerList, oneOf } from './options.ts';
 import * as conv from '../engine/ops/conv.ts';
 import { enableConvAutotune, takeUsedConvVariants } from '../engine/ops/conv-autotune.ts';
-import { convTuning, type GatherVariant } from '../engine/ops/conv-kernels.ts';
+import { convTuning, GATHER_VARIANTS, type GatherVariant } from '../engine/ops/conv-kernels.ts';
 
 const TOLERANCE = 1e-4;
 
@@ -39,11 +41,13 @@ function relativeDifference(a: Float32Array, b: Float32Array): number {
 }
 
 async function main(): Promise<void> {
-  const argument = (name: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
-  const only = argument('--only')?.split(',') ?? null;
-  const gather = (argument('--gather') ?? null) as GatherVariant | null;
-  const selected = only ? layers.filter((l) => only.includes(l.name)) : layers;
-  if (selected.length === 0) throw new Error(`--only: no layer named ${only?.join(', ')} (have ${layers.map((l) => l.name).join(', ')})`);
+  const options = new Command('bench/conv-agreement.ts')
+    .option('--only <layers>', `comma-separated layers (${layers.map((l) => l.name).join(',')})`, layerList, layers)
+    .option('--gather <variant>', 'force this gather variant on the GPU-sized engine', oneOf(GATHER_VARIANTS))
+    .parse()
+    .opts<{ only: Layer[]; gather?: GatherVariant }>();
+  const selected = options.only;
+  const gather = options.gather ?? null;
   const cpuSized = await Engine.create({ adapterKind: 'cpu' });
   const gpuSized = await Engine.create({ adapterKind: 'gpu' });
   // Autotuning on (without tuning) only to record which variants ran.

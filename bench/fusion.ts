@@ -4,14 +4,18 @@
 //
 // Usage: npx tsx bench/fusion.ts [--rounds R]
 
+import { Command } from 'commander';
 import { Engine } from '../engine/runtime.ts';
 import { layerFusion } from '../models/batchnorm-layer.ts';
 import { syntheticTrainOptions, trainingWorkload } from '../pipeline/commands/profile.ts';
 import { plannedPeakBytes } from '../pipeline/train/memory-plan.ts';
 import { defaults as trainDefaults } from '../pipeline/train/setup.ts';
+import { wholeNumber } from './options.ts';
 
-const roundsIndex = process.argv.indexOf('--rounds');
-const rounds = roundsIndex >= 0 ? Number(process.argv[roundsIndex + 1]) : 3;
+const { rounds } = new Command('bench/fusion.ts')
+  .option('--rounds <n>', 'alternating rounds per model', wholeNumber(1), 3)
+  .parse()
+  .opts<{ rounds: number }>();
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
 async function stepMs(engine: Engine, workload: 'train-cgan' | 'train-srgan', fused: boolean, steps: number): Promise<number[]> {

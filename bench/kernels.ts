@@ -19,6 +19,7 @@
 
 import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { Command } from 'commander';
 import { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import * as conv from '../engine/ops/conv.ts';
@@ -30,10 +31,13 @@ import { summarize } from '../engine/profile/table.ts';
 import { engineCalls, layerGflop, layers, outputSize, passNames } from './conv-layers.ts';
 import type { Layer, PassName, Passes } from './conv-layers.ts';
 import { loadTfjs, tfjsPasses } from './tfjs-conv.ts';
+import { layerList, oneOf, tuningChange, wholeNumber } from './options.ts';
+
+type TorchDevice = 'cpu' | 'cuda';
 
 /** Where the PyTorch comparators run (bench/torch_device.py): `--torch-device cuda`, else the CPU. */
-function torchEnvironment(repeats: number): NodeJS.ProcessEnv {
-  return { ...process.env, TORCH_DEVICE: argument('--torch-device') ?? 'cpu', TORCH_REPEATS: String(repeats) };
+function torchEnvironment(device: TorchDevice, repeats: number): NodeJS.ProcessEnv {
+  return { ...process.env, TORCH_DEVICE: device, TORCH_REPEATS: String(repeats) };
 }
 
 /** "PyTorch 2.1 CPU, 2 threads, BLAS ..." or "PyTorch 2.11 cuda, CUDA 13.0, cuDNN ...". */
@@ -48,13 +52,13 @@ type PassMs = { fwd_ms: number; dx_ms: number; dw_ms: number };
  * A PyTorch comparator script (bench/torch_conv.py, torch_steps.py) run `rounds` times, one process each:
  * its parsed outputs and the label of its torch build; null when no python3 has torch.
  */
-function torchRuns<T>(script: string, rounds: number, options: { input?: string; repeats: number }): { label: string; runs: T[] } | null {
+function torchRuns<T>(script: string, rounds: number, options: { input?: string; repeats: number; device: TorchDevice }): { label: string; runs: T[] } | null {
   const python = torchPython();
   if (!python) return null;
   const runs: T[] = [];
   let label = '';
   for (let round = 0; round < rounds; round++) {
-    const run = spawnSync(python, [new URL(`./${script}`, import.meta.url).pathname], { input: options.input, encoding: 'utf8', maxBuffer: 1 << 24, env: torchEnvironment(options.repeats) });
+    const run = spawnSync(python, [new URL(`./${script}`, import.meta.url).pathname], { input: options.input, encoding: 'utf8', maxBuffer: 1 << 24, env: torchEnvironment(options.device, options.repeats) });
     if (run.status !== 0) throw new Error(`bench/${script} failed: ${run.stderr.split('\n').slice(-3).join(' ')}`);
     const parsed = JSON.parse(run.stdout);
     label = torchLabel(parsed, python);
@@ -64,8 +68,8 @@ function torchRuns<T>(script: string, rounds: number, options: { input?: string;
 }
 
 /** PyTorch medians per layer from bench/torch_conv.py (each pass's median over `rounds` processes, as the engine's --rounds). */
-function torchTimes(selected: Layer[], repeats: number, rounds: number): { label: string; layers: Record<string, PassMs> } | null {
-  const result = torchRuns<{ layers: Record<string, PassMs> }>('torch_conv.py', rounds, { input: JSON.stringify(selected), repeats });
+function torchTimes(selected: Layer[], repeats: number, rounds: number, device: TorchDevice): { label: string; layers: Record<string, PassMs> } | null {
+  const result = torchRuns<{ layers: Record<string, PassMs> }>('torch_conv.py', rounds, { input: JSON.stringify(selected), repeats, device });
   if (!result) return null;
   const layers = Object.fromEntries(selected.map((l) => {
     const of = (key: keyof PassMs) => middleOf(result.runs.map((r) => r.layers[l.name]![key]));
@@ -80,8 +84,8 @@ function torchPython(): string | null {
 }
 
 /** PyTorch step medians from bench/torch_steps.py (the median over `rounds` processes). */
-function torchStepTimes(rounds: number): { label: string; steps: Record<string, number> } | null {
-  const result = torchRuns<{ steps: Record<string, number> }>('torch_steps.py', rounds, { repeats: 1 });
+function torchStepTimes(rounds: number, device: TorchDevice): { label: string; steps: Record<string, number> } | null {
+  const result = torchRuns<{ steps: Record<string, number> }>('torch_steps.py', rounds, { repeats: 1, device });
   if (!result) return null;
   const names = Object.keys(result.runs[0]!.steps);
   return { label: result.label, steps: Object.fromEntries(names.map((name) => [name, middleOf(result.runs.map((r) => r.steps[name]!))])) };
@@ -103,11 +107,6 @@ async function engineStepMs(engine: Engine, workload: 'train-cgan' | 'train-srga
   } finally {
     runner.dispose();
   }
-}
-
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
 function enginePasses(engine: Engine, layer: Layer): Passes {
@@ -171,12 +170,8 @@ function applyTuning(change: Record<string, string>): () => void {
   return () => Object.assign(tuning, previous);
 }
 
-async function compare(engine: Engine, selected: Layer[], spec: string, repeats: number, autotune: boolean): Promise<void> {
-  const change = Object.fromEntries(spec.split(',').map((pair) => {
-    const [key, value] = pair.split('=');
-    if (!(key in convTuning)) throw new Error(`--compare: convTuning has no ${key} (has ${Object.keys(convTuning).join(', ')})`);
-    return [key, value];
-  }));
+async function compare(engine: Engine, selected: Layer[], change: Record<string, string>, repeats: number, autotune: boolean): Promise<void> {
+  const spec = Object.entries(change).map(([key, value]) => `${key}=${value}`).join(',');
   const sync = () => engine.sync();
   // On a GPU with timestamps, the kernels' own time (as kernelMs) in place of wall and CPU time.
   const kernelTimes = engine.adapterKind === 'gpu' && engine.features.has('timestamp-query');
@@ -272,25 +267,45 @@ function medianPasses(rounds: Array<Record<PassName, number>>): Record<PassName,
   return { fwd: middleOf(rounds.map((r) => r.fwd)), dx: middleOf(rounds.map((r) => r.dx)), dw: middleOf(rounds.map((r) => r.dw)) };
 }
 
+interface BenchOptions {
+  only: Layer[]; json?: string; repeats: number; compare?: Record<string, string>; autotune?: boolean; fresh?: boolean;
+  rounds: number; tfjs: boolean; torch: boolean; torchDevice: TorchDevice; steps: boolean; stepRuns: number; submitEvery?: number;
+}
+
+function parseOptions(): BenchOptions {
+  return new Command('bench/kernels.ts')
+    .description('conv / convT kernels of the bench layers: median ms and GFLOP/s per pass, beside TF.js and PyTorch; then the paper training steps')
+    .option('--only <layers>', `comma-separated layers (${layers.map((l) => l.name).join(',')})`, layerList, layers)
+    .option('--json <file>', 'write every figure to this file')
+    .option('--repeats <n>', 'calls per timed batch', wholeNumber(1), 1)
+    .option('--compare <changes>', 'A/B of convTuning settings, e.g. gather=strip8,weightGrad=plain16', tuningChange)
+    .option('--autotune', 'tune each layer\'s kernel variants first and print every candidate\'s time')
+    .option('--fresh', 'new GPU buffers for each layer')
+    .option('--rounds <n>', 'time every layer n times; report each pass\'s median over the rounds', wholeNumber(1), 1)
+    .option('--no-tfjs', 'skip the TF.js WebGPU comparator')
+    .option('--no-torch', 'skip the PyTorch comparator')
+    .option('--torch-device <device>', 'where PyTorch runs', oneOf<TorchDevice>(['cpu', 'cuda']), 'cpu')
+    .option('--no-steps', 'skip the training steps')
+    .option('--step-runs <n>', 'timed training steps', wholeNumber(1), 3)
+    .option('--submit-every <n>', 'dispatches per submit in the steps (0: one submit per step)', wholeNumber(0))
+    .parse()
+    .opts<BenchOptions>();
+}
+
 async function main(): Promise<void> {
-  const only = argument('--only')?.split(',');
-  const jsonPath = argument('--json');
-  const repeats = Number(argument('--repeats') ?? 1);
-  const selected = layers.filter((l) => !only || only.includes(l.name));
+  const options = parseOptions();
+  const { json: jsonPath, repeats, autotune, rounds } = options;
+  const selected = options.only;
   const engine = await Engine.create();
   const adapter = engine.describe();
   console.log(`adapter: ${adapter}`);
-  const comparison = argument('--compare');
-  if (comparison) {
-    await compare(engine, selected, comparison, repeats, process.argv.includes('--autotune'));
+  if (options.compare) {
+    await compare(engine, selected, options.compare, repeats, !!autotune);
     engine.destroy();
     return;
   }
-  const autotune = process.argv.includes('--autotune');
   if (autotune) enableConvAutotune(engine);
-  const fresh = process.argv.includes('--fresh');
-  const rounds = Number(argument('--rounds') ?? 1);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: expected a whole number >= 1, got ${argument('--rounds')}`);
+  const fresh = !!options.fresh;
   // Rounds: every layer timed once per round, in order, and each pass's figures the median over the
   // rounds. On the lent H100s, passes timed in one stretch of a run took up to 1.9x the kernel time
   // that the same kernel on the same shapes took earlier in the same process (bench/RESULTS.md); a
@@ -299,9 +314,9 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     console.log(`${rounds > 1 ? `round ${round + 1} of ${rounds}\n` : ''}layer  shape                          GFLOP   fwd ms  GFLOP/s    dx ms  GFLOP/s    dw ms  GFLOP/s`);
     for (const [index, layer] of selected.entries()) {
-      const timing = await timeLayer(engine, layer, { tune: autotune && round === 0, fresh, repeats });
+      const timing = await timeLayer(engine, layer, { tune: !!autotune && round === 0, fresh, repeats });
       timings[index]!.push(timing);
-      printTiming(layer, timing, { tuned: autotune, candidates: autotune && round === 0 });
+      printTiming(layer, timing, { tuned: !!autotune, candidates: !!autotune && round === 0 });
     }
   }
   const results: Array<Record<string, unknown>> = [];
@@ -311,7 +326,7 @@ async function main(): Promise<void> {
     const runs = timings[index]!;
     const middle = (pick: (t: LayerTiming) => Record<PassName, number> | null) => runs[0] && pick(runs[0]) ? medianPasses(runs.map((t) => pick(t)!)) : null;
     const timing: LayerTiming = { ...runs[0]!, times: middle((t) => t.times)!, recording: middle((t) => t.recording)!, kernels: middle((t) => t.kernels), at: undefined };
-    if (rounds > 1) printTiming(layer, timing, { tuned: autotune, candidates: false });
+    if (rounds > 1) printTiming(layer, timing, { tuned: !!autotune, candidates: false });
     engineTimes.push(timing.times);
     const perPass = (values: Record<PassName, number>) => ({ fwd_ms: values.fwd, dx_ms: values.dx, dw_ms: values.dw });
     results.push({
@@ -326,8 +341,8 @@ async function main(): Promise<void> {
   // TF.js only after every engine timing, so that neither side runs with the other's state (its
   // buffers, its pending work) in the process: with both interleaved per layer, the engine's medians
   // came out up to 2x their figures without TF.js loaded.
-  const tfjs = process.argv.includes('--no-tfjs') ? null : await loadTfjs(engine.device);
-  if (!process.argv.includes('--no-tfjs') && !tfjs) console.log('TF.js comparator skipped: npm install -D @tensorflow/tfjs-core @tensorflow/tfjs-backend-webgpu');
+  const tfjs = options.tfjs ? await loadTfjs(engine.device) : null;
+  if (options.tfjs && !tfjs) console.log('TF.js comparator skipped: npm install -D @tensorflow/tfjs-core @tensorflow/tfjs-backend-webgpu');
   if (tfjs) {
     console.log('\nTF.js WebGPU on the same device: ms fwd/dx/dw, and engine/TF.js time ratios (below 1 = the engine faster)');
     for (const [index, layer] of selected.entries()) {
@@ -342,7 +357,7 @@ async function main(): Promise<void> {
     // The training steps below run without it.
     tfjs.dispose();
   }
-  const torch = process.argv.includes('--no-torch') ? null : torchTimes(selected, repeats, rounds);
+  const torch = options.torch ? torchTimes(selected, repeats, rounds, options.torchDevice) : null;
   if (torch) {
     console.log(`\n${torch.label}: ms fwd/dx/dw, and engine/PyTorch time ratios (above 1 = PyTorch faster)`);
     for (const result of results) {
@@ -351,16 +366,16 @@ async function main(): Promise<void> {
       result['torch'] = theirs;
       console.log(`${String(result.name).padEnd(6)} ${passNames.map((p) => theirs[`${p}_ms`].toFixed(1)).join('/').padEnd(24)} ${passNames.map((p) => (ours[`${p}_ms`] / theirs[`${p}_ms`]).toFixed(2)).join(' ')}`);
     }
-  } else if (!process.argv.includes('--no-torch')) {
+  } else if (options.torch) {
     console.log('PyTorch comparator skipped: no python3 with torch (Debian: apt-get install python3-torch)');
   }
   const steps: Array<Record<string, unknown>> = [];
-  if (!process.argv.includes('--no-steps')) {
-    const torchSteps = process.argv.includes('--no-torch') ? null : torchStepTimes(rounds);
+  if (options.steps) {
+    const torchSteps = options.torch ? torchStepTimes(rounds, options.torchDevice) : null;
     console.log(`\nfull training steps (paper configs; CGAN batch 64, SRGAN batch 16 on 96-px crops): median ms${rounds > 1 ? ` (the median of ${rounds} rounds)` : ''}${torchSteps ? `, beside ${torchSteps.label}` : ''}`);
     // On a GPU the engine submits every few dispatches by default; one submit per step is timed beside it.
-    const chosen = argument('--submit-every');
-    const defaultSubmitEvery = chosen === undefined ? engine.submitEvery : Number(chosen);
+    const chosen = options.submitEvery;
+    const defaultSubmitEvery = chosen ?? engine.submitEvery;
     const submitChoices = [...new Set([defaultSubmitEvery, ...(chosen === undefined ? [0] : [])])];
     const workloads = [['cgan', 'train-cgan'], ['srgan', 'train-srgan']] as const;
     // [workload][submit choice] -> one median per round.
@@ -369,7 +384,7 @@ async function main(): Promise<void> {
       for (const [w, [, workload]] of workloads.entries()) {
         for (const [c, every] of submitChoices.entries()) {
           engine.submitEvery = every;
-          measured[w]![c]!.push(await engineStepMs(engine, workload, Number(argument('--step-runs') ?? 3)));
+          measured[w]![c]!.push(await engineStepMs(engine, workload, options.stepRuns));
         }
       }
     }

@@ -8,7 +8,11 @@
 //
 //   npx tsx bench/load-costs.ts
 
+import { Command } from 'commander';
 import { gpuEntryPoint } from '../engine/device.ts';
+
+// No flags: --help describes the script, anything else is refused.
+new Command('bench/load-costs.ts').description('what one float loaded costs a kernel on this adapter, by kind of load').parse();
 
 const gpu = await gpuEntryPoint();
 const adapter = (await gpu.requestAdapter())!;

@@ -5,9 +5,13 @@
 //
 // Usage: npx tsx bench/pixel-shuffle.ts
 
+import { Command } from 'commander';
 import { Engine } from '../engine/runtime.ts';
 import { pixelShuffle, pixelUnshuffle } from '../engine/ops/layout.ts';
 import type { Tensor } from '../engine/tensor.ts';
+
+// No flags: --help describes the script, anything else is refused.
+new Command('bench/pixel-shuffle.ts').description('pixelShuffle / pixelUnshuffle at the SRGAN\'s upsampling sizes').parse();
 
 const shapes: Array<[string, number[]]> = [
   ['generate up.0 [4, 256, 128, 128]', [4, 256, 128, 128]],

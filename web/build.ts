@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build, type Plugin } from 'esbuild';
+import { Command } from 'commander';
 
 export const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 const shadersDir = fileURLToPath(new URL('../shaders/', import.meta.url));
@@ -68,7 +69,10 @@ export async function bundleForBrowser(options: BundleOptions = {}): Promise<Map
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const outdir = process.argv.includes('--outdir') ? process.argv[process.argv.indexOf('--outdir') + 1] : fileURLToPath(new URL('./dist/', import.meta.url));
+  const { outdir } = new Command('npm run build:web --')
+    .option('--outdir <dir>', 'where the bundle goes', fileURLToPath(new URL('./dist/', import.meta.url)))
+    .parse()
+    .opts<{ outdir: string }>();
   await bundleForBrowser({ outdir, minify: true });
   console.log(`web bundle written to ${outdir}`);
 }

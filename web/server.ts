@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
 import { bundleForBrowser, repositoryRoot } from './build.ts';
 
 const webRoot = fileURLToPath(new URL('.', import.meta.url));
@@ -115,13 +116,23 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
   };
 }
 
-function argument(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1] : undefined;
+function portNumber(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number, 0-65535 (0: any free port).');
+  return port;
+}
+
+function directory(value: string): string {
+  if (!existsSync(value) || !statSync(value).isDirectory()) throw new InvalidArgumentError('no such directory.');
+  return resolve(value);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const weightsDir = argument('--weights-dir');
-  const server = await startWebServer({ port: Number(argument('--port') ?? 8080), weightsDir: weightsDir ? resolve(weightsDir) : undefined });
+  const { port, weightsDir } = new Command('npm run web --')
+    .option('--port <n>', 'port on 127.0.0.1', portNumber, 8080)
+    .option('--weights-dir <dir>', 'folder of cgan.safetensors / srgan.safetensors (default models/weights/)', directory)
+    .parse()
+    .opts<{ port: number; weightsDir?: string }>();
+  const server = await startWebServer({ port, weightsDir });
   console.log(`xraygen web page at ${server.url} (weights from ${weightsDir ?? 'models/weights/'}); Ctrl-C stops it`);
 }

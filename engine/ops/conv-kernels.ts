@@ -43,23 +43,26 @@ const GATHER_WORKGROUP = 64;
  * engine/ops/conv-autotune.ts picks one per shape; every variant allocates the same buffers, except the
  * split gather tiles' partial outputs (gatherSplits: at most MAX_PARTIAL_BYTES, freed within the call).
  */
-export type GatherVariant = 'subgroup32' | 'subgroup16' | 'subgroup8' | 'phases8' | 'pixels8' | 'pixels16' | 'strip16' | 'strip8' | 'strip4' | 'gather16' | 'gather8' | 'gather4'
-  | GatherTileVariant;
-export type WeightGradVariant = 'taps16' | 'rows32' | 'rows16' | 'rows8' | 'subgroup32' | 'subgroup16' | 'subgroup8' | 'plain16' | 'plain8' | 'plain4'
-  | TileVariant;
+export type GatherVariant = typeof GATHER_VARIANTS[number];
+export type WeightGradVariant = typeof WEIGHT_GRAD_VARIANTS[number];
 /**
  * A workgroup-memory GEMM tile (conv_gather_tiled.wgsl, conv_grad_weight_tiled.wgsl): rows (output
  * or gradient channels) x columns (pixels, or input channels x taps) of the output per 256 threads.
  */
-export type TileVariant = 'tile64x64' | 'tile64x128' | 'tile128x64' | 'tile128x128';
-const TILE_VARIANTS: TileVariant[] = ['tile64x64', 'tile64x128', 'tile128x64', 'tile128x128'];
+const TILE_VARIANTS = ['tile64x64', 'tile64x128', 'tile128x64', 'tile128x128'] as const;
+export type TileVariant = typeof TILE_VARIANTS[number];
 /**
  * Gathers also have a 32 x 32 tile whose reduction is split over 4 groups of 64 threads
  * (conv_gather_tiled.wgsl K_SPLIT), and tiles whose reduction is split over workgroups (`s`:
  * SPLITS, gatherSplits) where the plain ones are too few to fill a GPU.
  */
-export type GatherTileVariant = TileVariant | 'tile32x32k4' | 'tile64x64s' | 'tile128x128s';
-const SPLIT_TILE_VARIANTS: GatherTileVariant[] = ['tile64x64s', 'tile128x128s'];
+const SPLIT_TILE_VARIANTS = ['tile64x64s', 'tile128x128s'] as const;
+export type GatherTileVariant = TileVariant | 'tile32x32k4' | typeof SPLIT_TILE_VARIANTS[number];
+/** Every variant by name (what convTuning may force; flags and the randomised sweep check against these). */
+export const GATHER_VARIANTS = ['subgroup32', 'subgroup16', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip16', 'strip8', 'strip4',
+  'gather16', 'gather8', 'gather4', ...TILE_VARIANTS, 'tile32x32k4', ...SPLIT_TILE_VARIANTS] as const;
+export const WEIGHT_GRAD_VARIANTS = ['taps16', 'rows32', 'rows16', 'rows8', 'subgroup32', 'subgroup16', 'subgroup8', 'plain16', 'plain8', 'plain4',
+  ...TILE_VARIANTS] as const;
 
 /**
  * A tile variant's sizes: rows (output channels) and columns, each 4 or 8 per thread, the groups

@@ -8,16 +8,12 @@
 
 import type { Engine } from '../../engine/runtime.ts';
 import * as conv from '../../engine/ops/conv.ts';
-import { convTuning, type GatherVariant, type WeightGradVariant } from '../../engine/ops/conv-kernels.ts';
+import { convTuning, GATHER_VARIANTS, WEIGHT_GRAD_VARIANTS } from '../../engine/ops/conv-kernels.ts';
 import { enableConvAutotune, takeUsedConvVariants } from '../../engine/ops/conv-autotune.ts';
 import * as ref from './reference/conv.ts';
 import type { Shape4 } from './reference.ts';
 import type { Rng } from './random.ts';
 
-const GATHERS: GatherVariant[] = ['subgroup32', 'subgroup16', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip16', 'strip8', 'strip4',
-  'gather16', 'gather8', 'gather4', 'tile64x64', 'tile64x128', 'tile128x64', 'tile128x128', 'tile32x32k4', 'tile64x64s', 'tile128x128s'];
-const WEIGHT_GRADS: WeightGradVariant[] = ['taps16', 'rows32', 'rows16', 'rows8', 'subgroup32', 'subgroup16', 'subgroup8', 'plain16', 'plain8', 'plain4',
-  'tile64x64', 'tile64x128', 'tile128x64', 'tile128x128'];
 
 export interface SweepCase {
   transposed: boolean;
@@ -89,7 +85,7 @@ export async function sweepConvCase(engine: Engine, c: SweepCase, rng: Rng, tole
   const failures: string[] = [];
   const seen = new Set<string>();
   try {
-    for (const gather of GATHERS) {
+    for (const gather of GATHER_VARIANTS) {
       Object.assign(convTuning, { gather, weightGrad: null });
       const y = c.transposed ? conv.convTranspose2d(x, weight, null, options) : conv.conv2d(x, weight, null, options);
       const dx = c.transposed ? conv.convTranspose2dGradInput(dy, weight, c.x, options) : conv.conv2dGradInput(dy, weight, c.x, options);
@@ -103,7 +99,7 @@ export async function sweepConvCase(engine: Engine, c: SweepCase, rng: Rng, tole
       y.dispose();
       dx.dispose();
     }
-    for (const weightGrad of WEIGHT_GRADS) {
+    for (const weightGrad of WEIGHT_GRAD_VARIANTS) {
       Object.assign(convTuning, { gather: null, weightGrad });
       const dw = c.transposed ? conv.convTranspose2dGradWeight(dy, x, c.weight, options) : conv.conv2dGradWeight(dy, x, c.weight, options);
       const ran = `weight gradient ${Object.values(takeUsedConvVariants(engine)).join(' / ')}`;

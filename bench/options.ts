@@ -1,0 +1,51 @@
+// Flag value parsers for the bench scripts' commander options: a bad value stops the script before it
+// starts timing, with commander's one-line "option '--rounds <n>' argument 'x' is invalid. ..." error,
+// in place of a run that silently measured something else (a misspelt layer: no layers at all).
+
+import { InvalidArgumentError } from 'commander';
+import { convTuning, GATHER_VARIANTS, WEIGHT_GRAD_VARIANTS } from '../engine/ops/conv-kernels.ts';
+import { layers, passNames, type Layer, type PassName } from './conv-layers.ts';
+
+export function wholeNumber(minimum: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < minimum) throw new InvalidArgumentError(`expected a whole number >= ${minimum}.`);
+    return n;
+  };
+}
+
+export function oneOf<T extends string>(known: readonly T[]): (value: string) => T {
+  return (value) => {
+    if (!(known as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${known.join(', ')}.`);
+    return value as T;
+  };
+}
+
+/** A comma-separated list, each item one of `known`. */
+export function listOf<T extends string>(known: readonly T[]): (value: string) => T[] {
+  const item = oneOf(known);
+  return (value) => value.split(',').map(item);
+}
+
+/** `--only G2,D2`: the bench layers of bench/conv-layers.ts by name, in their order. */
+export function layerList(value: string): Layer[] {
+  const names = listOf(layers.map((l) => l.name))(value);
+  return layers.filter((l) => names.includes(l.name));
+}
+
+export const passList: (value: string) => PassName[] = listOf(passNames);
+
+/** The values each convTuning field may be forced to (engine/ops/conv-kernels.ts). */
+const TUNING_VALUES: Record<keyof typeof convTuning, readonly string[]> = {
+  gather: GATHER_VARIANTS, weightGrad: WEIGHT_GRAD_VARIANTS, vec4Strip: ['off'], tileBuffers: ['1', '2'],
+};
+
+/** `--compare gather=strip8,weightGrad=plain16`: convTuning fields and the values to force (as text). */
+export function tuningChange(value: string): Record<string, string> {
+  return Object.fromEntries(value.split(',').map((pair) => {
+    const [key = '', setting = ''] = pair.split('=');
+    const allowed = TUNING_VALUES[key as keyof typeof convTuning];
+    if (!allowed) throw new InvalidArgumentError(`convTuning has no ${key} (has ${Object.keys(TUNING_VALUES).join(', ')}).`);
+    return [key, oneOf(allowed)(setting)];
+  }));
+}
