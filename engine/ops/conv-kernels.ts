@@ -307,11 +307,12 @@ const tapsTeam = (k: WeightGradShape): number => 2 ** Math.ceil(Math.log2(tapsTh
 export function weightGradCandidates(engine: Engine, gradChannels: number, kernel?: WeightGradShape): WeightGradVariant[] {
   const useful = usefulChannels(gradChannels);
   const subgroups = engine.subgroupMinSize >= 8;
-  // taps16 where it applies (1-2 input channels): it has no empty quads of b. Else rows32, rows16, rows8
-  // (the first that applies): rows16 took 0.60-0.95x the time of subgroup16 on the bench layers, rows32
-  // 0.90-0.93x that of rows16, and the rows variants won on every shape timed since, down to 8 input
-  // channels (16 threads of work: 0.57x of subgroup16) (bench/RESULTS.md).
-  const all: WeightGradVariant[] = ['taps16', 'rows32', 'rows16', 'rows8', 'subgroup16', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
+  // taps16 where it applies (1-2 input channels): it has no empty quads of b. Else rows8, rows16, rows32
+  // (the first that applies): the rows variants won on every shape timed, down to 8 input channels
+  // (16 threads of work: 0.57x of subgroup16), and since main_rows reads the input as channel quads,
+  // rows8 took 0.55-0.78x the time of rows16 and 0.46-0.68x that of rows32 on G1-G3 and S1 (CPU time
+  // while tuning; the tuner's pick on every bench layer it runs; bench/RESULTS.md).
+  const all: WeightGradVariant[] = ['taps16', 'rows8', 'rows16', 'rows32', 'subgroup16', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
   const tiles = engine.adapterKind === 'gpu' ? weightGradTiles(gradChannels, kernel) : [];
   const blocked = all.filter((v) => {
     if (v === 'taps16') {
