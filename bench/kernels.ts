@@ -294,13 +294,14 @@ function parseOptions(): BenchOptions {
 
 async function main(): Promise<void> {
   const options = parseOptions();
-  const { json: jsonPath, repeats, autotune, rounds } = options;
+  const { json: jsonPath, repeats, rounds } = options;
+  const autotune = !!options.autotune;
   const selected = options.only;
   const engine = await Engine.create();
   const adapter = engine.describe();
   console.log(`adapter: ${adapter}`);
   if (options.compare) {
-    await compare(engine, selected, options.compare, repeats, !!autotune);
+    await compare(engine, selected, options.compare, repeats, autotune);
     engine.destroy();
     return;
   }
@@ -314,9 +315,9 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     console.log(`${rounds > 1 ? `round ${round + 1} of ${rounds}\n` : ''}layer  shape                          GFLOP   fwd ms  GFLOP/s    dx ms  GFLOP/s    dw ms  GFLOP/s`);
     for (const [index, layer] of selected.entries()) {
-      const timing = await timeLayer(engine, layer, { tune: !!autotune && round === 0, fresh, repeats });
+      const timing = await timeLayer(engine, layer, { tune: autotune && round === 0, fresh, repeats });
       timings[index]!.push(timing);
-      printTiming(layer, timing, { tuned: !!autotune, candidates: !!autotune && round === 0 });
+      printTiming(layer, timing, { tuned: autotune, candidates: autotune && round === 0 });
     }
   }
   const results: Array<Record<string, unknown>> = [];
@@ -326,7 +327,7 @@ async function main(): Promise<void> {
     const runs = timings[index]!;
     const middle = (pick: (t: LayerTiming) => Record<PassName, number> | null) => runs[0] && pick(runs[0]) ? medianPasses(runs.map((t) => pick(t)!)) : null;
     const timing: LayerTiming = { ...runs[0]!, times: middle((t) => t.times)!, recording: middle((t) => t.recording)!, kernels: middle((t) => t.kernels), at: undefined };
-    if (rounds > 1) printTiming(layer, timing, { tuned: !!autotune, candidates: false });
+    if (rounds > 1) printTiming(layer, timing, { tuned: autotune, candidates: false });
     engineTimes.push(timing.times);
     const perPass = (values: Record<PassName, number>) => ({ fwd_ms: values.fwd, dx_ms: values.dx, dw_ms: values.dw });
     results.push({
