@@ -147,13 +147,15 @@ async function timeCalls(engine: Engine, fn: () => void, calls = 1, profiler: Pr
 }
 
 /**
- * Best time (`timeCalls`) of each candidate: one compile-and-warm-up call each, then TIMING_ROUNDS rounds that
- * call every candidate once in turn, so that a burst of load on a shared machine hits all of them
+ * Best time (`timeCalls`) of each candidate: one compile-and-warm-up call each, then TIMING_ROUNDS rounds
+ * that call every candidate once in turn, so that a burst of load on a shared machine hits all of them
  * rather than deciding the winner (on the 2-core lavapipe VM one call of the same kernel varies by up
- * to 2x). A candidate slower than a second in the first round is timed once: it will not win. On a GPU,
- * where one call takes 0.1-1 ms and the wait for the queue tens of microseconds, each sample times
- * enough calls back to back for GPU_SAMPLE_MS of work (counted from a second warm-up call), so that
- * neither the wait nor the clock's resolution ranks the candidates.
+ * to 2x). A candidate that took over a second and over SLOW_CANDIDATE x the best time so far is not
+ * timed again: it will not win. (The second alone left each of U1's weight-gradient candidates, 2-3 s
+ * of CPU time, one sample: two tuning runs picked rows8 and rows32, and the pass then took 1,097 and
+ * 1,669 ms; bench/RESULTS.md.) On a GPU, where one call takes 0.1-1 ms and the wait for the queue tens
+ * of microseconds, each sample times enough calls back to back for GPU_SAMPLE_MS of work (counted from
+ * a second warm-up call), so that neither the wait nor the clock's resolution ranks the candidates.
  */
 async function timeCandidates(engine: Engine, calls: Array<() => void>): Promise<number[]> {
   const onGpu = !timesCpu(engine);
@@ -172,9 +174,10 @@ async function timeCandidates(engine: Engine, calls: Array<() => void>): Promise
   const best = calls.map(() => Infinity);
   try {
     for (let round = 0; round < TIMING_ROUNDS; round++) {
+      const fastest = Math.min(...best);
       for (const [i, call] of calls.entries()) {
         // The warm-up includes the pipeline's compile, so the first timed call decides what is slow.
-        if (round > 0 && best[i]! > 1000) continue;
+        if (round > 0 && best[i]! > 1000 && best[i]! > SLOW_CANDIDATE * fastest) continue;
         best[i] = Math.min(best[i]!, await timeCalls(engine, call, batch[i], profiler));
       }
     }
@@ -197,6 +200,8 @@ export function kernelClock(engine: Engine): Profiler | null {
 }
 
 const TIMING_ROUNDS = 3;
+/** Over a second and this many times the best time so far: a candidate is out of the running (see timeCandidates). */
+const SLOW_CANDIDATE = 1.5;
 const GPU_SAMPLE_MS = 3;
 const GPU_SAMPLE_CALLS = 32;
 /**
