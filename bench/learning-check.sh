@@ -7,6 +7,13 @@
 # Usage: bash bench/learning-check.sh [WORK_DIR]   (environment: COUNT, CONFIG, BATCH, STEPS, SEED, EMA, MISMATCH, LR_DECAY)
 set -euo pipefail
 
+usage='usage: bash bench/learning-check.sh [WORK_DIR]   (environment: COUNT, CONFIG, BATCH, STEPS, SEED, EMA, MISMATCH, LR_DECAY)'
+case "${1-}" in
+  -h | --help) echo "$usage"; exit 0 ;;
+  -*) echo "bench/learning-check.sh: unknown option '$1'; $usage" >&2; exit 2 ;;
+esac
+[ $# -le 1 ] || { echo "bench/learning-check.sh: one WORK_DIR at most; $usage" >&2; exit 2; }
+
 work=${1:-/tmp/xraygen-learning-check}
 count=${COUNT:-1500}
 config=${CONFIG:-mini}

@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import type { Page } from 'playwright-core';
 import { Engine } from '../../engine/runtime.ts';
 import { bundleForBrowser, repositoryRoot } from '../../web/build.ts';
@@ -17,6 +18,11 @@ import { launchChromium, type Browser } from './chromium.ts';
 import { runKernelSuite, type KernelCaseResult } from './kernel-suite.ts';
 import type { BrowserProfile } from './profile-step.ts';
 import { nodeGenerate, trainTinyWeights, type NodeImages } from './node-side.ts';
+
+const { docsScreenshot } = new Command('npm run test:browser --')
+  .option('--docs-screenshot', 'also refresh docs/web-screenshot.png')
+  .parse()
+  .opts<{ docsScreenshot?: boolean }>();
 
 const results: Array<{ name: string; error: string | null }> = [];
 
@@ -176,7 +182,7 @@ async function main(): Promise<number> {
       // The SR run again, so the screenshot shows the 512 px images.
       await pageGenerate(page, { label: 'mass', count: 3, seed: 7, threshold: 0, sr: true });
       await page.screenshot({ path: join(artifacts, 'web-page.png'), fullPage: true });
-      if (process.argv.includes('--docs-screenshot')) await page.screenshot({ path: join(repositoryRoot, 'docs', 'web-screenshot.png'), fullPage: true });
+      if (docsScreenshot) await page.screenshot({ path: join(repositoryRoot, 'docs', 'web-screenshot.png'), fullPage: true });
     });
     await check('tune() picks conv kernels per shape; the tuned page still matches Node', async () => {
       const table = await page.evaluate(async () => {
