@@ -243,6 +243,7 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
   var n = rowStart / params.gradHeight;
   var gy = rowStart % params.gradHeight;
   var gx0 = 0u;
+  var strip: array<vec4<f32>, 8>;
   for (var step = 0u; step < steps; step++) {
     let iy = i32(gy * STRIDE) - p + ky;
     let rowInside = iy >= 0 && iy < i32(params.inHeight);
@@ -250,18 +251,25 @@ fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id
     let inRow = inOffsets + (n * params.inChannels * inPlane + u32(select(0, iy, rowInside)) * params.inWidth);
     // Where the row starts among the channel quads (INPUT_QUADS).
     let quadRow = ((n * ((params.inChannels + 3u) / 4u) + b0 / 4u) * params.inHeight + u32(select(0, iy, rowInside))) * params.inWidth;
-    var strip: array<vec4<f32>, 8>;
+    // Within a row, the first TAPS - 1 columns are the previous step's last ones.
+    let carry = gx0 != 0u;
+    var next: array<vec4<f32>, 8>;
     for (var u = 0u; u < stripWidth; u++) {
+      if (carry && u + 1u < TAPS) {
+        next[u] = strip[u + COLUMNS];
+        continue;
+      }
       let ix = i32((gx0 + u) * STRIDE) - p + kx0;
       let inside = rowInside && ix >= 0 && ix < i32(params.inWidth);
       let column = u32(select(0, ix, inside));
       if (INPUT_QUADS) {
-        strip[u] = select(vec4<f32>(0.0), inputQuads[quadRow + column], inside);
+        next[u] = select(vec4<f32>(0.0), inputQuads[quadRow + column], inside);
       } else {
-        strip[u] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
+        next[u] = vec4<f32>(input[inRow.x + column], input[inRow.y + column], input[inRow.z + column], input[inRow.w + column])
           * select(0.0, 1.0, inside);
       }
     }
+    strip = next;
     addRowBankSums(laneA.x + gradRowOffset, gx0, strip, 0u);
     if (A_CHANNELS >= 16u) { addRowBankSums(laneA.y + gradRowOffset, gx0, strip, 1u); }
     if (A_CHANNELS == 32u) {
