@@ -6,23 +6,11 @@
 // times and each round's B/A ratio of the process's CPU time (all threads), the figure that a shared
 // VM's changing speed disturbs least. Uses each tree's defaults (no autotuning).
 
-import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { oneOf, wholeNumber } from './options.ts';
+import { alternateRounds, loadTree } from './ab-rounds.ts';
 
 type Workload = 'train-cgan' | 'train-srgan';
-
-interface TreeModules {
-  Engine: typeof import('../engine/runtime.ts').Engine;
-  trainingWorkload: typeof import('../pipeline/commands/profile.ts').trainingWorkload;
-}
-
-async function loadTree(root: string): Promise<TreeModules> {
-  return {
-    Engine: (await import(resolve(root, 'engine/runtime.ts'))).Engine,
-    trainingWorkload: (await import(resolve(root, 'pipeline/commands/profile.ts'))).trainingWorkload,
-  };
-}
 
 const program = new Command('bench/ab-steps.ts')
   .argument('<treeA>', 'a checkout of this repository (A)')
@@ -43,20 +31,9 @@ for (const workload of workloads) {
   try {
     // Warm-up: pipeline compiles and first allocations.
     for (const runner of runners) await runner.runStep(0);
-    const walls: number[][] = [[], []];
-    const ratios: number[] = [];
-    for (let round = 0; round < rounds; round++) {
-      const cpuMs = [0, 0];
-      for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
-        const cpuStart = process.cpuUsage();
-        const wallStart = performance.now();
-        await runners[i]!.runStep(round + 1);
-        walls[i]!.push(performance.now() - wallStart);
-        const cpu = process.cpuUsage(cpuStart);
-        cpuMs[i] = (cpu.user + cpu.system) / 1e3;
-      }
-      ratios.push(cpuMs[1]! / cpuMs[0]!);
-    }
+    const timed = await alternateRounds(rounds, (i, round) => runners[i]!.runStep(round + 1));
+    const walls = [0, 1].map((i) => timed.map((round) => round[i]!.wallMs));
+    const ratios = timed.map(([a, b]) => b.cpuMs / a.cpuMs);
     const list = (values: number[], digits: number) => values.map((v) => v.toFixed(digits)).join(' / ');
     console.log(`${workload}: step wall ms A ${list(walls[0]!, 0)}, B ${list(walls[1]!, 0)}; B/A CPU time per round ${list(ratios, 3)}`);
   } finally {

@@ -9,26 +9,11 @@
 // difference between the outputs. (Best-of-5 times, the earlier summary, gave 0.55 and 1.21 for one
 // change on two passes that run the same kernel; the per-round ratios gave 0.70-0.77 on both.)
 
-import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { GATHER_VARIANTS, WEIGHT_GRAD_VARIANTS, type GatherVariant, type WeightGradVariant } from '../engine/ops/conv-kernels.ts';
 import { engineCalls, layerGflop, layers, passNames, type Layer, type PassName } from './conv-layers.ts';
 import { layerList, oneOf, passList, wholeNumber } from './options.ts';
-
-interface TreeModules {
-  Engine: typeof import('../engine/runtime.ts').Engine;
-  conv: typeof import('../engine/ops/conv.ts');
-  kernels: typeof import('../engine/ops/conv-kernels.ts');
-}
-
-async function loadTree(root: string): Promise<TreeModules> {
-  const from = (path: string) => import(resolve(root, path));
-  return {
-    Engine: (await from('engine/runtime.ts')).Engine,
-    conv: await from('engine/ops/conv.ts'),
-    kernels: await from('engine/ops/conv-kernels.ts'),
-  };
-}
+import { alternateRounds, loadTree } from './ab-rounds.ts';
 
 /** The value a fraction `q` of the way through the sorted values (the lower one between two). */
 function quantile(values: number[], q: number): number {
@@ -72,22 +57,12 @@ async function main(): Promise<void> {
       engines[0]!.tidy(() => { calls[0]!(); });
       await engines[0]!.sync();
       const callsPerRound = Math.max(1, Math.min(8, Math.ceil(50 / (performance.now() - start))));
-      const best = [Infinity, Infinity];
-      const ratios: number[] = [];
-      for (let round = 0; round < rounds; round++) {
-        const cpuMs = [0, 0];
-        // A first in even rounds, B first in odd ones: neither side always runs on the other's warm caches.
-        for (const i of round % 2 === 0 ? [0, 1] : [1, 0]) {
-          const wallStart = performance.now();
-          const cpuStart = process.cpuUsage();
-          for (let k = 0; k < callsPerRound; k++) engines[i]!.tidy(() => { calls[i]!(); });
-          await engines[i]!.sync();
-          const cpu = process.cpuUsage(cpuStart);
-          best[i] = Math.min(best[i]!, (performance.now() - wallStart) / callsPerRound);
-          cpuMs[i] = (cpu.user + cpu.system) / 1e3;
-        }
-        ratios.push(cpuMs[1]! / cpuMs[0]!);
-      }
+      const timed = await alternateRounds(rounds, async (i) => {
+        for (let k = 0; k < callsPerRound; k++) engines[i]!.tidy(() => { calls[i]!(); });
+        await engines[i]!.sync();
+      });
+      const best = [0, 1].map((i) => Math.min(...timed.map((round) => round[i]!.wallMs)) / callsPerRound);
+      const ratios = timed.map(([a, b]) => b.cpuMs / a.cpuMs);
       const gflop = layerGflop(layer);
       console.log(`${layer.name} ${pass}: A ${best[0]!.toFixed(1)} ms, B ${best[1]!.toFixed(1)} ms (${(gflop / best[1]! * 1e3).toFixed(1)} GFLOP/s) best of ${rounds} x ${callsPerRound}, `
         + `B/A CPU time per round: median ${quantile(ratios, 0.5).toFixed(3)} (quartiles ${quantile(ratios, 0.25).toFixed(3)}-${quantile(ratios, 0.75).toFixed(3)}), `

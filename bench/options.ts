@@ -4,12 +4,14 @@
 
 import { InvalidArgumentError } from 'commander';
 import { convTuning, GATHER_VARIANTS, WEIGHT_GRAD_VARIANTS } from '../engine/ops/conv-kernels.ts';
+import { integerAtLeast } from '../pipeline/commands/options.ts';
 import { layers, passNames, type Layer, type PassName } from './conv-layers.ts';
 
+/** The CLI's integer rule (pipeline/commands/options.ts), refused in commander's way. */
 export function wholeNumber(minimum: number): (value: string) => number {
   return (value) => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < minimum) throw new InvalidArgumentError(`expected a whole number >= ${minimum}.`);
+    const n = integerAtLeast(value, minimum);
+    if (n === null) throw new InvalidArgumentError(`expected a whole number >= ${minimum}.`);
     return n;
   };
 }

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
+import { integerAtLeast } from '../pipeline/commands/options.ts';
 import { bundleForBrowser, repositoryRoot } from './build.ts';
 
 const webRoot = fileURLToPath(new URL('.', import.meta.url));
@@ -117,8 +118,8 @@ export async function startWebServer(options: WebServerOptions = {}): Promise<We
 }
 
 function portNumber(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('expected a port number, 0-65535 (0: any free port).');
+  const port = integerAtLeast(value, 0);
+  if (port === null || port > 65535) throw new InvalidArgumentError('expected a port number, 0-65535 (0: any free port).');
   return port;
 }
 

@@ -1,0 +1,43 @@
+// What bench/ab-trees.ts and bench/ab-steps.ts share: each checkout's modules imported from its own
+// root, and rounds that run both sides back to back, A first in even rounds and B first in odd ones
+// (neither side always runs on the other's warm caches), timing each side's wall time and the
+// process's CPU time (all threads: lavapipe runs the shaders on its worker threads), the figure that a
+// shared VM's changing speed disturbs least when taken as a per-round B/A ratio.
+
+import { resolve } from 'node:path';
+
+export interface TreeModules {
+  Engine: typeof import('../engine/runtime.ts').Engine;
+  conv: typeof import('../engine/ops/conv.ts');
+  kernels: typeof import('../engine/ops/conv-kernels.ts');
+  trainingWorkload: typeof import('../pipeline/commands/profile.ts').trainingWorkload;
+}
+
+export async function loadTree(root: string): Promise<TreeModules> {
+  const from = (path: string) => import(resolve(root, path));
+  return {
+    Engine: (await from('engine/runtime.ts')).Engine,
+    conv: await from('engine/ops/conv.ts'),
+    kernels: await from('engine/ops/conv-kernels.ts'),
+    trainingWorkload: (await from('pipeline/commands/profile.ts')).trainingWorkload,
+  };
+}
+
+export interface SideTimes { wallMs: number; cpuMs: number }
+
+/** `run(side, round)` for both sides in each of `rounds` rounds; per round, [A's times, B's times]. */
+export async function alternateRounds(rounds: number, run: (side: 0 | 1, round: number) => Promise<unknown>): Promise<Array<[SideTimes, SideTimes]>> {
+  const result: Array<[SideTimes, SideTimes]> = [];
+  for (let round = 0; round < rounds; round++) {
+    const times: SideTimes[] = [];
+    for (const side of round % 2 === 0 ? [0, 1] as const : [1, 0] as const) {
+      const wallStart = performance.now();
+      const cpuStart = process.cpuUsage();
+      await run(side, round);
+      const cpu = process.cpuUsage(cpuStart);
+      times[side] = { wallMs: performance.now() - wallStart, cpuMs: (cpu.user + cpu.system) / 1e3 };
+    }
+    result.push([times[0]!, times[1]!]);
+  }
+  return result;
+}
