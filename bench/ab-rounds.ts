@@ -11,6 +11,9 @@ export interface TreeModules {
   conv: typeof import('../engine/ops/conv.ts');
   kernels: typeof import('../engine/ops/conv-kernels.ts');
   trainingWorkload: typeof import('../pipeline/commands/profile.ts').trainingWorkload;
+  batchnorm: typeof import('../engine/ops/batchnorm.ts');
+  backward: typeof import('../engine/ops/backward.ts').backward;
+  copy: typeof import('../engine/ops/elementwise.ts').copy;
 }
 
 export async function loadTree(root: string): Promise<TreeModules> {
@@ -20,7 +23,15 @@ export async function loadTree(root: string): Promise<TreeModules> {
     conv: await from('engine/ops/conv.ts'),
     kernels: await from('engine/ops/conv-kernels.ts'),
     trainingWorkload: (await from('pipeline/commands/profile.ts')).trainingWorkload,
+    batchnorm: await from('engine/ops/batchnorm.ts'),
+    backward: (await from('engine/ops/backward.ts')).backward,
+    copy: (await from('engine/ops/elementwise.ts')).copy,
   };
+}
+
+/** The value a fraction `q` of the way through the sorted values (the lower one between two). */
+export function quantile(values: number[], q: number): number {
+  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * q)]!;
 }
 
 export interface SideTimes { wallMs: number; cpuMs: number }

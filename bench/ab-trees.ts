@@ -13,12 +13,7 @@ import { Command } from 'commander';
 import { GATHER_VARIANTS, WEIGHT_GRAD_VARIANTS, type GatherVariant, type WeightGradVariant } from '../engine/ops/conv-kernels.ts';
 import { engineCalls, layerGflop, layers, passNames, type Layer, type PassName } from './conv-layers.ts';
 import { layerList, oneOf, passList, wholeNumber } from './options.ts';
-import { alternateRounds, loadTree } from './ab-rounds.ts';
-
-/** The value a fraction `q` of the way through the sorted values (the lower one between two). */
-function quantile(values: number[], q: number): number {
-  return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * q)]!;
-}
+import { alternateRounds, loadTree, quantile } from './ab-rounds.ts';
 
 interface AbOptions { only: Layer[]; passes: PassName[]; rounds: number; gather?: GatherVariant; weightGrad?: WeightGradVariant }
 

@@ -67,7 +67,8 @@ fn workgroup_sum(lane: u32, a: f32, b: f32) -> vec2<f32> {
   return total;
 }
 
-// The cursor that visits lane, lane + 256, ... of one channel's batch * plane elements.
+// The cursor that visits lane, lane + 256, ... of one channel's batch * plane elements (or, with
+// `units` = plane / 4, of its vec4s).
 struct Cursor {
   n: u32,
   p: u32,
@@ -75,7 +76,11 @@ struct Cursor {
 
 // The cursor of `lane` in part `part` (workgroup y), and the image where that part ends.
 fn cursor_start(lane: u32, part: u32) -> Cursor {
-  return Cursor(part * params.batchPerPart + lane / params.plane, lane % params.plane);
+  return cursor_start_in(lane, part, params.plane);
+}
+
+fn cursor_start_in(lane: u32, part: u32, units: u32) -> Cursor {
+  return Cursor(part * params.batchPerPart + lane / units, lane % units);
 }
 
 fn part_end(part: u32) -> u32 {
@@ -83,10 +88,14 @@ fn part_end(part: u32) -> u32 {
 }
 
 fn cursor_next(cursor: Cursor) -> Cursor {
-  // step_p < plane, so one wrap is enough.
-  var next = Cursor(cursor.n + 256u / params.plane, cursor.p + 256u % params.plane);
-  if (next.p >= params.plane) {
-    next.p -= params.plane;
+  return cursor_next_in(cursor, params.plane);
+}
+
+fn cursor_next_in(cursor: Cursor, units: u32) -> Cursor {
+  // step_p < units, so one wrap is enough.
+  var next = Cursor(cursor.n + 256u / units, cursor.p + 256u % units);
+  if (next.p >= units) {
+    next.p -= units;
     next.n += 1u;
   }
   return next;
@@ -143,13 +152,19 @@ fn train_statistics(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invo
     shifted_squares += shifted * shifted;
     count += 1.0;
   }
+  store_lane_statistics(lane, group.y, channel, count, shifted_sum, shifted_squares, shift);
+}
+
+// Merges the lanes' shifted sums; lane 0 stores the channel's statistics (or, with several parts, the
+// part's count, shifted mean and M2).
+fn store_lane_statistics(lane: u32, part: u32, channel: u32, count: f32, shifted_sum: f32, shifted_squares: f32, shift: f32) {
   let lane_count = max(count, 1.0);
   merge_statistics(lane, count, shifted_sum / lane_count, max(shifted_squares - shifted_sum * shifted_sum / lane_count, 0.0));
   if (lane != 0u) { return; }
   if (params.parts == 1u) {
     store_statistics(channel, partial_count[0], shift + partial_a[0], partial_b[0]);
   } else {
-    let slot = 3u * (group.y * params.channels + channel);
+    let slot = 3u * (part * params.channels + channel);
     statistics_parts[slot] = partial_count[0];
     statistics_parts[slot + 1u] = partial_a[0];
     statistics_parts[slot + 2u] = partial_b[0];
@@ -212,13 +227,18 @@ struct Span {
 }
 
 fn span(id: vec3<u32>, groups: vec3<u32>, plane_grid: bool) -> Span {
+  return span_in(id, groups, plane_grid, params.plane);
+}
+
+// span() over `units` per plane: its elements, or (span4) its vec4s.
+fn span_in(id: vec3<u32>, groups: vec3<u32>, plane_grid: bool, units: u32) -> Span {
   if (plane_grid) {
-    let base = (id.z * params.channels + id.y) * params.plane;
-    return Span(base + id.x, groups.x * 256u, base + params.plane, id.y);
+    let base = (id.z * params.channels + id.y) * units;
+    return Span(base + id.x, groups.x * 256u, base + units, id.y);
   }
   let i = id.x + id.y * groups.x * 256u;
-  let inside = i < params.batch * params.channels * params.plane;
-  return Span(i, 1u, select(i, i + 1u, inside), (i / params.plane) % params.channels);
+  let inside = i < params.batch * params.channels * units;
+  return Span(i, 1u, select(i, i + 1u, inside), (i / units) % params.channels);
 }
 
 // A channel's normalisation as (x - mean) * scale + bias, scale = invstd * weight.
@@ -262,13 +282,27 @@ fn backward_reduce(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invoc
     dy_total += dy[index];
     dy_xhat_total += dy[index] * (x[index] - mean);
   }
-  let totals = workgroup_sum(lane, dy_total, dy_xhat_total);
+  store_backward_sums(lane, group.y, channel, dy_total, dy_xhat_total, invstd);
+}
+
+// Lane 0 stores the workgroup's sums: grad_bias = sum g, grad_weight = sum g * (x - mean) * invstd, in
+// the part's slot (the channel's own with one part; several are added afterwards).
+fn store_backward_sums(lane: u32, part: u32, channel: u32, g: f32, g_centred: f32, invstd: f32) {
+  let totals = workgroup_sum(lane, g, g_centred);
   if (lane == 0u) {
-    // The part's slot (the channel's own with one part); several are added afterwards.
-    let slot = group.y * params.channels + channel;
+    let slot = part * params.channels + channel;
     grad_bias[slot] = totals.x;
     grad_weight[slot] = totals.y * invstd;
   }
+}
+
+// store_backward_sums, and act_slope_partial = the sum of the activation's slope terms.
+fn store_backward_sums_act(lane: u32, part: u32, channel: u32, g: f32, g_centred: f32, slope_term: f32, invstd: f32) {
+  store_backward_sums(lane, part, channel, g, g_centred, invstd);
+  // Lane 0 is still reading the partials the next sum overwrites.
+  workgroupBarrier();
+  let slope_sum = workgroup_sum(lane, slope_term, 0.0);
+  if (lane == 0u) { act_slope_partial[part * params.channels + channel] = slope_sum.x; }
 }
 
 // dx = weight * invstd * (g - correction * (sum g + xhat * sum g xhat)), g the gradient at BN's output.
@@ -326,16 +360,7 @@ fn backward_reduce_act(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_i
     g_centred_total += g * (x[index] - a.mean);
     slope_total += select(dy_value * pre, 0.0, pre > 0.0);
   }
-  let totals = workgroup_sum(lane, g_total, g_centred_total);
-  // Lane 0 is still reading the partials the next sum overwrites.
-  workgroupBarrier();
-  let slope_sum = workgroup_sum(lane, slope_total, 0.0);
-  if (lane == 0u) {
-    let slot = group.y * params.channels + channel;
-    grad_bias[slot] = totals.x;
-    grad_weight[slot] = totals.y * a.invstd;
-    act_slope_partial[slot] = slope_sum.x;
-  }
+  store_backward_sums_act(lane, group.y, channel, g_total, g_centred_total, slope_total, a.invstd);
 }
 
 // backward_input on g = dy * act'(pre).
@@ -349,4 +374,138 @@ fn backward_input_act(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num
   for (var i = s.first; i < s.end; i += s.step) {
     out[i] = input_gradient(i, through_activation(dy[i], normalized(i, a), slope), a, sum_g, sum_g_xhat);
   }
+}
+
+// The passes above over vec4s, for planes of a multiple of 4 (each vec4 then lies in one channel;
+// engine/ops/batchnorm.ts picks them): on lavapipe every load is a per-lane, bounds-checked access, and
+// a vec4 costs about what 3 scalars do (bench/load-costs.ts). The element-wise passes do the same
+// arithmetic per element, so forward and backward still agree on every pre-activation's sign; the
+// per-channel sums keep 4 partial sums per lane.
+@group(0) @binding(17) var<storage, read> x4: array<vec4<f32>>;
+@group(0) @binding(18) var<storage, read> dy4: array<vec4<f32>>;
+@group(0) @binding(19) var<storage, read_write> out4: array<vec4<f32>>;
+
+// span() over the tensor's vec4s.
+fn span4(id: vec3<u32>, groups: vec3<u32>, plane_grid: bool) -> Span {
+  return span_in(id, groups, plane_grid, params.plane / 4u);
+}
+
+fn normalized4(index: u32, a: Affine) -> vec4<f32> {
+  return (x4[index] - a.mean) * a.scale + a.bias;
+}
+
+fn input_gradient4(index: u32, g: vec4<f32>, a: Affine, sum_g: f32, sum_g_xhat: f32) -> vec4<f32> {
+  let xhat = (x4[index] - a.mean) * a.invstd;
+  return a.scale * (g - params.correction * (sum_g + xhat * sum_g_xhat));
+}
+
+fn through_activation4(dy_value: vec4<f32>, pre: vec4<f32>, slope: f32) -> vec4<f32> {
+  return select(slope * dy_value, dy_value, pre > vec4<f32>(0.0));
+}
+
+@compute @workgroup_size(256)
+fn normalize_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let s = span4(id, groups, PLANE_GRID);
+  let a = channel_affine(s.channel);
+  for (var i = s.first; i < s.end; i += s.step) { out4[i] = normalized4(i, a); }
+}
+
+@compute @workgroup_size(256)
+fn backward_input_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let s = span4(id, groups, PLANE_GRID);
+  let a = channel_affine(s.channel);
+  let sum_g = sum_dy[s.channel];
+  let sum_g_xhat = sum_dy_xhat[s.channel];
+  for (var i = s.first; i < s.end; i += s.step) { out4[i] = input_gradient4(i, dy4[i], a, sum_g, sum_g_xhat); }
+}
+
+@compute @workgroup_size(256)
+fn normalize_act_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let s = span4(id, groups, PLANE_GRID);
+  let a = channel_affine(s.channel);
+  let slope = act_slope[0];
+  for (var i = s.first; i < s.end; i += s.step) {
+    let pre = normalized4(i, a);
+    out4[i] = select(slope * pre, pre, pre > vec4<f32>(0.0));
+  }
+}
+
+@compute @workgroup_size(256)
+fn backward_input_act_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let s = span4(id, groups, PLANE_GRID);
+  let a = channel_affine(s.channel);
+  let slope = act_slope[0];
+  let sum_g = sum_dy[s.channel];
+  let sum_g_xhat = sum_dy_xhat[s.channel];
+  for (var i = s.first; i < s.end; i += s.step) {
+    out4[i] = input_gradient4(i, through_activation4(dy4[i], normalized4(i, a), slope), a, sum_g, sum_g_xhat);
+  }
+}
+
+// backward_reduce and backward_reduce_act over vec4s: each lane sums vec4s and adds their components
+// at the end (both the same way, so the fused and the separate passes still agree bit for bit).
+fn quad_index(cursor: Cursor, channel: u32) -> u32 {
+  return (cursor.n * params.channels + channel) * (params.plane / 4u) + cursor.p;
+}
+
+fn component_sum(v: vec4<f32>) -> f32 {
+  return (v.x + v.y) + (v.z + v.w);
+}
+
+@compute @workgroup_size(256)
+fn backward_reduce_vec4(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let channel = group.x;
+  let mean = saved_stats[channel];
+  let invstd = saved_stats[params.channels + channel];
+  let quads = params.plane / 4u;
+  var dy_total = vec4<f32>(0.0);
+  var dy_xhat_total = vec4<f32>(0.0);
+  let end = part_end(group.y);
+  for (var cursor = cursor_start_in(lane, group.y, quads); cursor.n < end; cursor = cursor_next_in(cursor, quads)) {
+    let index = quad_index(cursor, channel);
+    dy_total += dy4[index];
+    dy_xhat_total += dy4[index] * (x4[index] - mean);
+  }
+  store_backward_sums(lane, group.y, channel, component_sum(dy_total), component_sum(dy_xhat_total), invstd);
+}
+
+@compute @workgroup_size(256)
+fn backward_reduce_act_vec4(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let channel = group.x;
+  let a = channel_affine(channel);
+  let slope = act_slope[0];
+  let quads = params.plane / 4u;
+  var g_total = vec4<f32>(0.0);
+  var g_centred_total = vec4<f32>(0.0);
+  var slope_total = vec4<f32>(0.0);
+  let end = part_end(group.y);
+  for (var cursor = cursor_start_in(lane, group.y, quads); cursor.n < end; cursor = cursor_next_in(cursor, quads)) {
+    let index = quad_index(cursor, channel);
+    let pre = normalized4(index, a);
+    let dy_value = dy4[index];
+    let g = through_activation4(dy_value, pre, slope);
+    g_total += g;
+    g_centred_total += g * (x4[index] - a.mean);
+    slope_total += select(dy_value * pre, vec4<f32>(0.0), pre > vec4<f32>(0.0));
+  }
+  store_backward_sums_act(lane, group.y, channel, component_sum(g_total), component_sum(g_centred_total), component_sum(slope_total), a.invstd);
+}
+
+// train_statistics over vec4s: the same shifted sums, each lane's in 4 partial sums added at the end.
+@compute @workgroup_size(256)
+fn train_statistics_vec4(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let channel = group.x;
+  let shift = x4[quad_index(Cursor(0u, 0u), channel)].x;
+  let quads = params.plane / 4u;
+  let end = part_end(group.y);
+  var count = 0.0;
+  var shifted_sums = vec4<f32>(0.0);
+  var shifted_squares = vec4<f32>(0.0);
+  for (var cursor = cursor_start_in(lane, group.y, quads); cursor.n < end; cursor = cursor_next_in(cursor, quads)) {
+    let shifted = x4[quad_index(cursor, channel)] - shift;
+    shifted_sums += shifted;
+    shifted_squares += shifted * shifted;
+    count += 4.0;
+  }
+  store_lane_statistics(lane, group.y, channel, count, component_sum(shifted_sums), component_sum(shifted_squares), shift);
 }

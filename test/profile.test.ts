@@ -71,7 +71,9 @@ test('timestamp profile of a CGAN step: Chrome trace with kernel spans, table su
   // The gather has two entry points (conv_gather and conv_gather.main_strip); either counts.
   const isGather = (name: string) => name.startsWith('conv_gather');
   assert.ok([...names].some(isGather), `no conv_gather span in ${[...names].join(', ')}`);
-  for (const expected of ['adam', 'batchnorm.normalize_act']) assert.ok(names.has(expected), `no ${expected} span in ${[...names].join(', ')}`);
+  assert.ok(names.has('adam'), `no adam span in ${[...names].join(', ')}`);
+  // BatchNorm's forward is normalize_act, or normalize_act_vec4 for planes of a multiple of 4.
+  assert.ok([...names].some((name) => name.startsWith('batchnorm.normalize_act')), `no batchnorm.normalize_act span in ${[...names].join(', ')}`);
   const gather = kernels.find((e) => isGather(e.name!))!;
   assert.match(String(gather.args!.label), /->/);
   assert.ok((gather.args!.flops as number) > 0);

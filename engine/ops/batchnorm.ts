@@ -14,14 +14,25 @@ const PIXELS_PER_THREAD = 4;
 
 const kernels = {
   trainStatistics: kernel('batchnorm', 'train_statistics'),
+  trainStatisticsVec4: kernel('batchnorm', 'train_statistics_vec4'),
   evalStatistics: kernel('batchnorm', 'eval_statistics'),
-  normalize: kernel('batchnorm', 'normalize'),
-  backwardReduce: kernel('batchnorm', 'backward_reduce'),
-  backwardInput: kernel('batchnorm', 'backward_input'),
-  normalizeActivation: kernel('batchnorm', 'normalize_act'),
-  backwardReduceActivation: kernel('batchnorm', 'backward_reduce_act'),
-  backwardInputActivation: kernel('batchnorm', 'backward_input_act'),
   finishStatistics: kernel('batchnorm', 'finish_statistics'),
+};
+
+/** The forward, backward-sums and backward-input passes' entry points named `${pass}${suffix}`. */
+const passKernels = (suffix: string) => ({
+  forward: kernel('batchnorm', `normalize${suffix}`),
+  reduce: kernel('batchnorm', `backward_reduce${suffix}`),
+  input: kernel('batchnorm', `backward_input${suffix}`),
+});
+
+/**
+ * The passes without and with the fused activation (`_act`), each over scalars or, for planes of a
+ * multiple of 4, over vec4s (`_vec4`: 0.65-0.84x the time of a BatchNorm + LeakyReLU forward and
+ * backward on the CGAN's shapes, bench/ab-batchnorm.ts; bench/RESULTS.md).
+ */
+const passes = {
+  plain: passKernels(''), plainVec4: passKernels('_vec4'), act: passKernels('_act'), actVec4: passKernels('_act_vec4'),
 };
 
 /**
@@ -37,13 +48,24 @@ export function batchNormParts(batch: number, channels: number, plane: number, k
   return { batchPerPart, parts: Math.ceil(batch / batchPerPart) };
 }
 
-/** See `span` in the WGSL: a [plane / 1024, channels, batch] grid avoids per-element divisions and reloads. */
-function elementwiseLaunch(batch: number, channels: number, plane: number): { workgroups: [number, number, number]; overrides: Record<string, number> } {
-  if (plane >= 256 && channels <= MAX_WORKGROUPS_PER_DIMENSION && batch <= MAX_WORKGROUPS_PER_DIMENSION) {
-    return { workgroups: [Math.ceil(plane / (256 * PIXELS_PER_THREAD)), channels, batch], overrides: { PLANE_GRID: 1 } };
+/**
+ * See `span` in the WGSL: a [plane / 1024, channels, batch] grid avoids per-element divisions and reloads.
+ * Planes of a multiple of 4 take the `_vec4` passes, whose threads step over vec4s (span4).
+ */
+function elementwiseLaunch(batch: number, channels: number, plane: number): ElementwiseLaunch {
+  const vec4 = plane % 4 === 0;
+  const elements = vec4 ? plane / 4 : plane;
+  if (elements >= 256 && channels <= MAX_WORKGROUPS_PER_DIMENSION && batch <= MAX_WORKGROUPS_PER_DIMENSION) {
+    return { vec4, workgroups: [Math.ceil(elements / (256 * PIXELS_PER_THREAD)), channels, batch], overrides: { PLANE_GRID: 1 } };
   }
-  const [x, y] = linearGrid(batch * channels * plane);
-  return { workgroups: [x, y, 1], overrides: { PLANE_GRID: 0 } };
+  const [x, y] = linearGrid(batch * channels * elements);
+  return { vec4, workgroups: [x, y, 1], overrides: { PLANE_GRID: 0 } };
+}
+
+interface ElementwiseLaunch {
+  vec4: boolean;
+  workgroups: [number, number, number];
+  overrides: Record<string, number>;
 }
 
 export interface BatchNormOptions {
@@ -62,7 +84,7 @@ export type FusedActivation = { leakyRelu: number } | { prelu: Tensor };
 interface Prepared {
   params: Record<string, number>;
   label: string;
-  elementwise: ReturnType<typeof elementwiseLaunch>;
+  elementwise: ElementwiseLaunch;
   /** [mean (C), invstd (C)], kept out of tidy scopes: the tape owns it until backward. */
   stats: Tensor;
 }
@@ -85,17 +107,19 @@ function prepare(x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, r
     ...batchNormParts(batch, channels, plane, engine.adapterKind),
   };
   const label = `${op} ${shapeString(x.shape)}`;
+  const elementwise = elementwiseLaunch(batch, channels, plane);
   const stats = engine.keep(engine.empty([2 * channels], 'f32', 'batchNorm.stats'));
   if (options.training) {
     // (count, shifted mean, M2) per part and channel; with one part the kernel stores the statistics itself
     // and the binding gets 3 pooled floats (WebGPU refuses a writable binding that aliases `stats`).
     const parts = engine.empty([params.parts === 1 ? 3 : 3 * params.parts * channels], 'f32', 'batchNorm.statisticsParts');
-    const buffers = { x, stats, running_mean: runningMean, running_var: runningVar, statistics_parts: parts };
-    engine.run(kernels.trainStatistics, {
-      buffers, params, workgroups: [channels, params.parts], label: `${label} statistics`, bytes: 2 * x.byteLength,
+    const buffers = { stats, running_mean: runningMean, running_var: runningVar, statistics_parts: parts };
+    // Over vec4s where the element-wise passes are.
+    engine.run(elementwise.vec4 ? kernels.trainStatisticsVec4 : kernels.trainStatistics, {
+      buffers: { ...buffers, [elementwise.vec4 ? 'x4' : 'x']: x }, params, workgroups: [channels, params.parts], label: `${label} statistics`, bytes: 2 * x.byteLength,
     });
     if (params.parts > 1) {
-      engine.run(kernels.finishStatistics, { buffers, params, workgroups: [Math.ceil(channels / 64)], label: `${label} statistics of ${params.parts} parts` });
+      engine.run(kernels.finishStatistics, { buffers: { ...buffers, x }, params, workgroups: [Math.ceil(channels / 64)], label: `${label} statistics of ${params.parts} parts` });
     }
     parts.dispose();
   } else {
@@ -104,7 +128,7 @@ function prepare(x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, r
       params, workgroups: [Math.ceil(channels / 64)], label: `${label} eval statistics`,
     });
   }
-  return { params, label, elementwise: elementwiseLaunch(batch, channels, plane), stats };
+  return { params, label, elementwise, stats };
 }
 
 /**
@@ -140,14 +164,16 @@ function normalizeRecorded(
   const { params, label, elementwise, stats } = prepare(x, weight, bias, runningMean, runningVar, options, op);
   // LeakyReLU's constant goes through the same one-element buffer as PReLU's weight.
   const slope = !activation ? null : preluWeight ?? engine.keep(engine.fromArray(new Float32Array([(activation as { leakyRelu: number }).leakyRelu]), [1], 'f32', 'batchNorm.slope'));
-  const passes = slope
-    ? { forward: kernels.normalizeActivation, reduce: kernels.backwardReduceActivation, input: kernels.backwardInputActivation }
-    : { forward: kernels.normalize, reduce: kernels.backwardReduce, input: kernels.backwardInput };
+  const vec4 = elementwise.vec4;
+  const pass = passes[`${slope ? 'act' : 'plain'}${vec4 ? 'Vec4' : ''}` as const];
+  // The passes' x, dy and out, under the `_vec4` passes' names where they run.
+  const elementBuffers = (tensors: { x: Tensor; out?: Tensor; dy?: Tensor }): Record<string, Tensor> =>
+    Object.fromEntries(Object.entries(tensors).map(([name, tensor]) => [vec4 ? `${name}4` : name, tensor]));
   const withSlope: Record<string, Tensor> = slope ? { act_slope: slope } : {};
   const out = engine.empty(x.shape, 'f32', slope ? 'batchNormActivation' : 'batchNorm');
-  engine.run(passes.forward, {
-    buffers: { x, saved_stats: stats, weight, bias, ...withSlope, out },
-    params, ...elementwise, label, bytes: 2 * x.byteLength,
+  engine.run(pass.forward, {
+    buffers: { ...elementBuffers({ x, out }), saved_stats: stats, weight, bias, ...withSlope },
+    params, workgroups: elementwise.workgroups, overrides: elementwise.overrides, label, bytes: 2 * x.byteLength,
   });
 
   const inputs = preluWeight ? [x, weight, bias, preluWeight] : [x, weight, bias];
@@ -159,8 +185,8 @@ function normalizeRecorded(
     // With an activation the sums recompute its input, and PReLU's weight gradient comes per channel.
     const slopePartials = slope ? engine.empty(slots, 'f32', 'batchNorm.slopePartials') : null;
     const activationBuffers: Record<string, Tensor> = slope ? { weight, bias, act_slope: slope, act_slope_partial: slopePartials! } : {};
-    engine.run(passes.reduce, {
-      buffers: { x, dy, saved_stats: stats, grad_weight: gradWeight, grad_bias: gradBias, ...activationBuffers },
+    engine.run(pass.reduce, {
+      buffers: { ...elementBuffers({ x, dy }), saved_stats: stats, grad_weight: gradWeight, grad_bias: gradBias, ...activationBuffers },
       params, workgroups: [channels, params.parts], label: `${label} backward sums`, bytes: 2 * x.byteLength,
     });
     if (params.parts > 1) {
@@ -175,9 +201,9 @@ function normalizeRecorded(
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = engine.empty(x.shape, 'f32', 'batchNorm.dx');
-      engine.run(passes.input, {
-        buffers: { x, dy, saved_stats: stats, weight, bias, ...withSlope, sum_dy: gradBias, sum_dy_xhat: gradWeight, out: dx },
-        params, ...elementwise, label: `${label} backward input`, bytes: 3 * x.byteLength,
+      engine.run(pass.input, {
+        buffers: { ...elementBuffers({ x, dy, out: dx }), saved_stats: stats, weight, bias, ...withSlope, sum_dy: gradBias, sum_dy_xhat: gradWeight },
+        params, workgroups: elementwise.workgroups, overrides: elementwise.overrides, label: `${label} backward input`, bytes: 3 * x.byteLength,
       });
     }
     const gradSlope = slopePartials && preluWeight?.requiresGrad ? sumToShape(slopePartials, [1]) : null;
