@@ -9,7 +9,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { wholeNumber } from './options.ts';
 import type { Engine } from '../engine/runtime.ts';
-import { alternateRounds, loadTree, quantile, type TreeModules } from './ab-rounds.ts';
+import { alternateRounds, cpuRatioSummary, loadTree, maxDifference, type TreeModules } from './ab-rounds.ts';
 
 const CGAN_SHAPES = '64x512x8x8,64x256x16x16,64x128x32x32,64x64x64x64';
 
@@ -73,17 +73,15 @@ for (const shape of shapes) {
     gradients.push((await engines[i]!.read([dx]))[0] as Float32Array);
     dx.dispose();
   }
-  let maxDiff = 0;
-  for (let k = 0; k < gradients[0]!.length; k++) maxDiff = Math.max(maxDiff, Math.abs(gradients[0]![k]! - gradients[1]![k]!));
+  const maxDiff = maxDifference(gradients[0]!, gradients[1]!);
   const calls = 3;
   const timed = await alternateRounds(rounds, async (i) => {
     for (let k = 0; k < calls; k++) engines[i]!.tidy(() => { sides[i]!.call(); });
     await engines[i]!.sync();
   });
   const best = [0, 1].map((i) => Math.min(...timed.map((round) => round[i]!.wallMs)) / calls);
-  const ratios = timed.map(([a, b]) => b.cpuMs / a.cpuMs);
   console.log(`${shape.join('x')}: A ${best[0]!.toFixed(1)} ms, B ${best[1]!.toFixed(1)} ms per call, best of ${rounds} x ${calls}, `
-    + `B/A CPU time per round: median ${quantile(ratios, 0.5).toFixed(3)} (quartiles ${quantile(ratios, 0.25).toFixed(3)}-${quantile(ratios, 0.75).toFixed(3)}), `
+    + `${cpuRatioSummary(timed)}, `
     + `max |A - B| of dx ${maxDiff.toExponential(2)}`);
   for (const side of sides) side.dispose();
 }

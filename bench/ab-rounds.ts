@@ -30,8 +30,21 @@ export async function loadTree(root: string): Promise<TreeModules> {
 }
 
 /** The value a fraction `q` of the way through the sorted values (the lower one between two). */
-export function quantile(values: number[], q: number): number {
+function quantile(values: number[], q: number): number {
   return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * q)]!;
+}
+
+/** "B/A CPU time per round: median m (quartiles q1-q3)" of alternateRounds' result. */
+export function cpuRatioSummary(timed: Array<[SideTimes, SideTimes]>): string {
+  const ratios = timed.map(([a, b]) => b.cpuMs / a.cpuMs);
+  return `B/A CPU time per round: median ${quantile(ratios, 0.5).toFixed(3)} (quartiles ${quantile(ratios, 0.25).toFixed(3)}-${quantile(ratios, 0.75).toFixed(3)})`;
+}
+
+/** The largest |a[k] - b[k]|: how far the two sides' outputs are apart. */
+export function maxDifference(a: Float32Array, b: Float32Array): number {
+  let max = 0;
+  for (let k = 0; k < a.length; k++) max = Math.max(max, Math.abs(a[k]! - b[k]!));
+  return max;
 }
 
 export interface SideTimes { wallMs: number; cpuMs: number }

@@ -13,7 +13,7 @@ import { Command } from 'commander';
 import { GATHER_VARIANTS, WEIGHT_GRAD_VARIANTS, type GatherVariant, type WeightGradVariant } from '../engine/ops/conv-kernels.ts';
 import { engineCalls, layerGflop, layers, passNames, type Layer, type PassName } from './conv-layers.ts';
 import { layerList, oneOf, passList, wholeNumber } from './options.ts';
-import { alternateRounds, loadTree, quantile } from './ab-rounds.ts';
+import { alternateRounds, cpuRatioSummary, loadTree, maxDifference } from './ab-rounds.ts';
 
 interface AbOptions { only: Layer[]; passes: PassName[]; rounds: number; gather?: GatherVariant; weightGrad?: WeightGradVariant }
 
@@ -45,8 +45,7 @@ async function main(): Promise<void> {
         outputs.push((await engines[i]!.read([out]))[0] as Float32Array);
         out.dispose();
       }
-      let maxDiff = 0;
-      for (let k = 0; k < outputs[0]!.length; k++) maxDiff = Math.max(maxDiff, Math.abs(outputs[0]![k]! - outputs[1]![k]!));
+      const maxDiff = maxDifference(outputs[0]!, outputs[1]!);
       // Calls per side and round: enough for 50 ms of work, so that short kernels are not timed one at a time.
       const start = performance.now();
       engines[0]!.tidy(() => { calls[0]!(); });
@@ -57,10 +56,9 @@ async function main(): Promise<void> {
         await engines[i]!.sync();
       });
       const best = [0, 1].map((i) => Math.min(...timed.map((round) => round[i]!.wallMs)) / callsPerRound);
-      const ratios = timed.map(([a, b]) => b.cpuMs / a.cpuMs);
       const gflop = layerGflop(layer);
       console.log(`${layer.name} ${pass}: A ${best[0]!.toFixed(1)} ms, B ${best[1]!.toFixed(1)} ms (${(gflop / best[1]! * 1e3).toFixed(1)} GFLOP/s) best of ${rounds} x ${callsPerRound}, `
-        + `B/A CPU time per round: median ${quantile(ratios, 0.5).toFixed(3)} (quartiles ${quantile(ratios, 0.25).toFixed(3)}-${quantile(ratios, 0.75).toFixed(3)}), `
+        + `${cpuRatioSummary(timed)}, `
         + `max |A - B| ${maxDiff.toExponential(2)}`);
     }
   }
