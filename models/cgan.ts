@@ -6,7 +6,6 @@ import type { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { convTranspose2d, conv2d } from '../engine/ops/conv.ts';
 import { dropout } from '../engine/ops/random.ts';
-import { leakyRelu } from '../engine/ops/elementwise.ts';
 import { concatChannels, embedding, reshape } from '../engine/ops/layout.ts';
 import { Module, batchNormSpecs, constant, normal, parameter, type TensorSpec } from './module.ts';
 import { runBatchNorm } from './batchnorm-layer.ts';
@@ -94,10 +93,15 @@ export class CganDiscriminator extends Module {
     const labelMap = reshape(embedding(labels, this.tensor('label_embed.weight')), [n, 1, size, size]);
     let h = concatChannels([images, labelMap]);
     this.config.discriminatorChannels.forEach((_, i) => {
-      const bias = i === 0 ? this.tensor('blocks.0.conv.bias') : null;
-      h = conv2d(h, this.tensor(`blocks.${i}.conv.weight`), bias, { stride: 2, padding: 1 });
-      h = i > 0 ? runBatchNorm(this, `blocks.${i}.bn`, h, training, { leakyRelu: this.config.slope }) : leakyRelu(h, this.config.slope);
-      if (i > 0) h = dropout(h, this.config.dropout, training);
+      const weight = this.tensor(`blocks.${i}.conv.weight`);
+      if (i === 0) {
+        // Block 0 has no BatchNorm: its LeakyReLU goes into the conv's stores.
+        h = conv2d(h, weight, this.tensor('blocks.0.conv.bias'), { stride: 2, padding: 1, activation: { leakyRelu: this.config.slope } });
+        return;
+      }
+      h = conv2d(h, weight, null, { stride: 2, padding: 1 });
+      h = runBatchNorm(this, `blocks.${i}.bn`, h, training, { leakyRelu: this.config.slope });
+      h = dropout(h, this.config.dropout, training);
     });
     const logits = conv2d(h, this.tensor('to_logit.weight'), this.tensor('to_logit.bias'), { stride: 1, padding: 0 });
     return reshape(logits, [n]);

@@ -4,7 +4,7 @@
 import type { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { conv2d } from '../engine/ops/conv.ts';
-import { add, leakyRelu, prelu } from '../engine/ops/elementwise.ts';
+import { add, prelu } from '../engine/ops/elementwise.ts';
 import { globalAvgPool, pixelShuffle, reshape } from '../engine/ops/layout.ts';
 import { Module, batchNormSpecs, constant, fanInUniform, parameter, type TensorSpec } from './module.ts';
 import { runBatchNorm } from './batchnorm-layer.ts';
@@ -95,12 +95,18 @@ export class SrDiscriminator extends Module {
   forward(images: Tensor, training: boolean): Tensor {
     let h = images;
     this.config.discriminatorChannels.forEach((_, k) => {
-      const bias = k === 0 ? this.tensor('features.0.conv.bias') : null;
-      h = conv2d(h, this.tensor(`features.${k}.conv.weight`), bias, { stride: k % 2 === 0 ? 1 : 2, padding: 1 });
-      h = k > 0 ? runBatchNorm(this, `features.${k}.bn`, h, training, { leakyRelu: this.config.slope }) : leakyRelu(h, this.config.slope);
+      const weight = this.tensor(`features.${k}.conv.weight`);
+      const stride = k % 2 === 0 ? 1 : 2;
+      if (k === 0) {
+        // The first conv has no BatchNorm: its LeakyReLU goes into the conv's stores.
+        h = conv2d(h, weight, this.tensor('features.0.conv.bias'), { stride, padding: 1, activation: { leakyRelu: this.config.slope } });
+        return;
+      }
+      h = runBatchNorm(this, `features.${k}.bn`, conv2d(h, weight, null, { stride, padding: 1 }), training, { leakyRelu: this.config.slope });
     });
     h = globalAvgPool(h);
-    h = leakyRelu(conv2d(h, this.tensor('head.fc1.weight'), this.tensor('head.fc1.bias'), { stride: 1, padding: 0 }), this.config.slope);
+    const fused = { stride: 1, padding: 0, activation: { leakyRelu: this.config.slope } };
+    h = conv2d(h, this.tensor('head.fc1.weight'), this.tensor('head.fc1.bias'), fused);
     const logits = conv2d(h, this.tensor('head.fc2.weight'), this.tensor('head.fc2.bias'), { stride: 1, padding: 0 });
     return reshape(logits, [images.shape[0]]);
   }

@@ -2,13 +2,16 @@
 // engine/shader-source.ts).
 //
 // The output's last step: the activation fused into the store (the generators' tanh after their
-// last conv), so the pre-activation never goes to memory. 0 none, 1 tanh. A pipeline constant, so
-// that the kernels without it compile as before (on lavapipe a uniform branch here cost G2's forward
-// 1.2x, from register allocation).
+// last conv, the discriminators' LeakyReLU after their first), so the pre-activation never goes to
+// memory. 0 none, 1 tanh, 2 LeakyReLU with slope SLOPE. Pipeline constants, so that the kernels
+// without one compile as before (on lavapipe a uniform branch here cost G2's forward 1.2x, from
+// register allocation).
 override ACTIVATION: u32 = 0u;
+override SLOPE: f32 = 0.2;
 
 fn epilogue(value: f32) -> f32 {
   // Clamped as elementwise.wgsl's tanh: some drivers' tanh overflows to NaN for large |x|.
   if (ACTIVATION == 1u) { return tanh(clamp(value, -15.0, 15.0)); }
+  if (ACTIVATION == 2u) { return select(SLOPE * value, value, value > 0.0); }
   return value;
 }

@@ -23,12 +23,12 @@ interface Case {
   outputPadding?: number;
   bias: boolean;
   /** Fused into the conv's stores (conv2d / convTranspose2d `activation`). */
-  activation?: 'tanh';
+  activation?: 'tanh' | { leakyRelu: number };
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 const describe = (c: Case): string =>
-  `x${c.x.join('x')} w${c.weight.join('x')} s${c.stride} p${c.padding}${c.outputPadding ? ` op${c.outputPadding}` : ''}${c.bias ? ' bias' : ''}${c.activation ? ` ${c.activation}` : ''}`;
+  `x${c.x.join('x')} w${c.weight.join('x')} s${c.stride} p${c.padding}${c.outputPadding ? ` op${c.outputPadding}` : ''}${c.bias ? ' bias' : ''}${c.activation ? ` ${c.activation === 'tanh' ? 'tanh' : `leakyRelu ${c.activation.leakyRelu}`}` : ''}`;
 
 /** The forward gather's geometry of a case (conv2d, or convTranspose2d if `transposed`). */
 function gatherGeometryOf(c: Case, transposed: boolean) {
@@ -44,8 +44,13 @@ function gatherGeometryOf(c: Case, transposed: boolean) {
 
 async function checkConv(c: Case, transposed: boolean, finiteDifferences = false, engine?: Engine): Promise<void> {
   const options = { stride: c.stride, padding: c.padding, outputPadding: c.outputPadding ?? 0 };
-  // With tanh fused in: the reference is tanh of the reference conv, and its backward takes dy (1 - y^2).
-  const activate = (values: Float64Array) => (c.activation === 'tanh' ? values.map(Math.tanh) : values);
+  // With an activation fused in, the reference applies it to the reference conv, and its backward takes dy
+  // through it: dy (1 - y^2) for tanh, dy or slope * dy by the pre-activation's sign for LeakyReLU.
+  const { activation } = c;
+  const activate = (values: Float64Array) => (activation === 'tanh' ? values.map(Math.tanh)
+    : activation ? values.map((v) => (v > 0 ? v : activation.leakyRelu * v)) : values);
+  const throughActivation = (upstream: Float64Array, z: Float64Array) => (activation === 'tanh' ? upstream.map((g, i) => g * (1 - Math.tanh(z[i]) ** 2))
+    : activation ? upstream.map((g, i) => (z[i] > 0 ? g : activation.leakyRelu * g)) : upstream);
   const outChannels = transposed ? c.weight[1] : c.weight[0];
   const forward = transposed ? ref.convTranspose2dForward : ref.conv2dForward;
   const backwardReference = transposed ? ref.convTranspose2dBackward : ref.conv2dBackward;
@@ -62,8 +67,7 @@ async function checkConv(c: Case, transposed: boolean, finiteDifferences = false
     },
     reference: ([x, weight, bias]) => activate(forward(x, c.x, weight, c.weight, bias ?? null, options).output),
     referenceBackward: finiteDifferences ? undefined : ([x, weight, bias], upstream) => {
-      const y = activate(forward(x, c.x, weight, c.weight, bias ?? null, options).output);
-      const dz = c.activation === 'tanh' ? upstream.map((g, i) => g * (1 - y[i] * y[i])) : upstream;
+      const dz = throughActivation(upstream, forward(x, c.x, weight, c.weight, bias ?? null, options).output);
       const grads = backwardReference(dz, x, c.x, weight, c.weight, options);
       return [grads.gradInput, grads.gradWeight, ...(c.bias ? [grads.gradBias] : [])];
     },
@@ -255,11 +259,13 @@ test('gather tiles split over workgroups (SPLITS, then reduce_splits) agree with
   }
 });
 
-test('tanh fused into the conv stores (every gather family) agrees with the reference', async () => {
+test('tanh and LeakyReLU fused into the conv stores (every gather family) agree with the reference', async () => {
   const saved = { ...convTuning };
   // 3 output channels: pixels8 (conv2d) and phases8 (convTranspose2d k4 s2 p1) apply as well.
   const convCase: Case = { x: [2, 5, 9, 8], weight: [3, 5, 3, 3], stride: 1, padding: 1, bias: true, activation: 'tanh' };
   const transposeCase: Case = { x: [2, 6, 5, 7], weight: [6, 3, 4, 4], stride: 2, padding: 1, bias: true, activation: 'tanh' };
+  const leaky = { leakyRelu: 0.2 };
+  const withLeaky = (c: Case): Case => ({ ...c, activation: leaky });
   const gpuSized = await createEngine({ seed: 2468, adapterKind: 'gpu' });
   try {
     await checkConv(convCase, false, true);
@@ -268,17 +274,34 @@ test('tanh fused into the conv stores (every gather family) agrees with the refe
       ['pixels8', [convCase]], ['phases8', [transposeCase]]] as const;
     for (const [gather, cases] of families) {
       Object.assign(convTuning, { gather, weightGrad: null });
-      for (const c of cases) await checkConv(c, c === transposeCase);
+      for (const c of cases) {
+        await checkConv(c, c === transposeCase);
+        await checkConv(withLeaky(c), c === transposeCase);
+      }
     }
-    // A tile, and a split tile (tanh once the splits are added): reductions long enough to split.
+    // A tile, and a split tile (the activation once the splits are added): reductions long enough to split.
     for (const gather of ['tile64x64', 'tile64x64s'] as const) {
       Object.assign(convTuning, { gather, weightGrad: null });
-      await checkConv({ x: [2, 40, 9, 7], weight: [20, 40, 3, 3], stride: 1, padding: 1, bias: true, activation: 'tanh' }, false, false, gpuSized);
+      const tileCase: Case = { x: [2, 40, 9, 7], weight: [20, 40, 3, 3], stride: 1, padding: 1, bias: true, activation: 'tanh' };
+      await checkConv(tileCase, false, false, gpuSized);
+      await checkConv(withLeaky(tileCase), false, false, gpuSized);
     }
   } finally {
     Object.assign(convTuning, saved);
     gpuSized.destroy();
   }
+});
+
+test('a fused LeakyReLU needs a positive slope (its gradient comes from the output)', async () => {
+  const engine = await testEngine();
+  const x = engine.fromArray(new Float32Array(9).fill(1), [1, 1, 3, 3]);
+  const weight = engine.fromArray(new Float32Array([1]), [1, 1, 1, 1]);
+  for (const slope of [0, -0.1, Number.NaN]) {
+    assert.throws(() => conv2d(x, weight, null, { activation: { leakyRelu: slope } }), /conv2d: a fused LeakyReLU needs a positive slope/);
+    assert.throws(() => convTranspose2d(x, weight, null, { activation: { leakyRelu: slope } }), /convTranspose2d: a fused LeakyReLU needs a positive slope/);
+  }
+  x.dispose();
+  weight.dispose();
 });
 
 test('aligned vec4 strip loads (VEC4_STRIP) agree with the reference, halos shared by lanes or loaded', async () => {

@@ -387,9 +387,19 @@ function packWeights(weight: Tensor, outputIsFirst: boolean): Tensor {
   return packed;
 }
 
-/** An activation a gather applies to its outputs as it stores them (the shaders' `epilogue`). */
-export type ConvActivation = 'none' | 'tanh';
-const ACTIVATION_CODES: Record<ConvActivation, number> = { none: 0, tanh: 1 };
+/**
+ * An activation a gather applies to its outputs as it stores them (the shaders' `epilogue`). Its
+ * backward works from the output, so a LeakyReLU slope must be positive (the output's sign is then the
+ * pre-activation's).
+ */
+export type ConvActivation = 'none' | 'tanh' | { leakyRelu: number };
+
+/** The epilogue's pipeline constants for `activation` (none at all without one: those kernels compile as before). */
+function activationOverrides(activation: ConvActivation): Record<string, number> {
+  if (activation === 'none') return {};
+  if (activation === 'tanh') return { ACTIVATION: 1 };
+  return { ACTIVATION: 2, SLOPE: activation.leakyRelu };
+}
 
 /** The Params struct shared by the gather shaders. */
 function gatherParams(g: GatherGeometry, hasBias: boolean): Record<string, number> {
@@ -417,8 +427,7 @@ export function gatherConvolution(
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
   const packed = packWeights(weight, outputIsFirst);
   const params = gatherParams(g, bias !== null);
-  // The shaders' ACTIVATION pipeline constant, set only where there is one (the others compile as before).
-  const fused: Record<string, number> = activation === 'none' ? {} : { ACTIVATION: ACTIVATION_CODES[activation] };
+  const fused = activationOverrides(activation);
   if (isTile(variant)) {
     const tile = tileOf(variant);
     const splits = tile.split ? gatherSplits(g, tile) : 1;

@@ -6,7 +6,7 @@ import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { convolutionWeightGradient, gatherConvolution, weightGradSwap, type ConvActivation, type GatherGeometry } from './conv-kernels.ts';
-import { tanhGradient } from './elementwise.ts';
+import { leakyReluGradient, tanhGradient } from './elementwise.ts';
 import { gatherVariant, weightGradVariant } from './conv-autotune.ts';
 import { reduceOuterInner } from './reduce.ts';
 
@@ -21,8 +21,9 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
 }
 
 /**
- * Forward only: an activation applied as the conv stores its outputs ('tanh': the generators' last
- * layer), so the pre-activation is never written; backward goes through it from the output.
+ * An activation applied as the conv stores its outputs ('tanh': the generators' last layer;
+ * `{ leakyRelu: slope }`: the discriminators' first), so the pre-activation is never written; backward
+ * goes through it from the output, which for LeakyReLU needs a positive slope.
  */
 export interface ConvActivationOption {
   activation?: ConvActivation;
@@ -42,6 +43,17 @@ function gather(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor 
   return gatherConvolution(x, weight, outputIsFirst, bias, g, gatherVariant(x.engine, g), activation);
 }
 
+function checkActivation(op: string, activation: ConvActivation): void {
+  if (typeof activation === 'object' && !(activation.leakyRelu > 0)) {
+    throw new Error(`${op}: a fused LeakyReLU needs a positive slope (its gradient is taken from the output), got ${activation.leakyRelu}`);
+  }
+}
+
+/** dy through the fused activation to the pre-activation, from the conv's output y. */
+function activationGradient(activation: Exclude<ConvActivation, 'none'>, y: Tensor, dy: Tensor): Tensor {
+  return activation === 'tanh' ? tanhGradient(y, dy) : leakyReluGradient(y, dy, activation.leakyRelu);
+}
+
 /**
  * Records a forward conv whose gradients `grads(dz)` take the gradient at the pre-activation: with an
  * activation fused in, dz is dy through it (from the saved output), freed once they are recorded.
@@ -50,8 +62,8 @@ function recordConv(
   out: Tensor, inputs: Tensor[], name: string, activation: ConvActivation, saved: Tensor[], grads: (dz: Tensor) => Array<Tensor | null>,
 ): Tensor {
   if (activation === 'none') return record(out, inputs, name, grads, saved);
-  return record(out, inputs, `${name}+${activation}`, (dy) => {
-    const dz = tanhGradient(out, dy);
+  return record(out, inputs, `${name}+${activation === 'tanh' ? 'tanh' : 'leakyRelu'}`, (dy) => {
+    const dz = activationGradient(activation, out, dy);
     const result = grads(dz);
     dz.dispose();
     return result;
@@ -75,6 +87,7 @@ function biasGradient(dy: Tensor): Tensor {
 /** x: [N, Cin, H, W]; weight: [Cout, Cin, kH, kW]; bias: [Cout] -> [N, Cout, OH, OW]. */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, { stride = 1, padding = 0, activation = 'none' }: Conv2dOptions & ConvActivationOption = {}): Tensor {
   checkShapes('conv2d', x, weight, bias, 1);
+  checkActivation('conv2d', activation);
   const [batch, inChannels, inHeight, inWidth] = x.shape;
   const [outChannels, , kernelHeight, kernelWidth] = weight.shape;
   const outHeight = Math.floor((inHeight + 2 * padding - kernelHeight) / stride) + 1;
@@ -112,6 +125,7 @@ export function convTranspose2d(
   x: Tensor, weight: Tensor, bias: Tensor | null, { stride = 1, padding = 0, outputPadding = 0, activation = 'none' }: ConvTranspose2dOptions & ConvActivationOption = {},
 ): Tensor {
   checkShapes('convTranspose2d', x, weight, bias, 0);
+  checkActivation('convTranspose2d', activation);
   if (outputPadding >= stride) throw new Error(`convTranspose2d: outputPadding ${outputPadding} must be smaller than stride ${stride}`);
   const [batch, inChannels, inHeight, inWidth] = x.shape;
   const [, outChannels, kernelHeight, kernelWidth] = weight.shape;

@@ -114,7 +114,15 @@ export function full(like: { engine: Tensor['engine']; shape: readonly number[] 
 
 export function leakyRelu(x: Tensor, slope = 0.2): Tensor {
   const out = map(kernels.leakyRelu, x, { a: x }, slope, 0, 'leakyRelu');
-  return record(out, [x], 'leakyRelu', (dy) => [map(kernels.leakyReluBackward, x, { a: x, b: dy }, slope, 0, 'leakyReluBackward')], [x]);
+  return record(out, [x], 'leakyRelu', (dy) => [leakyReluGradient(x, dy, slope)], [x]);
+}
+
+/**
+ * dy where x > 0, slope * dy elsewhere: the gradient through LeakyReLU, from its input x, or from its
+ * output for a positive slope (same sign; a conv with LeakyReLU fused in).
+ */
+export function leakyReluGradient(x: Tensor, dy: Tensor, slope: number): Tensor {
+  return map(kernels.leakyReluBackward, x, { a: x, b: dy }, slope, 0, 'leakyReluBackward');
 }
 
 /** PReLU with one learnable weight of shape [1]. */
