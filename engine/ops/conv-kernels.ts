@@ -23,6 +23,7 @@ const rowsWeightGradientKernel = kernel('conv_grad_weight_subgroup', 'main_rows'
 const tapsWeightGradientKernel = kernel('conv_grad_weight_subgroup', 'main_taps');
 const tiledWeightGradientKernel = kernel('conv_grad_weight_tiled');
 const channelQuadsKernel = kernel('channel_quads');
+const channelQuadsVec4Kernel = kernel('channel_quads', 'main_vec4');
 const tiledGatherKernel = kernel('conv_gather_tiled');
 const reduceSplitsKernel = kernel('conv_gather_tiled', 'reduce_splits');
 
@@ -377,10 +378,14 @@ function packWeights(weight: Tensor, outputIsFirst: boolean): Tensor {
   const taps = kernelHeight * kernelWidth;
   const count = inChannels * taps * paddedOutChannels;
   const packed = weight.engine.empty([count], 'f32', 'conv packed weights');
+  const outputQuads = paddedOutChannels / 4;
+  if (inChannels > MAX_WORKGROUPS_PER_DIMENSION || taps > MAX_WORKGROUPS_PER_DIMENSION) {
+    throw new Error(`conv: weight ${shapeString(weight.shape)} has too many channels or taps for one dispatch`);
+  }
   weight.engine.run(packKernel, {
     buffers: { weight, packed },
-    params: { count, first, second, taps, paddedOutChannels, outputIsFirst: outputIsFirst ? 1 : 0 },
-    workgroups: linearGrid(count),
+    params: { first, second, taps, outputQuads, outputIsFirst: outputIsFirst ? 1 : 0 },
+    workgroups: [Math.ceil(outputQuads / 64), taps, inChannels],
     label: `conv pack ${shapeString(weight.shape)}`,
     bytes: (weight.size + count) * 4,
   });
@@ -592,11 +597,16 @@ function channelQuads(x: Tensor): Tensor {
   const [batch, channels, height, width] = x.shape;
   const quadCount = Math.ceil(channels / 4);
   const quads = x.engine.empty([batch, quadCount, height, width, 4], 'f32', 'conv weight grad input quads');
-  const count = batch * quadCount * height * width;
-  x.engine.run(channelQuadsKernel, {
-    buffers: { x, quads },
-    params: { count, channels, plane: height * width },
-    workgroups: linearGrid(count),
+  const plane = height * width;
+  const pixelGroups = Math.ceil(plane / (4 * 64));
+  if (pixelGroups > MAX_WORKGROUPS_PER_DIMENSION || quadCount > MAX_WORKGROUPS_PER_DIMENSION || batch > MAX_WORKGROUPS_PER_DIMENSION) {
+    throw new Error(`conv: input ${shapeString(x.shape)} is too large for one channel-quads dispatch`);
+  }
+  const vec4 = plane % 4 === 0;
+  x.engine.run(vec4 ? channelQuadsVec4Kernel : channelQuadsKernel, {
+    buffers: vec4 ? { x4: x, quads } : { x, quads },
+    params: { channels, plane },
+    workgroups: [pixelGroups, quadCount, batch],
     label: `channel quads ${shapeString(x.shape)}`,
     bytes: (x.size + quads.size) * 4,
   });
