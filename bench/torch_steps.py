@@ -3,10 +3,12 @@ comparator of `npm run bench`'s steps section (bench/kernels.ts). CPU, or CUDA w
 (bench/torch_device.py).
 
 Prints one JSON object {"torch", "device", "backend", "threads", "steps": {"cgan": ms, "srgan": ms}}: medians
-of 3 steps (11 on CUDA) after a warm-up, on random data. CGAN: paper config, batch 64, D update then G update (the paper's eqs. 2-4).
+of 3 steps (11 on CUDA) after a warm-up, on random data. CGAN: paper config, batch 64, D update then G update (the paper's eqs. 2-4),
+D frozen in the G update as in the engine.
 SRGAN: paper config, batch 16, 24 -> 96 px crops, the adversarial step (D update, then G update with
 MSE + 1e-3 BCE), as pipeline/train/srgan-trainer.ts runs it.
 """
+import contextlib
 import json
 import os
 import time
@@ -20,6 +22,19 @@ from torch_models import CLASSES, CONFIGS, SRGAN_CONFIGS, Z_DIM, Discriminator, 
 
 def adam(module, lr, betas):
     return torch.optim.Adam(module.parameters(), lr, betas=betas, eps=1e-8)
+
+
+@contextlib.contextmanager
+def frozen(module):
+    """D as a constant of G's loss, as the engine's trainers take it (ParameterGroup.frozen): no
+    weight gradients for D in the G update."""
+    for p in module.parameters():
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in module.parameters():
+            p.requires_grad_(True)
 
 
 def cgan_step_fn(batch=64):
@@ -39,7 +54,8 @@ def cgan_step_fn(batch=64):
         loss_d.backward()
         opt_d.step()
         opt_g.zero_grad()
-        F.binary_cross_entropy_with_logits(d(fake, fake_labels), ones).backward()
+        with frozen(d):
+            F.binary_cross_entropy_with_logits(d(fake, fake_labels), ones).backward()
         opt_g.step()
     return step
 
@@ -58,7 +74,8 @@ def srgan_step_fn(batch=16, hr_size=96):
         loss_d.backward()
         opt_d.step()
         opt_g.zero_grad()
-        (F.mse_loss(sr, hr) + 1e-3 * F.binary_cross_entropy_with_logits(d(sr), ones)).backward()
+        with frozen(d):
+            (F.mse_loss(sr, hr) + 1e-3 * F.binary_cross_entropy_with_logits(d(sr), ones)).backward()
         opt_g.step()
     return step
 

@@ -59,6 +59,22 @@ export class ParameterGroup {
     fillInPlace(this.grads, 0);
   }
 
+  /**
+   * Runs `fn` (a forward and its backward) with these parameters taken as constants: no weight
+   * gradients are computed or accumulated for them, while gradients still flow through them to the
+   * inputs. A GAN's generator update goes through the discriminator this way (Keras's
+   * `discriminator.trainable = False` in a combined model), instead of computing D's weight gradients
+   * only for the next D update to zero them.
+   */
+  frozen<T>(fn: () => T): T {
+    for (const tensor of this.tensors.values()) tensor.requiresGrad = false;
+    try {
+      return fn();
+    } finally {
+      for (const tensor of this.tensors.values()) tensor.requiresGrad = true;
+    }
+  }
+
   set(name: string, data: Float32Array): void {
     const tensor = this.get(name);
     if (data.length !== tensor.size) throw new Error(`${this.label}: ${name} ${shapeString(tensor.shape)} given ${data.length} values`);

@@ -96,9 +96,13 @@ export class CganTrainer implements GanTrainer {
       optimizerD.step();
 
       this.generator.params.zeroGrad();
-      const fooledLogits = this.discriminator.forward(fake, fakeLabels, true);
-      const lossG = bceWithLogits(fooledLogits, ones);
-      backward(lossG);
+      // D is a constant of G's loss: its weight gradients would only be zeroed before D's next update.
+      const [lossG, fooledLogits] = this.discriminator.params.frozen(() => {
+        const logits = this.discriminator.forward(fake, fakeLabels, true);
+        const loss = bceWithLogits(logits, ones);
+        backward(loss);
+        return [loss, logits];
+      });
       optimizerG.step();
       this.average?.update(step);
       clearTape(engine);

@@ -77,8 +77,12 @@ export class SrganTrainer implements GanTrainer {
       backward(lossD);
       optimizerD.step();
       this.generator.params.zeroGrad();
-      const lossG = this.generatorLoss(sr, pixelLoss);
-      backward(lossG);
+      // D is a constant of G's loss (no weight gradients for it here; ParameterGroup.frozen).
+      const lossG = this.discriminator.params.frozen(() => {
+        const loss = this.generatorLoss(sr, pixelLoss);
+        backward(loss);
+        return loss;
+      });
       optimizerG.step();
       clearTape(engine);
       return noGrad(engine, () => [pixelLoss, lossG, lossD, mean(sigmoid(realLogits)), mean(sigmoid(fakeLogits))]);
@@ -119,8 +123,11 @@ export class SrganTrainer implements GanTrainer {
         const { lr, hr } = this.upload(piece);
         const sr = this.generator.forward(lr, true);
         const pixelLoss = mse(sr, hr);
-        const lossG = adversarial ? this.generatorLoss(sr, pixelLoss) : pixelLoss;
-        backward(scale(lossG, piece.labels.length / n));
+        const lossG = this.discriminator.params.frozen(() => {
+          const loss = adversarial ? this.generatorLoss(sr, pixelLoss) : pixelLoss;
+          backward(scale(loss, piece.labels.length / n));
+          return loss;
+        });
         clearTape(engine);
         return [pixelLoss, lossG];
       });
