@@ -17,21 +17,41 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 @group(0) @binding(2) var<uniform> params: Params;
 
+// The same buffer as x, for main_vec4's aligned loads (inner a multiple of 4).
+@group(0) @binding(3) var<storage, read> x4: array<vec4<f32>>;
+
 var<workgroup> partial: array<f32, 256>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
-  let m = group.x;
-  let part = group.y;
-  let total = params.outer * params.inner;
-  let length = (total + params.parts - 1u) / params.parts;
-  let end = min(total, (part + 1u) * length);
-  var sum = 0.0;
-  for (var k = part * length + lane; k < end; k += 256u) {
-    let o = k / params.inner;
-    let i = k - o * params.inner;
-    sum += x[(o * params.mid + m) * params.inner + i];
+// A thread's place among output m's values, flat position k = o * units + i: stepped by 256 rather than
+// divided per value (lavapipe divides lane by lane; the per-value division was most of this kernel).
+struct Cursor {
+  o: u32,
+  i: u32,
+}
+
+fn cursor_start(k: u32, units: u32) -> Cursor {
+  let o = k / units;
+  return Cursor(o, k - o * units);
+}
+
+fn cursor_next(cursor: Cursor, units: u32) -> Cursor {
+  // 256 % units < units, so one wrap is enough.
+  var next = Cursor(cursor.o + 256u / units, cursor.i + 256u % units);
+  if (next.i >= units) {
+    next.i -= units;
+    next.o += 1u;
   }
+  return next;
+}
+
+// Part `part` of the flat range [0, total): where it starts and ends.
+fn part_range(part: u32, total: u32) -> vec2<u32> {
+  let length = (total + params.parts - 1u) / params.parts;
+  return vec2<u32>(part * length, min(total, (part + 1u) * length));
+}
+
+// The workgroup's tree sum of each lane's `sum`, stored by lane 0.
+fn store_sum(m: u32, part: u32, lane: u32, sum: f32) {
   partial[lane] = sum;
   workgroupBarrier();
   for (var stride = 128u; stride > 0u; stride >>= 1u) {
@@ -39,4 +59,32 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     workgroupBarrier();
   }
   if (lane == 0u) { out[m * params.parts + part] = partial[0] * params.scale; }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let m = group.x;
+  let range = part_range(group.y, params.outer * params.inner);
+  var sum = 0.0;
+  var cursor = cursor_start(range.x + lane, params.inner);
+  for (var k = range.x + lane; k < range.y; k += 256u) {
+    sum += x[(cursor.o * params.mid + m) * params.inner + cursor.i];
+    cursor = cursor_next(cursor, params.inner);
+  }
+  store_sum(m, group.y, lane, sum);
+}
+
+// `main` over vec4s of 4 consecutive inner values (inner a multiple of 4).
+@compute @workgroup_size(256)
+fn main_vec4(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+  let m = group.x;
+  let quads = params.inner / 4u;
+  let range = part_range(group.y, params.outer * quads);
+  var sum = vec4<f32>(0.0);
+  var cursor = cursor_start(range.x + lane, quads);
+  for (var k = range.x + lane; k < range.y; k += 256u) {
+    sum += x4[(cursor.o * params.mid + m) * quads + cursor.i];
+    cursor = cursor_next(cursor, quads);
+  }
+  store_sum(m, group.y, lane, (sum.x + sum.y) + (sum.z + sum.w));
 }

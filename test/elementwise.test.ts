@@ -99,6 +99,12 @@ test('sum, mean, per-channel sum', async () => {
     name: 'sumChannels', inputs: [{ shape: [3, 5, 4, 3] }], gpu: (_, [x]) => sumChannels(x),
     reference: ([x]) => ref.sumAxesForward(x, [3, 5, 4, 3], [0, 2, 3]).output,
   });
+  // Runs a multiple of 4 long (the vec4 kernel), longer than a workgroup's 256 threads.
+  await checkOp(engine, { name: 'sum (vec4)', inputs: [{ shape: [4, 1000] }], gpu: (_, [x]) => sum(x), reference: ([x]) => Float64Array.of(ref.sumForward(x)), forwardOnly: true });
+  await checkOp(engine, {
+    name: 'sumChannels (vec4)', inputs: [{ shape: [2, 6, 16, 20] }], gpu: (_, [x]) => sumChannels(x),
+    reference: ([x]) => ref.sumAxesForward(x, [2, 6, 16, 20], [0, 2, 3]).output, forwardOnly: true,
+  });
 });
 
 test('reductions split over workgroups (a GPU-sized engine) agree with the reference', async () => {
@@ -114,6 +120,12 @@ test('reductions split over workgroups (a GPU-sized engine) agree with the refer
     await checkOp(engine, {
       name: 'sumChannels', inputs: [{ shape: [3, 5, 61, 67] }], gpu: (_, [x]) => sumChannels(x),
       reference: ([x]) => ref.sumAxesForward(x, [3, 5, 61, 67], [0, 2, 3]).output, forwardOnly: true,
+    });
+    // The same over vec4s (runs a multiple of 4 long).
+    await checkOp(engine, { name: 'sum (vec4)', inputs: [{ shape: [4, 25_000] }], gpu: (_, [x]) => sum(x), reference: ([x]) => Float64Array.of(ref.sumForward(x)), forwardOnly: true });
+    await checkOp(engine, {
+      name: 'sumChannels (vec4)', inputs: [{ shape: [3, 5, 64, 68] }], gpu: (_, [x]) => sumChannels(x),
+      reference: ([x]) => ref.sumAxesForward(x, [3, 5, 64, 68], [0, 2, 3]).output, forwardOnly: true,
     });
   } finally {
     engine.destroy();

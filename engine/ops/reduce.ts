@@ -10,6 +10,7 @@ import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 import type { AdapterKind } from '../device.ts';
 
 const reduceKernel = kernel('reduce');
+const reduceVec4Kernel = kernel('reduce', 'main_vec4');
 const broadcastKernel = kernel('broadcast');
 
 /** out[m] = scale * sum over (o, i) of x viewed as [outer, mid, inner]. */
@@ -20,16 +21,28 @@ export function reduceOuterInner(x: Tensor, outer: number, mid: number, inner: n
   const out = engine.empty(shape, 'f32', 'sum');
   const label = `sum ${shapeString(x.shape)} -> ${shapeString(shape)}`;
   if (parts === 1) {
-    engine.run(reduceKernel, { buffers: { x, out }, params: { outer, mid, inner, scale: scaleBy, parts }, workgroups: [mid], label, bytes: x.size * 4 });
+    runReduce(x, out, { outer, mid, inner, scale: scaleBy, parts }, label);
     return out;
   }
   const partial = engine.empty([mid, parts], 'f32', 'sum parts');
-  engine.run(reduceKernel, { buffers: { x, out: partial }, params: { outer, mid, inner, scale: 1, parts }, workgroups: [mid, parts], label: `${label} (${parts} parts)`, bytes: x.size * 4 });
-  engine.run(reduceKernel, {
-    buffers: { x: partial, out }, params: { outer: 1, mid, inner: parts, scale: scaleBy, parts: 1 }, workgroups: [mid], label: `${label} (adding the parts)`, bytes: partial.size * 4,
-  });
+  runReduce(x, partial, { outer, mid, inner, scale: 1, parts }, `${label} (${parts} parts)`);
+  runReduce(partial, out, { outer: 1, mid, inner: parts, scale: scaleBy, parts: 1 }, `${label} (adding the parts)`);
   partial.dispose();
   return out;
+}
+
+interface ReduceParams { outer: number; mid: number; inner: number; scale: number; parts: number }
+
+/** One reduce dispatch ([mid, parts] workgroups); over vec4s (main_vec4) where inner runs are a multiple of 4 long. */
+function runReduce(x: Tensor, out: Tensor, params: ReduceParams, label: string): void {
+  const vec4 = params.inner % 4 === 0;
+  x.engine.run(vec4 ? reduceVec4Kernel : reduceKernel, {
+    buffers: vec4 ? { x4: x, out } : { x, out },
+    params: { ...params },
+    workgroups: [params.mid, params.parts],
+    label,
+    bytes: x.size * 4,
+  });
 }
 
 /** Values each workgroup of a GPU's split reduction sums at least (16 per thread); also BatchNorm's. */
