@@ -76,11 +76,11 @@ fn leaky_relu_backward(@builtin(global_invocation_id) id: vec3<u32>, @builtin(nu
   if (i < params.count) { out[i] = select(params.alpha * b[i], b[i], a[i] > 0.0); }
 }
 
-// b[0] = PReLU weight
+// c[0] = PReLU weight
 @compute @workgroup_size(256)
 fn prelu(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let i = element(id, groups);
-  if (i < params.count) { let x = a[i]; out[i] = select(b[0] * x, x, x > 0.0); }
+  if (i < params.count) { let x = a[i]; out[i] = select(c[0] * x, x, x > 0.0); }
 }
 
 // a = x, b = dy, c[0] = weight

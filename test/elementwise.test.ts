@@ -7,10 +7,12 @@ import { createEngine, testEngine } from './helpers/engine.ts';
 import { checkOp } from './helpers/gpu-check.ts';
 import { checkTorchCases } from './helpers/torch-check.ts';
 import * as ref from './helpers/reference.ts';
-import { add, axpby, leakyRelu, movingAverageInPlace, mul, prelu, scale, sigmoid, tanh } from '../engine/ops/elementwise.ts';
+import { add, addInPlace, axpby, fillInPlace, leakyRelu, movingAverageInPlace, mul, prelu, scale, sigmoid, tanh } from '../engine/ops/elementwise.ts';
 import { mean, reduceParts, sum, sumChannels } from '../engine/ops/reduce.ts';
 
-const shapes = [[1, 1, 1, 1], [2, 3, 5, 7], [3, 70001]];
+// Sizes that are not a multiple of 4 run the scalar kernels (elementwise.wgsl), the others their vec4
+// twins (elementwise_vec4.wgsl).
+const shapes = [[1, 1, 1, 1], [2, 3, 5, 7], [3, 70001], [2, 4, 6, 10], [4, 70001]];
 
 for (const shape of shapes) {
   const label = shape.join('x');
@@ -63,32 +65,54 @@ test('sigmoid and tanh saturate without NaN', async () => {
 });
 
 test('prelu with weight gradient', async () => {
-  await checkOp(await testEngine(), {
-    name: 'prelu',
-    inputs: [{ shape: [2, 3, 4, 5] }, { shape: [1], data: [0.25] }],
-    gpu: (_, [x, w]) => prelu(x, w),
-    reference: ([x, w]) => ref.preluForward(x, w),
-  });
+  for (const shape of [[2, 3, 4, 5], [2, 3, 5, 7]]) {
+    await checkOp(await testEngine(), {
+      name: `prelu ${shape.join('x')}`,
+      inputs: [{ shape }, { shape: [1], data: [0.25] }],
+      gpu: (_, [x, w]) => prelu(x, w),
+      reference: ([x, w]) => ref.preluForward(x, w),
+    });
+  }
+});
+
+test('addInPlace and fillInPlace write the target in place, over scalars and over vec4s', async () => {
+  const engine = await testEngine();
+  for (const size of [4 * 1000, 4001]) {
+    const start = Float32Array.from({ length: size }, (_, i) => Math.sin(i));
+    const addition = Float32Array.from({ length: size }, (_, i) => Math.cos(i * 0.3));
+    const target = engine.keep(engine.fromArray(start, [size]));
+    const source = engine.keep(engine.fromArray(addition, [size]));
+    addInPlace(target, source);
+    const [actual] = await engine.read([target]);
+    assert.equal(Array.from(actual), Array.from(start, (v, i) => Math.fround(v + addition[i]!)), `size ${size}`);
+    fillInPlace(target, -2.5);
+    assert.ok((await engine.read([target]))[0].every((v) => v === -2.5), `fill, size ${size}`);
+    target.dispose();
+    source.dispose();
+  }
 });
 
 test('movingAverageInPlace: decay 0 copies exactly over any contents, decay d follows the recurrence', async () => {
   const engine = await testEngine();
-  const source = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) * 3);
-  const target = engine.fromArray(new Float32Array(1000).fill(Number.NaN), [1000]);
-  const live = engine.fromArray(source, [1000]);
-  movingAverageInPlace(target, live, 0);
-  assert.equal([...(await engine.read([target]))[0]], [...source]);
-  const expected = Float64Array.from(source);
-  for (const [step, decay] of [0.9, 0.5, 0.99].entries()) {
-    const next = Float32Array.from(source, (v) => v * (step + 2) - 1);
-    engine.upload(live, next);
-    movingAverageInPlace(target, live, decay);
-    next.forEach((v, i) => { expected[i] = decay * expected[i] + (1 - decay) * v; });
+  // 1000 over vec4s, 1001 over scalars.
+  for (const size of [1000, 1001]) {
+    const source = Float32Array.from({ length: size }, (_, i) => Math.sin(i) * 3);
+    const target = engine.fromArray(new Float32Array(size).fill(Number.NaN), [size]);
+    const live = engine.fromArray(source, [size]);
+    movingAverageInPlace(target, live, 0);
+    assert.equal([...(await engine.read([target]))[0]], [...source]);
+    const expected = Float64Array.from(source);
+    for (const [step, decay] of [0.9, 0.5, 0.99].entries()) {
+      const next = Float32Array.from(source, (v) => v * (step + 2) - 1);
+      engine.upload(live, next);
+      movingAverageInPlace(target, live, decay);
+      next.forEach((v, i) => { expected[i] = decay * expected[i] + (1 - decay) * v; });
+    }
+    const [actual] = await engine.read([target]);
+    actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) <= 1e-5 * (1 + Math.abs(expected[i])), `size ${size}, element ${i}: ${v} vs ${expected[i]}`));
+    target.dispose();
+    live.dispose();
   }
-  const [actual] = await engine.read([target]);
-  actual.forEach((v, i) => assert.ok(Math.abs(v - expected[i]) <= 1e-5 * (1 + Math.abs(expected[i])), `element ${i}: ${v} vs ${expected[i]}`));
-  target.dispose();
-  live.dispose();
 });
 
 test('sum, mean, per-channel sum', async () => {

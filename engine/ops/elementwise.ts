@@ -27,15 +27,26 @@ const kernels = {
   sigmoidBackward: kernel('elementwise', 'sigmoid_backward'),
 };
 
+/** shaders/elementwise_vec4.wgsl: the same maps over vec4s, for sizes that are a multiple of 4. */
+const vec4Kernels = new Map(['add', 'mul', 'add_inplace', 'average_inplace', 'fill', 'axpby', 'affine', 'leaky_relu', 'leaky_relu_backward', 'prelu', 'prelu_backward',
+  'prelu_weight_terms', 'tanh_backward'].map((entry) => [entry, kernel('elementwise_vec4', entry)]));
+
+/** `k`, or its vec4 twin where there is one and `size` allows; and the count of elements (or vec4s) it runs over. */
+function launch(k: Kernel, size: number): { kernel: Kernel; count: number } {
+  const vec4 = size > 0 && size % 4 === 0 ? vec4Kernels.get(k.entry) : undefined;
+  return vec4 ? { kernel: vec4, count: size / 4 } : { kernel: k, count: size };
+}
+
 /** Runs one element-wise kernel over `like`'s elements into a new tensor of its shape. */
 function map(k: Kernel, like: Tensor, inputs: { a?: Tensor; b?: Tensor; c?: Tensor }, alpha = 0, beta = 0, name = k.entry): Tensor {
   const out = like.engine.empty(like.shape, 'f32', name);
   const buffers: Record<string, Tensor> = { out };
   for (const [key, tensor] of Object.entries(inputs)) if (tensor) buffers[key] = tensor;
-  like.engine.run(k, {
+  const { kernel: chosen, count } = launch(k, like.size);
+  like.engine.run(chosen, {
     buffers,
-    params: { count: like.size, alpha, beta },
-    workgroups: linearGrid(like.size),
+    params: { count, alpha, beta },
+    workgroups: linearGrid(count),
     label: `${name} ${shapeString(like.shape)}`,
     bytes: like.size * 4 * (Object.keys(buffers).length),
   });
@@ -52,31 +63,32 @@ export function add(a: Tensor, b: Tensor): Tensor {
   return record(out, [a, b], 'add', (dy) => [a.requiresGrad ? copy(dy) : null, b.requiresGrad ? copy(dy) : null]);
 }
 
+/** Runs one element-wise kernel that writes `target` in place (never recorded). */
+function runInPlace(k: Kernel, target: Tensor, source: Tensor | null, alpha: number, beta: number, label: string): void {
+  const { kernel: chosen, count } = launch(k, target.size);
+  target.engine.run(chosen, {
+    buffers: source ? { out: target, a: source } : { out: target },
+    params: { count, alpha, beta },
+    workgroups: linearGrid(count),
+    label,
+  });
+}
+
 /** target += addition, in place (never recorded). */
 export function addInPlace(target: Tensor, addition: Tensor): void {
   sameShape(target, addition, 'addInPlace');
-  target.engine.run(kernels.addInPlace, {
-    buffers: { out: target, a: addition },
-    params: { count: target.size, alpha: 0, beta: 0 },
-    workgroups: linearGrid(target.size),
-    label: `addInPlace ${shapeString(target.shape)}`,
-  });
+  runInPlace(kernels.addInPlace, target, addition, 0, 0, `addInPlace ${shapeString(target.shape)}`);
 }
 
 /** target = decay * target + (1 - decay) * source, in place (never recorded); decay 0 copies source exactly. */
 export function movingAverageInPlace(target: Tensor, source: Tensor, decay: number): void {
   sameShape(target, source, 'movingAverageInPlace');
-  target.engine.run(kernels.averageInPlace, {
-    buffers: { out: target, a: source },
-    params: { count: target.size, alpha: 1 - decay, beta: decay },
-    workgroups: linearGrid(target.size),
-    label: `movingAverageInPlace ${shapeString(target.shape)}`,
-  });
+  runInPlace(kernels.averageInPlace, target, source, 1 - decay, decay, `movingAverageInPlace ${shapeString(target.shape)}`);
 }
 
 /** Sets every element of `target` to `value`, in place. */
 export function fillInPlace(target: Tensor, value: number): void {
-  target.engine.run(kernels.fill, { buffers: { out: target }, params: { count: target.size, alpha: value, beta: 0 }, workgroups: linearGrid(target.size), label: 'fill' });
+  runInPlace(kernels.fill, target, null, value, 0, 'fill');
 }
 
 export function mul(a: Tensor, b: Tensor): Tensor {
@@ -128,7 +140,7 @@ export function leakyReluGradient(x: Tensor, dy: Tensor, slope: number): Tensor 
 /** PReLU with one learnable weight of shape [1]. */
 export function prelu(x: Tensor, weight: Tensor): Tensor {
   if (weight.size !== 1) throw new Error(`prelu: weight must have one element, got ${shapeString(weight.shape)}`);
-  const out = map(kernels.prelu, x, { a: x, b: weight }, 0, 0, 'prelu');
+  const out = map(kernels.prelu, x, { a: x, c: weight }, 0, 0, 'prelu');
   return record(out, [x, weight], 'prelu', (dy) => {
     const dx = x.requiresGrad ? map(kernels.preluBackward, x, { a: x, b: dy, c: weight }, 0, 0, 'preluBackward') : null;
     let dw: Tensor | null = null;
