@@ -9,7 +9,7 @@ export function registerShaderSources(sources: Record<string, string>): void {
 
 /**
  * The WGSL of shaders/<name>.wgsl, with each line `// #include OTHER` replaced by shaders/OTHER.wgsl
- * (WGSL has no includes; the gather shaders share their output epilogue this way).
+ * (WGSL has no includes; the gathers' output epilogue and the reductions' row cursor are shared this way).
  */
 export function shaderSource(name: string): string {
   return rawSource(name).replace(INCLUDE, (_, included: string) => shaderSource(included));

@@ -68,11 +68,8 @@ fn workgroup_sum(lane: u32, a: f32, b: f32) -> vec2<f32> {
 }
 
 // The cursor that visits lane, lane + 256, ... of one channel's batch * plane elements (or, with
-// `units` = plane / 4, of its vec4s).
-struct Cursor {
-  n: u32,
-  p: u32,
-}
+// `units` = plane / 4, of its vec4s): row = image, column = place in the plane.
+// #include row_cursor
 
 // The cursor of `lane` in part `part` (workgroup y), and the image where that part ends.
 fn cursor_start(lane: u32, part: u32) -> Cursor {
@@ -91,18 +88,8 @@ fn cursor_next(cursor: Cursor) -> Cursor {
   return cursor_next_in(cursor, params.plane);
 }
 
-fn cursor_next_in(cursor: Cursor, units: u32) -> Cursor {
-  // step_p < units, so one wrap is enough.
-  var next = Cursor(cursor.n + 256u / units, cursor.p + 256u % units);
-  if (next.p >= units) {
-    next.p -= units;
-    next.n += 1u;
-  }
-  return next;
-}
-
 fn element_index(cursor: Cursor, channel: u32) -> u32 {
-  return (cursor.n * params.channels + channel) * params.plane + cursor.p;
+  return (cursor.row * params.channels + channel) * params.plane + cursor.column;
 }
 
 /** Adds the statistics in slot `source` to those in slot `destination` (Chan et al.'s pairwise formula). */
@@ -146,7 +133,7 @@ fn train_statistics(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invo
   var count = 0.0;
   var shifted_sum = 0.0;
   var shifted_squares = 0.0;
-  for (; cursor.n < end; cursor = cursor_next(cursor)) {
+  for (; cursor.row < end; cursor = cursor_next(cursor)) {
     let shifted = x[element_index(cursor, channel)] - shift;
     shifted_sum += shifted;
     shifted_squares += shifted * shifted;
@@ -277,7 +264,7 @@ fn backward_reduce(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invoc
   var dy_total = 0.0;
   var dy_xhat_total = 0.0;
   let end = part_end(group.y);
-  for (var cursor = cursor_start(lane, group.y); cursor.n < end; cursor = cursor_next(cursor)) {
+  for (var cursor = cursor_start(lane, group.y); cursor.row < end; cursor = cursor_next(cursor)) {
     let index = element_index(cursor, channel);
     dy_total += dy[index];
     dy_xhat_total += dy[index] * (x[index] - mean);
@@ -351,7 +338,7 @@ fn backward_reduce_act(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_i
   var g_centred_total = 0.0;
   var slope_total = 0.0;
   let end = part_end(group.y);
-  for (var cursor = cursor_start(lane, group.y); cursor.n < end; cursor = cursor_next(cursor)) {
+  for (var cursor = cursor_start(lane, group.y); cursor.row < end; cursor = cursor_next(cursor)) {
     let index = element_index(cursor, channel);
     let pre = normalized(index, a);
     let dy_value = dy[index];
@@ -445,7 +432,7 @@ fn backward_input_act_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builti
 // backward_reduce and backward_reduce_act over vec4s: each lane sums vec4s and adds their components
 // at the end (both the same way, so the fused and the separate passes still agree bit for bit).
 fn quad_index(cursor: Cursor, channel: u32) -> u32 {
-  return (cursor.n * params.channels + channel) * (params.plane / 4u) + cursor.p;
+  return (cursor.row * params.channels + channel) * (params.plane / 4u) + cursor.column;
 }
 
 fn component_sum(v: vec4<f32>) -> f32 {
@@ -461,7 +448,7 @@ fn backward_reduce_vec4(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_
   var dy_total = vec4<f32>(0.0);
   var dy_xhat_total = vec4<f32>(0.0);
   let end = part_end(group.y);
-  for (var cursor = cursor_start_in(lane, group.y, quads); cursor.n < end; cursor = cursor_next_in(cursor, quads)) {
+  for (var cursor = cursor_start_in(lane, group.y, quads); cursor.row < end; cursor = cursor_next_in(cursor, quads)) {
     let index = quad_index(cursor, channel);
     dy_total += dy4[index];
     dy_xhat_total += dy4[index] * (x4[index] - mean);
@@ -479,7 +466,7 @@ fn backward_reduce_act_vec4(@builtin(workgroup_id) group: vec3<u32>, @builtin(lo
   var g_centred_total = vec4<f32>(0.0);
   var slope_total = vec4<f32>(0.0);
   let end = part_end(group.y);
-  for (var cursor = cursor_start_in(lane, group.y, quads); cursor.n < end; cursor = cursor_next_in(cursor, quads)) {
+  for (var cursor = cursor_start_in(lane, group.y, quads); cursor.row < end; cursor = cursor_next_in(cursor, quads)) {
     let index = quad_index(cursor, channel);
     let pre = normalized4(index, a);
     let dy_value = dy4[index];
@@ -501,7 +488,7 @@ fn train_statistics_vec4(@builtin(workgroup_id) group: vec3<u32>, @builtin(local
   var count = 0.0;
   var shifted_sums = vec4<f32>(0.0);
   var shifted_squares = vec4<f32>(0.0);
-  for (var cursor = cursor_start_in(lane, group.y, quads); cursor.n < end; cursor = cursor_next_in(cursor, quads)) {
+  for (var cursor = cursor_start_in(lane, group.y, quads); cursor.row < end; cursor = cursor_next_in(cursor, quads)) {
     let shifted = x4[quad_index(cursor, channel)] - shift;
     shifted_sums += shifted;
     shifted_squares += shifted * shifted;

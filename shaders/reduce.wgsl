@@ -22,26 +22,13 @@ struct Params {
 
 var<workgroup> partial: array<f32, 256>;
 
-// A thread's place among output m's values, flat position k = o * units + i: stepped by 256 rather than
-// divided per value (lavapipe divides lane by lane; the per-value division was most of this kernel).
-struct Cursor {
-  o: u32,
-  i: u32,
-}
+// A thread's place among output m's values, flat position k = row * units + column (row: o, column: i),
+// stepped by 256 rather than divided per value (the per-value division was most of this kernel).
+// #include row_cursor
 
 fn cursor_start(k: u32, units: u32) -> Cursor {
-  let o = k / units;
-  return Cursor(o, k - o * units);
-}
-
-fn cursor_next(cursor: Cursor, units: u32) -> Cursor {
-  // 256 % units < units, so one wrap is enough.
-  var next = Cursor(cursor.o + 256u / units, cursor.i + 256u % units);
-  if (next.i >= units) {
-    next.i -= units;
-    next.o += 1u;
-  }
-  return next;
+  let row = k / units;
+  return Cursor(row, k - row * units);
 }
 
 // Part `part` of the flat range [0, total): where it starts and ends.
@@ -68,8 +55,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   var sum = 0.0;
   var cursor = cursor_start(range.x + lane, params.inner);
   for (var k = range.x + lane; k < range.y; k += 256u) {
-    sum += x[(cursor.o * params.mid + m) * params.inner + cursor.i];
-    cursor = cursor_next(cursor, params.inner);
+    sum += x[(cursor.row * params.mid + m) * params.inner + cursor.column];
+    cursor = cursor_next_in(cursor, params.inner);
   }
   store_sum(m, group.y, lane, sum);
 }
@@ -83,8 +70,8 @@ fn main_vec4(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_
   var sum = vec4<f32>(0.0);
   var cursor = cursor_start(range.x + lane, quads);
   for (var k = range.x + lane; k < range.y; k += 256u) {
-    sum += x4[(cursor.o * params.mid + m) * quads + cursor.i];
-    cursor = cursor_next(cursor, quads);
+    sum += x4[(cursor.row * params.mid + m) * quads + cursor.column];
+    cursor = cursor_next_in(cursor, quads);
   }
   store_sum(m, group.y, lane, (sum.x + sum.y) + (sum.z + sum.w));
 }
