@@ -27,7 +27,7 @@ const kernels = {
   sigmoidBackward: kernel('elementwise', 'sigmoid_backward'),
 };
 
-/** shaders/elementwise_vec4.wgsl: the same maps over vec4s, for sizes that are a multiple of 4. */
+/** shaders/elementwise_vec4.wgsl: the maps of elementwise_maps.wgsl over vec4s, for sizes that are a multiple of 4. */
 const vec4Kernels = new Map(['add', 'mul', 'add_inplace', 'average_inplace', 'fill', 'axpby', 'affine', 'leaky_relu', 'leaky_relu_backward', 'prelu', 'prelu_backward',
   'prelu_weight_terms', 'tanh_backward'].map((entry) => [entry, kernel('elementwise_vec4', entry)]));
 
