@@ -1,6 +1,7 @@
 // Kernel benchmark: forward, grad-input and grad-weight of the GAN / SRGAN conv layers, median
 // milliseconds and GFLOP/s (2 x multiply-adds), then TF.js's WebGPU backend on the same device (when
-// @tensorflow/tfjs-backend-webgpu is installed; loaded after the engine's timings). `--only G2,D2`
+// @tensorflow/tfjs-backend-webgpu is installed; loaded after the engine's timings, and the engine timed
+// again after it: each TF.js ratio uses the mean of the engine's times before and after). `--only G2,D2`
 // picks layers, `--json FILE` writes the figures, `--repeats N` sets calls per timed batch, `--no-tfjs` skips the comparator,
 // `--no-torch` skips the PyTorch comparator (bench/torch_conv.py, when a python3 has torch; CPU, or
 // CUDA with `--torch-device cuda` on a machine with an NVIDIA GPU),
@@ -345,18 +346,36 @@ async function main(): Promise<void> {
   const tfjs = options.tfjs ? await loadTfjs(engine.device) : null;
   if (options.tfjs && !tfjs) console.log('TF.js comparator skipped: npm install -D @tensorflow/tfjs-core @tensorflow/tfjs-backend-webgpu');
   if (tfjs) {
-    console.log('\nTF.js WebGPU on the same device: ms fwd/dx/dw, and engine/TF.js time ratios (below 1 = the engine faster)');
+    console.log('\ntiming TF.js WebGPU on the same device ...');
+    const tfjsTimes: Array<Record<PassName, number>> = [];
+    const ratioLines: string[] = [];
     for (const [index, layer] of selected.entries()) {
       const theirs = tfjsPasses(tfjs, layer);
       const other = { fwd: 0, dx: 0, dw: 0 };
       for (const pass of passNames) other[pass] = (await median(theirs[pass], tfjs.sync, repeats)).wall;
       theirs.dispose();
-      const ours = engineTimes[index]!;
-      console.log(`${layer.name.padEnd(6)} ${passNames.map((p) => other[p].toFixed(0)).join('/').padEnd(24)} ${passNames.map((p) => (ours[p] / other[p]).toFixed(2)).join(' ')}`);
+      tfjsTimes.push(other);
       results[index]!['tfjs'] = { fwd_ms: other.fwd, dx_ms: other.dx, dw_ms: other.dw };
     }
     // The training steps below run without it.
     tfjs.dispose();
+    // The engine once more, so that each ratio sets TF.js beside the engine's times from both sides of
+    // it: a software adapter's speed drifts by up to 2x over the 10-20 minutes between the two
+    // (bench/RESULTS.md), and the mean of the times before and after cancels a steady drift.
+    console.log('\nengine again, after TF.js (each ratio below uses the mean of its time before and after)');
+    console.log('layer  shape                          GFLOP   fwd ms  GFLOP/s    dx ms  GFLOP/s    dw ms  GFLOP/s');
+    for (const [index, layer] of selected.entries()) {
+      const after = await timeLayer(engine, layer, { tune: false, fresh, repeats });
+      printTiming(layer, after, { tuned: false, candidates: false });
+      const before = engineTimes[index]!;
+      const bracket = { fwd: (before.fwd + after.times.fwd) / 2, dx: (before.dx + after.times.dx) / 2, dw: (before.dw + after.times.dw) / 2 };
+      const other = tfjsTimes[index]!;
+      ratioLines.push(`${layer.name.padEnd(6)} ${passNames.map((p) => other[p].toFixed(0)).join('/').padEnd(24)} ${passNames.map((p) => (bracket[p] / other[p]).toFixed(2)).join(' ')}`);
+      const engineResult = results[index]!['engine'] as Record<string, unknown>;
+      engineResult['after_tfjs'] = { fwd_ms: after.times.fwd, dx_ms: after.times.dx, dw_ms: after.times.dw };
+    }
+    console.log('\nTF.js WebGPU on the same device: ms fwd/dx/dw, and engine/TF.js time ratios (below 1 = the engine faster)');
+    for (const line of ratioLines) console.log(line);
   }
   const torch = options.torch ? torchTimes(selected, repeats, rounds, options.torchDevice) : null;
   if (torch) {
