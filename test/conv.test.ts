@@ -12,6 +12,7 @@ import * as ref from './helpers/reference.ts';
 import type { Shape4 } from './helpers/reference.ts';
 import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
+import { winogradApplies, winogradChunk } from '../engine/ops/conv-winograd.ts';
 import { backward } from '../engine/ops/backward.ts';
 import { convTuning, gatherCandidates, gatherSplits, tileBuffers, tileOf, vec4StripHalo, weightGradCandidates, weightGradChunks, weightGradSwap } from '../engine/ops/conv-kernels.ts';
 
@@ -340,6 +341,43 @@ test('aligned vec4 strip loads (VEC4_STRIP) agree with the reference, halos shar
     }
   } finally {
     Object.assign(convTuning, saved);
+  }
+});
+
+test('the Winograd F(3x3, 2x2) gather agrees with the reference: conv2d, convTranspose2d, their grad-inputs, chunks of images', async () => {
+  const k4s2p1 = { stride: 2, padding: 1 };
+  // [case, transposed, does the forward gather qualify, does the grad-input's]
+  const cases: [Case, boolean, boolean, boolean][] = [
+    // Partial tiles (5 x 7 outputs in 3 x 3 tiles), m padded from 33 to 64; the grad-input (4 x 3 = 12 channels) does not qualify.
+    [{ x: [2, 3, 10, 14], weight: [33, 3, 4, 4], ...k4s2p1, bias: true, activation: { leakyRelu: 0.2 } }, false, true, false],
+    // convTranspose2d: 4 phases x 9 channels; its grad-input (a conv2d to 6 channels) does not qualify.
+    [{ x: [2, 6, 5, 7], weight: [6, 9, 4, 4], ...k4s2p1, bias: true, activation: 'tanh' }, true, true, false],
+    // The grad-input of this conv2d is a convTranspose2d to 4 x 10 channels.
+    [{ x: [3, 10, 8, 6], weight: [32, 10, 4, 4], ...k4s2p1, bias: false }, false, true, true],
+    // And the other way round.
+    [{ x: [2, 40, 4, 6], weight: [40, 8, 4, 4], ...k4s2p1, bias: false }, true, true, true],
+  ];
+  const saved = { ...convTuning };
+  const savedChunk = winogradChunk.bytes;
+  try {
+    Object.assign(convTuning, { gather: 'winograd', weightGrad: null });
+    for (const [c, transposed, forward, gradInput] of cases) {
+      const g = gatherGeometryOf(c, transposed);
+      const [n, cin, h, w] = c.x;
+      const dy = gatherGeometryOf({ ...c, x: [n, transposed ? c.weight[1] : c.weight[0], g.outHeight, g.outWidth] }, !transposed);
+      assert.is(winogradApplies(g), forward, describe(c));
+      assert.is(winogradApplies({ ...dy, outChannels: cin, outHeight: h, outWidth: w }), gradInput, `${describe(c)} grad-input`);
+      await checkConv(c, transposed);
+    }
+    // One image per chunk; then a chunk of two images and one of one (case 2's forward: k 40, 2 tiles an image).
+    winogradChunk.bytes = 1;
+    await checkConv(cases[0][0], false);
+    await checkConv(cases[3][0], true);
+    winogradChunk.bytes = 2 * 4 * 16 * 40 * 2;
+    await checkConv(cases[2][0], false);
+  } finally {
+    Object.assign(convTuning, saved);
+    winogradChunk.bytes = savedChunk;
   }
 });
 

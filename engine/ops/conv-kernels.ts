@@ -1,7 +1,8 @@
 // The three GPU building blocks behind conv2d and convTranspose2d (engine/ops/conv.ts): a weight
 // repack, the implicit-GEMM gather that computes either op's forward (and so either op's
-// grad-input), and the chunked weight-gradient GEMM, each of the last two in several variants
-// (engine/ops/conv-autotune.ts chooses). WGSL: shaders/conv_*.wgsl.
+// grad-input; for k4 s2 p1 layers also as Winograd F(3x3, 2x2), engine/ops/conv-winograd.ts), and the
+// chunked weight-gradient GEMM, each of the last two in several variants (engine/ops/conv-autotune.ts
+// chooses). WGSL: shaders/conv_*.wgsl.
 
 import { kernel } from '../kernel.ts';
 import type { Engine } from '../runtime.ts';
@@ -9,6 +10,7 @@ import type { AdapterKind } from '../device.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
+import { winogradApplies, winogradByDefault, winogradGather } from './conv-winograd.ts';
 
 const packKernel = kernel('conv_pack_weights');
 const gatherKernel = kernel('conv_gather');
@@ -61,7 +63,7 @@ const SPLIT_TILE_VARIANTS = ['tile64x64s', 'tile128x128s'] as const;
 export type GatherTileVariant = TileVariant | 'tile32x32k4' | typeof SPLIT_TILE_VARIANTS[number];
 /** Every variant by name (what convTuning may force; flags and the randomised sweep check against these). */
 export const GATHER_VARIANTS = ['subgroup32', 'subgroup16', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip16', 'strip8', 'strip4',
-  'gather16', 'gather8', 'gather4', ...TILE_VARIANTS, 'tile32x32k4', ...SPLIT_TILE_VARIANTS] as const;
+  'gather16', 'gather8', 'gather4', 'winograd', ...TILE_VARIANTS, 'tile32x32k4', ...SPLIT_TILE_VARIANTS] as const;
 export const WEIGHT_GRAD_VARIANTS = ['taps16', 'rows32', 'rows16', 'rows8', 'subgroup32', 'subgroup16', 'subgroup8', 'plain16', 'plain8', 'plain4',
   ...TILE_VARIANTS] as const;
 
@@ -192,23 +194,28 @@ export function vec4StripHalo(g: GatherGeometry): { left: number; right: number;
  * The variants the autotuner times for `g` on this engine, the default first: on a GPU the GEMM tiles
  * (gatherTiles), then the measured best on lavapipe (subgroup32 wherever 32 channels fill it: the
  * tuner's pick on every such bench layer, 1.06-1.39x faster than subgroup16 in CPU time), except that
- * pixels8 comes before pixels16 (a few percent slower, but half the shader compile time).
+ * pixels8 comes before pixels16 (a few percent slower, but half the shader compile time), and that on a
+ * CPU adapter the Winograd gather comes first where winogradByDefault says it pays (elsewhere it is
+ * the tuner's last candidate).
  */
 export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVariant[] {
   const useful = usefulChannels(g.outChannels);
   const strip = stripGeometry(g).width <= MAX_STRIP_WIDTH;
   const subgroups = engine.subgroupMinSize >= 8;
-  const all: GatherVariant[] = ['subgroup32', 'subgroup16', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4'];
+  const all: GatherVariant[] = ['subgroup32', 'subgroup16', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4', 'winograd'];
   const tiles = engine.adapterKind === 'gpu' ? gatherTiles(g) : [];
   const blocked = all.filter((v) => {
+    if (v === 'winograd') return subgroups && winogradApplies(g);
     if (v === 'phases8') return useful === 4 && subgroups && isUpsampleK4S2(g);
     if (v.startsWith('pixels')) return useful === 4 && subgroups && stripGeometry(g, channelsOf(v)).width <= MAX_PIXEL_STRIP;
     // subgroup32 reads the same 16-channel-padded weights; it only needs 32 channels to fill.
     if (v === 'subgroup32') return g.outChannels >= 32 && strip && subgroups;
     return channelsOf(v) <= useful && (!v.startsWith('subgroup') || (strip && subgroups)) && (!v.startsWith('strip') || strip);
   });
+  // On a CPU adapter the Winograd gather first where it pays (winogradByDefault).
+  const ordered = engine.adapterKind === 'cpu' && winogradByDefault(g) ? ['winograd' as const, ...blocked.filter((v) => v !== 'winograd')] : blocked;
   // The tiles come first where they have 16 channels to fill (see weightGradCandidates).
-  return g.outChannels >= 16 ? [...tiles, ...blocked] : [...blocked, ...tiles];
+  return g.outChannels >= 16 ? [...tiles, ...ordered] : [...ordered, ...tiles];
 }
 
 /**
@@ -451,6 +458,11 @@ export function gatherConvolution(
       });
       partial.dispose();
     }
+    packed.dispose();
+    return out;
+  }
+  if (variant === 'winograd') {
+    winogradGather(x, packed, bias, out, g, params, fused);
     packed.dispose();
     return out;
   }

@@ -1,0 +1,145 @@
+// The Winograd F(3x3, 2x2) gather for k4 s2 p1 layers (conv2d halving the size, convTranspose2d
+// doubling it, and so their grad-inputs): 16 multiplies where the direct gather does 36 per 3x3
+// outputs and (k, m) pair. shaders/conv_winograd.wgsl has the algebra. Four passes: the weights
+// transformed once, then per chunk of images the input tiles transformed, the 16 GEMMs, and the
+// outputs transformed back with bias and activation. Chunks keep the transformed tiles and products
+// under winogradChunk.bytes each, whatever the batch.
+
+import { kernel } from '../kernel.ts';
+import type { Tensor } from '../tensor.ts';
+import type { GatherGeometry } from './conv-kernels.ts';
+
+const transformWeightsKernel = kernel('conv_winograd', 'transform_weights');
+const transformInputKernel = kernel('conv_winograd', 'transform_input');
+const multiplyKernel = kernel('conv_winograd', 'multiply');
+const transformOutputKernel = kernel('conv_winograd', 'transform_output');
+
+/** Positions of a 4x4 tile: one GEMM each. */
+const TILE_POSITIONS = 16;
+/** Output channels per thread of `multiply` (its accumulators); m is padded to a multiple. */
+const GEMM_CHANNELS = 32;
+/** Inputs summed per accumulator update in `multiply` (2 was best on lavapipe: bench/RESULTS.md). */
+const K_STEP = 2;
+/** Threads per workgroup of the transforms and of `multiply` at most (fewer for fewer quads of work). */
+const WORKGROUP = 64;
+/** Threads for `quads` quads of work in a row: WORKGROUP, or fewer (a multiple of 8, the lavapipe subgroup). */
+const threadsFor = (quads: number): number => Math.min(WORKGROUP, Math.ceil(quads / 8) * 8);
+/** The most bytes of transformed input, or of products, one chunk of images holds (tests lower it). */
+export const winogradChunk = { bytes: 32 * 2 ** 20 };
+
+/** The GEMMs' sizes: reduction k, channels m (padded) of which realM are real, tiles per image. */
+interface WinogradSizes {
+  k: number;
+  m: number;
+  realM: number;
+  tilesY: number;
+  tilesX: number;
+}
+
+function sizesOf(g: GatherGeometry): WinogradSizes {
+  // conv2d: 4 input phases per channel into Cout, 3x3 tiles of the output. convTranspose2d: the
+  // input's channels into 4 output phases of Cout, 3x3 tiles of the H + 1 (W + 1) plane positions.
+  const realM = g.transposed ? 4 * g.outChannels : g.outChannels;
+  return {
+    k: g.transposed ? g.inChannels : 4 * g.inChannels,
+    m: Math.ceil(realM / GEMM_CHANNELS) * GEMM_CHANNELS,
+    realM,
+    tilesY: Math.ceil((g.transposed ? g.inHeight + 1 : g.outHeight) / 3),
+    tilesX: Math.ceil((g.transposed ? g.inWidth + 1 : g.outWidth) / 3),
+  };
+}
+
+/**
+ * Whether the Winograd gather computes `g`: a 4x4 kernel at stride 2 and padding 1 halving
+ * (conv2d) or doubling (convTranspose2d) an even size, an even reduction (K_STEP), and at least
+ * GEMM_CHANNELS output channels in the GEMM (below that, most of `multiply`'s work is padding).
+ */
+export function winogradApplies(g: GatherGeometry): boolean {
+  if (g.kernelHeight !== 4 || g.kernelWidth !== 4 || g.stride !== 2 || g.padding !== 1) return false;
+  const sizes = g.transposed
+    ? g.outHeight === 2 * g.inHeight && g.outWidth === 2 * g.inWidth
+    : g.inHeight % 2 === 0 && g.inWidth % 2 === 0 && g.outHeight === g.inHeight / 2 && g.outWidth === g.inWidth / 2;
+  const { k, realM } = sizesOf(g);
+  return sizes && k % K_STEP === 0 && realM >= GEMM_CHANNELS;
+}
+
+/** Reduction and output size from which the Winograd gather is the default on a CPU adapter. */
+const DEFAULT_MIN_REDUCTION = 64;
+const DEFAULT_MIN_PHASE_SIZE = 8;
+
+/**
+ * Whether the Winograd gather should be `g`'s default on lavapipe: it applies, the reduction is long
+ * enough for the GEMMs to outweigh the transforms, and each output phase is at least 8 x 8, so that
+ * 3 x 3 tiles waste little (a 4 x 4 phase computes 6 x 6). On the bench layers that qualify it took
+ * 0.56-1.02x the direct gather's time (bench/RESULTS.md).
+ */
+export function winogradByDefault(g: GatherGeometry): boolean {
+  const phase = g.transposed ? g.inHeight : g.outHeight;
+  const phaseWidth = g.transposed ? g.inWidth : g.outWidth;
+  return winogradApplies(g) && sizesOf(g).k >= DEFAULT_MIN_REDUCTION && Math.min(phase, phaseWidth) >= DEFAULT_MIN_PHASE_SIZE;
+}
+
+/**
+ * out = `fused` activation of the gather of x with the packed weights (conv_pack_weights.wgsl's
+ * layout) plus bias, for a `g` that winogradApplies to. `params` are the gather's (gatherParams).
+ */
+export function winogradGather(
+  x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, params: Record<string, number>, fused: Record<string, number>,
+): void {
+  const engine = x.engine;
+  const { k, m, realM, tilesY, tilesX } = sizesOf(g);
+  const tilesPerImage = tilesY * tilesX;
+  const imagesPerChunk = Math.max(1, Math.min(g.batch, Math.floor(winogradChunk.bytes / (4 * TILE_POSITIONS * Math.max(k, m) * tilesPerImage))));
+  const chunkTiles = (images: number) => Math.ceil((images * tilesPerImage) / 4) * 4;
+  const shared = {
+    inChannels: params.inChannels, inHeight: g.inHeight, inWidth: g.inWidth, outChannels: g.outChannels, outHeight: g.outHeight,
+    outWidth: g.outWidth, transposed: g.transposed ? 1 : 0, hasBias: bias ? 1 : 0, paddedOutChannels: params.paddedOutChannels,
+    k, m, realM, tilesY, tilesX,
+  };
+  const weights = engine.empty([TILE_POSITIONS * k * m], 'f32', 'winograd weights');
+  engine.run(transformWeightsKernel, {
+    buffers: { packed, transformedWeights: weights },
+    params: { ...shared, tiles: 4, firstImage: 0, images: 1 },
+    overrides: { TRANSFORM_THREADS: threadsFor(m / 4) },
+    workgroups: [Math.ceil(m / 4 / threadsFor(m / 4)), k, 1],
+    label: `winograd weights k${k} m${m}`,
+    bytes: (packed.size + weights.size) * 4,
+  });
+  const largest = chunkTiles(imagesPerChunk);
+  const input = engine.empty([TILE_POSITIONS * k * largest], 'f32', 'winograd input tiles');
+  const products = engine.empty([TILE_POSITIONS * m * largest], 'f32', 'winograd products');
+  for (let firstImage = 0; firstImage < g.batch; firstImage += imagesPerChunk) {
+    const images = Math.min(imagesPerChunk, g.batch - firstImage);
+    const tiles = chunkTiles(images);
+    const chunk = { ...shared, tiles, firstImage, images };
+    const label = `images ${firstImage}-${firstImage + images - 1}, ${tiles} tiles`;
+    const tileQuads = tiles / 4;
+    const outputQuads = Math.ceil((images * tilesPerImage) / 4);
+    engine.run(transformInputKernel, {
+      buffers: { x, transformedInput: input },
+      params: chunk,
+      overrides: { TRANSFORM_THREADS: threadsFor(tileQuads) },
+      workgroups: [Math.ceil(tileQuads / threadsFor(tileQuads)), k, 1],
+      label: `winograd input ${label}`,
+      bytes: (images * g.inChannels * g.inHeight * g.inWidth + TILE_POSITIONS * k * tiles) * 4,
+    });
+    engine.run(multiplyKernel, {
+      buffers: { inputQuads: input, weightQuads: weights, productQuads: products },
+      params: chunk,
+      overrides: { K_STEP, GEMM_THREADS: threadsFor(tileQuads) },
+      workgroups: [Math.ceil(tileQuads / threadsFor(tileQuads)), m / GEMM_CHANNELS, TILE_POSITIONS],
+      label: `winograd multiply k${k} m${m} ${label}`,
+      flops: 2 * TILE_POSITIONS * k * m * tiles,
+      bytes: TILE_POSITIONS * (k * tiles + k * m + m * tiles) * 4,
+    });
+    engine.run(transformOutputKernel, {
+      buffers: { products, bias: bias ?? products, out },
+      params: chunk,
+      overrides: { ...fused, TRANSFORM_THREADS: threadsFor(outputQuads) },
+      workgroups: [Math.ceil(outputQuads / threadsFor(outputQuads)), g.outChannels, 1],
+      label: `winograd output ${label}`,
+      bytes: (TILE_POSITIONS * realM * tiles + images * g.outChannels * g.outHeight * g.outWidth) * 4,
+    });
+  }
+  for (const t of [weights, input, products]) t.dispose();
+}

@@ -1,0 +1,294 @@
+// Winograd F(3x3, 2x2) for the k4 s2 p1 gathers (engine/ops/conv-winograd.ts): conv2d halving the
+// size and convTranspose2d doubling it, and so their grad-inputs.
+//
+// Both are sums of 2x2 stride-1 convolutions over a "plane" of the input:
+// - conv2d: output (oy, ox) = sum over input phases (py, px) and taps a, b of
+//   w[ky = 2a + py, kx = 2b + px] * plane[oy + a, ox + b], plane[r, c] = x[2r + py - 1, 2c + px - 1];
+//   the reduction runs over k = (ci, py, px), 4 per input channel.
+// - convTranspose2d: output phase q = (qy, qx), position v = (vy, vx): sum over taps a, b of
+//   w[ky = 3 - qy - 2a, kx = 3 - qx - 2b] * plane[vy + a, vx + b], plane[r, c] = x[r - 1, c - 1], and
+//   v = (oy + qy) / 2 (output row oy = 2u + qy is v = u + qy): every phase reads the same plane, so the
+//   4 phases are 4 x Cout "channels" m = q * Cout + co of one GEMM, reduced over k = ci.
+// Each 4x4 tile of the plane at (3 ty, 3 tx) gives 3x3 outputs: Y = A^T [ (G g G^T) . (B^T d B) ] A, 16
+// multiplies per 36 for each (k, m) pair, as 16 GEMMs U[pos] (k x m) x V[pos] (k x tiles). With
+// points 0, 1, -1 and infinity (every entry 0, +-1 or 1/2, so the transforms add little rounding;
+// test/conv.test.ts holds them to the direct gathers' tolerances):
+//   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1], G = [1 0; 1/2 1/2; 1/2 -1/2; 0 1],
+//   A^T = [1 1 1 0; 0 1 -1 0; 0 1 1 1].
+//
+// Layouts: U [16][k][m] (m padded to a multiple of 32 with zeros), V [16][k][tiles], products
+// [16][m][tiles]; tiles (of the images `firstImage` .. `firstImage + images - 1`) are padded to a
+// multiple of 4 with zero tiles, so that `multiply` reads and writes vec4s of 4 tiles.
+
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+
+struct Params {
+  // The gather's input [batch, inChannels, inHeight, inWidth] and output [batch, outChannels, outHeight, outWidth].
+  inChannels: u32,
+  inHeight: u32,
+  inWidth: u32,
+  outChannels: u32,
+  outHeight: u32,
+  outWidth: u32,
+  transposed: u32,
+  hasBias: u32,
+  // Packed weights' row length (conv_pack_weights.wgsl: [inChannels, 4, 4, paddedOutChannels]).
+  paddedOutChannels: u32,
+  // GEMM sizes: reduction k, channels m (a multiple of 32) of which realM are real, tiles (a multiple of 4).
+  k: u32,
+  m: u32,
+  realM: u32,
+  tiles: u32,
+  // Tiles per image row and column, and the images of this chunk.
+  tilesY: u32,
+  tilesX: u32,
+  firstImage: u32,
+  images: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+
+// --- transform_weights: U[pos][k][m] = (G g G^T)[pos] for the 2x2 filter g of (k, m); one thread per
+// 4 consecutive m, so that the stores are vec4s.
+
+@group(0) @binding(1) var<storage, read> packed: array<f32>;
+@group(0) @binding(2) var<storage, read_write> transformedWeights: array<vec4<f32>>;
+
+// The packed weight of gather input channel ci, tap (ky, kx), output channel co.
+fn packedWeight(ci: u32, ky: u32, kx: u32, co: u32) -> f32 {
+  return packed[((ci * 4u + ky) * 4u + kx) * params.paddedOutChannels + co];
+}
+
+// Threads per workgroup of the three transforms: 64, or fewer (a multiple of 8) for short rows of work.
+override TRANSFORM_THREADS: u32 = 64u;
+
+@compute @workgroup_size(TRANSFORM_THREADS)
+fn transform_weights(@builtin(global_invocation_id) id: vec3<u32>) {
+  let quad = id.x;
+  let k = id.y;
+  if (4u * quad >= params.m) { return; }
+  // [pos]: the 4 channels' values.
+  var quads: array<vec4<f32>, 16>;
+  for (var e = 0u; e < 4u; e++) {
+    let m = 4u * quad + e;
+    // g[a][b]: kernel row a, column b of the 2x2 filter (zero for padding channels).
+    var g = array<vec2<f32>, 2>(vec2<f32>(0.0), vec2<f32>(0.0));
+    if (m < params.realM) {
+      for (var a = 0u; a < 2u; a++) {
+        for (var b = 0u; b < 2u; b++) {
+          if (params.transposed == 0u) {
+            // k = (ci, py, px), m = co.
+            g[a][b] = packedWeight(k / 4u, 2u * a + (k / 2u) % 2u, 2u * b + k % 2u, m);
+          } else {
+            // k = ci, m = (qy, qx) * outChannels + co.
+            let q = m / params.outChannels;
+            g[a][b] = packedWeight(k, 3u - q / 2u - 2u * a, 3u - q % 2u - 2u * b, m - q * params.outChannels);
+          }
+        }
+      }
+    }
+    // (G g G^T)[i][j]: rows of G g first, then their G^T columns.
+    let rows = array<vec2<f32>, 4>(g[0], 0.5 * (g[0] + g[1]), 0.5 * (g[0] - g[1]), g[1]);
+    for (var i = 0u; i < 4u; i++) {
+      let r = rows[i];
+      let values = vec4<f32>(r.x, 0.5 * (r.x + r.y), 0.5 * (r.x - r.y), r.y);
+      for (var j = 0u; j < 4u; j++) { quads[i * 4u + j][e] = values[j]; }
+    }
+  }
+  let plane = params.k * params.m / 4u;
+  for (var pos = 0u; pos < 16u; pos++) { transformedWeights[pos * plane + k * params.m / 4u + quad] = quads[pos]; }
+}
+
+// --- transform_input: V[pos][k][t] = (B^T d B)[pos] for the plane tile d of (k, t); one thread per
+// 4 consecutive tiles, so that the stores are vec4s (lavapipe stores lane by lane, each checked).
+
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read_write> transformedInput: array<vec4<f32>>;
+
+// B^T v for a column or row v of 4.
+fn inputTransform(v: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(v.x - v.z, v.y + v.z, v.z - v.y, v.w - v.y);
+}
+
+// Where a chunk's tile t lies: image, tile row and tile column; and whether it is a padding tile.
+// A thread finds its first tile with divisions and steps to the next ones (lavapipe divides lane by lane).
+struct TilePlace {
+  present: bool,
+  n: u32,
+  ty: u32,
+  tx: u32,
+}
+
+fn tilePlace(t: u32) -> TilePlace {
+  let tilesPerImage = params.tilesY * params.tilesX;
+  let image = t / tilesPerImage;
+  let within = t - image * tilesPerImage;
+  let ty = within / params.tilesX;
+  return TilePlace(image < params.images, params.firstImage + image, ty, within - ty * params.tilesX);
+}
+
+fn nextTile(at: TilePlace) -> TilePlace {
+  var next = at;
+  next.tx += 1u;
+  if (next.tx == params.tilesX) {
+    next.tx = 0u;
+    next.ty += 1u;
+    if (next.ty == params.tilesY) {
+      next.ty = 0u;
+      next.n += 1u;
+      next.present = next.n < params.firstImage + params.images;
+    }
+  }
+  return next;
+}
+
+@compute @workgroup_size(TRANSFORM_THREADS)
+fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
+  let quad = id.x;
+  let k = id.y;
+  if (4u * quad >= params.tiles) { return; }
+  // Input row = scale * plane row + rowOffset (and columns alike).
+  let transposed = params.transposed != 0u;
+  let ci = select(k / 4u, k, transposed);
+  let scale = select(2, 1, transposed);
+  let rowOffset = select(i32((k / 2u) % 2u), 0, transposed) - 1;
+  let columnOffset = select(i32(k % 2u), 0, transposed) - 1;
+  // [pos]: the 4 tiles' values.
+  var tiles: array<vec4<f32>, 16>;
+  var at = tilePlace(4u * quad);
+  for (var e = 0u; e < 4u; e++) {
+    // Padding tiles read image 0 (and multiply by nothing: they are zeros).
+    let channelStart = (select(0u, at.n, at.present) * params.inChannels + ci) * params.inHeight * params.inWidth;
+    var d: array<vec4<f32>, 4>;
+    for (var i = 0; i < 4; i++) {
+      let row = scale * (3 * i32(at.ty) + i) + rowOffset;
+      var values = vec4<f32>(0.0);
+      for (var j = 0; j < 4; j++) {
+        let column = scale * (3 * i32(at.tx) + j) + columnOffset;
+        let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
+        values[j] = select(0.0, x[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
+      }
+      // B^T along the row now, along the columns below.
+      d[i] = inputTransform(values);
+    }
+    for (var j = 0u; j < 4u; j++) {
+      let column = inputTransform(vec4<f32>(d[0][j], d[1][j], d[2][j], d[3][j]));
+      for (var i = 0u; i < 4u; i++) { tiles[i * 4u + j][e] = column[i]; }
+    }
+    at = nextTile(at);
+  }
+  let plane = params.k * params.tiles / 4u;
+  for (var pos = 0u; pos < 16u; pos++) { transformedInput[pos * plane + k * params.tiles / 4u + quad] = tiles[pos]; }
+}
+
+// --- multiply: products[pos][m][t] = sum over k of U[pos][k][m] V[pos][k][t]; 4 tiles x 32 channels
+// a thread, built as conv_gather_subgroup.wgsl's main (the weights go through the subgroup, each
+// accumulator is updated once per K_STEP inputs; bench/RESULTS.md has K_STEP 1-8 timed).
+
+@group(0) @binding(5) var<storage, read> inputQuads: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read> weightQuads: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read_write> productQuads: array<vec4<f32>>;
+
+override K_STEP: u32 = 2u;
+// Threads per workgroup: 64, or fewer (a multiple of 8) when there are fewer tile quads, since every
+// thread of the workgroup runs the loop (the ones past the end on the last quad) for the shuffles.
+override GEMM_THREADS: u32 = 64u;
+var<private> acc: array<vec4<f32>, 32>;
+
+// Channels 8 * bank .. 8 * bank + 7: the sum over the step's K_STEP inputs, then one accumulator update.
+fn addBank(quads: array<vec4<f32>, 8>, values: array<vec4<f32>, 8>, bank: u32) {
+  for (var j = 0u; j < 8u; j++) {
+    let c = 8u * bank + j;
+    var sum = vec4<f32>(0.0);
+    for (var s = 0u; s < K_STEP; s++) { sum += subgroupShuffle(quads[s][c % 4u], c / 4u) * values[s]; }
+    acc[c] += sum;
+  }
+}
+
+@compute @workgroup_size(GEMM_THREADS)
+fn multiply(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
+            @builtin(subgroup_invocation_id) lane: u32) {
+  let tileQuads = params.tiles / 4u;
+  let quad = min(id.x, tileQuads - 1u);
+  let mQuads = params.m / 4u;
+  var inputAt = group.z * params.k * tileQuads + quad;
+  var weightAt = group.z * params.k * mQuads + group.y * 8u + lane % 8u;
+  for (var k = 0u; k < params.k; k += K_STEP) {
+    var values: array<vec4<f32>, 8>;
+    var quads: array<vec4<f32>, 8>;
+    for (var s = 0u; s < K_STEP; s++) {
+      values[s] = inputQuads[inputAt + s * tileQuads];
+      quads[s] = weightQuads[weightAt + s * mQuads];
+    }
+    inputAt += K_STEP * tileQuads;
+    weightAt += K_STEP * mQuads;
+    addBank(quads, values, 0u);
+    addBank(quads, values, 1u);
+    addBank(quads, values, 2u);
+    addBank(quads, values, 3u);
+  }
+  if (id.x >= tileQuads) { return; }
+  let sums = acc;
+  for (var c = 0u; c < 32u; c++) { productQuads[(group.z * params.m + group.y * 32u + c) * tileQuads + quad] = sums[c]; }
+}
+
+// --- transform_output: the 3x3 outputs A^T P A of (m, t), plus bias and activation; one thread per 4
+// consecutive tiles, which load their products as vec4s.
+
+@group(0) @binding(8) var<storage, read> products: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> bias: array<f32>;
+@group(0) @binding(10) var<storage, read_write> out: array<f32>;
+
+// #include conv_epilogue
+
+// A^T v for a column or row v of 4.
+fn outputTransform(v: vec4<f32>) -> vec3<f32> {
+  return vec3<f32>(v.x + v.y + v.z, v.y - v.z, v.y + v.z + v.w);
+}
+
+@compute @workgroup_size(TRANSFORM_THREADS)
+fn transform_output(@builtin(global_invocation_id) id: vec3<u32>) {
+  let quad = id.x;
+  let co = id.y;
+  let realTiles = params.images * params.tilesY * params.tilesX;
+  if (4u * quad >= realTiles) { return; }
+  let transposed = params.transposed != 0u;
+  let step = select(1, 2, transposed);
+  let biasValue = select(0.0, bias[co], params.hasBias != 0u);
+  let plane = params.m * params.tiles / 4u;
+  // convTranspose2d's 4 output phases (m = q * outChannels + co) in one thread: their outputs
+  // interleave, and threads writing alternate columns of one cache line on both cores took 2x the
+  // time per byte of conv2d's transform.
+  for (var q = 0u; q < select(1u, 4u, transposed); q++) {
+    let m = q * params.outChannels + co;
+    var quads: array<vec4<f32>, 16>;
+    for (var pos = 0u; pos < 16u; pos++) { quads[pos] = products[pos * plane + m * params.tiles / 4u + quad]; }
+    // Output row = 2 * (plane row - qy) + qy for convTranspose2d's phase (qy, qx); the plane row for conv2d.
+    let qy = i32(q / 2u);
+    let qx = i32(q % 2u);
+    var at = tilePlace(4u * quad);
+    for (var e = 0u; e < 4u; e++) {
+      if (!at.present) { break; }
+      var rows: array<vec4<f32>, 3>;
+      for (var j = 0u; j < 4u; j++) {
+        let column = outputTransform(vec4<f32>(quads[j][e], quads[4u + j][e], quads[8u + j][e], quads[12u + j][e]));
+        rows[0][j] = column.x;
+        rows[1][j] = column.y;
+        rows[2][j] = column.z;
+      }
+      let channelStart = (at.n * params.outChannels + co) * params.outHeight * params.outWidth;
+      for (var i = 0; i < 3; i++) {
+        let row = step * (3 * i32(at.ty) + i - qy) + qy;
+        let values = outputTransform(rows[i]);
+        for (var j = 0; j < 3; j++) {
+          let column = step * (3 * i32(at.tx) + j - qx) + qx;
+          if (row >= 0 && row < i32(params.outHeight) && column >= 0 && column < i32(params.outWidth)) {
+            out[channelStart + u32(row) * params.outWidth + u32(column)] = epilogue(values[j] + biasValue);
+          }
+        }
+      }
+      at = nextTile(at);
+    }
+  }
+}
