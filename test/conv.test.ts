@@ -357,6 +357,26 @@ test('the Winograd F(3x3, 2x2) gather agrees with the reference: conv2d, convTra
     // And the other way round.
     [{ x: [2, 40, 4, 6], weight: [40, 8, 4, 4], ...k4s2p1, bias: false }, true, true, true],
   ];
+  // The default on a CPU adapter for gathers with a reduction of 64 or more and phases of 8 x 8 or more (the
+  // bench's G2 forward, D3 forward); for smaller ones (G1's forward: 4 x 4 phases), and on GPUs, a later candidate.
+  const engine = await testEngine();
+  const gpuSized = await createEngine({ seed: 99, adapterKind: 'gpu' });
+  try {
+    const g2 = gatherGeometryOf({ x: [16, 256, 16, 16], weight: [256, 128, 4, 4], ...k4s2p1, bias: false }, true);
+    const d3 = gatherGeometryOf({ x: [16, 128, 32, 32], weight: [256, 128, 4, 4], ...k4s2p1, bias: false }, false);
+    const g1 = gatherGeometryOf({ x: [16, 512, 4, 4], weight: [512, 256, 4, 4], ...k4s2p1, bias: false }, true);
+    for (const g of [g2, d3]) {
+      if (engine.adapterKind === 'cpu' && engine.subgroupMinSize >= 8) assert.is(gatherCandidates(engine, g)[0], 'winograd');
+    }
+    const candidates = gatherCandidates(engine, g1);
+    assert.is(candidates.includes('winograd'), engine.subgroupMinSize >= 8);
+    assert.is.not(candidates[0], 'winograd');
+    assert.is.not(gatherCandidates(gpuSized, g2)[0], 'winograd');
+  } finally {
+    gpuSized.destroy();
+  }
+  // One image's tiles (16 x 1024 x 86 x 86 floats) over 64 MiB: not Winograd, whatever the chunk size.
+  assert.is(winogradApplies(gatherGeometryOf({ x: [1, 256, 512, 512], weight: [256, 256, 4, 4], ...k4s2p1, bias: false }, false)), false);
   const saved = { ...convTuning };
   const savedChunk = winogradChunk.bytes;
   try {

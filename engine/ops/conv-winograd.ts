@@ -26,6 +26,8 @@ const WORKGROUP = 64;
 const threadsFor = (quads: number): number => Math.min(WORKGROUP, Math.ceil(quads / 8) * 8);
 /** The most bytes of transformed input, or of products, one chunk of images holds (tests lower it). */
 export const winogradChunk = { bytes: 32 * 2 ** 20 };
+/** The most bytes of transformed input, or of products, of one image (under every adapter's binding limit). */
+const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 
 /** The GEMMs' sizes: reduction k, channels m (padded) of which realM are real, tiles per image. */
 interface WinogradSizes {
@@ -52,15 +54,17 @@ function sizesOf(g: GatherGeometry): WinogradSizes {
 /**
  * Whether the Winograd gather computes `g`: a 4x4 kernel at stride 2 and padding 1 halving
  * (conv2d) or doubling (convTranspose2d) an even size, an even reduction (K_STEP), and at least
- * GEMM_CHANNELS output channels in the GEMM (below that, most of `multiply`'s work is padding).
+ * GEMM_CHANNELS output channels in the GEMM (below that, most of `multiply`'s work is padding); and
+ * one image's transformed tiles and products within MAX_IMAGE_BYTES (a chunk holds at least one image).
  */
 export function winogradApplies(g: GatherGeometry): boolean {
   if (g.kernelHeight !== 4 || g.kernelWidth !== 4 || g.stride !== 2 || g.padding !== 1) return false;
   const sizes = g.transposed
     ? g.outHeight === 2 * g.inHeight && g.outWidth === 2 * g.inWidth
     : g.inHeight % 2 === 0 && g.inWidth % 2 === 0 && g.outHeight === g.inHeight / 2 && g.outWidth === g.inWidth / 2;
-  const { k, realM } = sizesOf(g);
-  return sizes && k % K_STEP === 0 && realM >= GEMM_CHANNELS;
+  const { k, m, realM, tilesY, tilesX } = sizesOf(g);
+  const imageBytes = 4 * TILE_POSITIONS * Math.max(k, m) * tilesY * tilesX;
+  return sizes && k % K_STEP === 0 && realM >= GEMM_CHANNELS && imageBytes <= MAX_IMAGE_BYTES;
 }
 
 /** Reduction and output size from which the Winograd gather is the default on a CPU adapter. */
@@ -70,18 +74,20 @@ const DEFAULT_MIN_PHASE_SIZE = 8;
 /**
  * Whether the Winograd gather should be `g`'s default on lavapipe: it applies, the reduction is long
  * enough for the GEMMs to outweigh the transforms, and each output phase is at least 8 x 8, so that
- * 3 x 3 tiles waste little (a 4 x 4 phase computes 6 x 6). On the bench layers that qualify it took
- * 0.56-1.02x the direct gather's time (bench/RESULTS.md).
+ * 3 x 3 tiles waste little (a 4 x 4 phase computes 6 x 6). Timed shape by shape it wins on most
+ * convTranspose2d gathers and on some conv2d ones (0.47-1.67x the best direct gather's CPU time); over
+ * whole paper CGAN steps this rule beat both the direct gathers (0.95x) and Winograd for the
+ * convTranspose2d gathers alone (bench/RESULTS.md). `--autotune` picks shape by shape.
  */
 export function winogradByDefault(g: GatherGeometry): boolean {
-  const phase = g.transposed ? g.inHeight : g.outHeight;
-  const phaseWidth = g.transposed ? g.inWidth : g.outWidth;
-  return winogradApplies(g) && sizesOf(g).k >= DEFAULT_MIN_REDUCTION && Math.min(phase, phaseWidth) >= DEFAULT_MIN_PHASE_SIZE;
+  const phase = g.transposed ? Math.min(g.inHeight, g.inWidth) : Math.min(g.outHeight, g.outWidth);
+  return winogradApplies(g) && sizesOf(g).k >= DEFAULT_MIN_REDUCTION && phase >= DEFAULT_MIN_PHASE_SIZE;
 }
 
 /**
  * out = `fused` activation of the gather of x with the packed weights (conv_pack_weights.wgsl's
- * layout) plus bias, for a `g` that winogradApplies to. `params` are the gather's (gatherParams).
+ * layout) plus bias, for a `g` that winogradApplies to. `params` are the gather's (gatherParams: its
+ * paddedOutChannels is the packed weights' row length).
  */
 export function winogradGather(
   x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, params: Record<string, number>, fused: Record<string, number>,
@@ -92,7 +98,7 @@ export function winogradGather(
   const imagesPerChunk = Math.max(1, Math.min(g.batch, Math.floor(winogradChunk.bytes / (4 * TILE_POSITIONS * Math.max(k, m) * tilesPerImage))));
   const chunkTiles = (images: number) => Math.ceil((images * tilesPerImage) / 4) * 4;
   const shared = {
-    inChannels: params.inChannels, inHeight: g.inHeight, inWidth: g.inWidth, outChannels: g.outChannels, outHeight: g.outHeight,
+    inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth, outChannels: g.outChannels, outHeight: g.outHeight,
     outWidth: g.outWidth, transposed: g.transposed ? 1 : 0, hasBias: bias ? 1 : 0, paddedOutChannels: params.paddedOutChannels,
     k, m, realM, tilesY, tilesX,
   };
