@@ -112,7 +112,8 @@ fn inputTransform(v: vec4<f32>) -> vec4<f32> {
 }
 
 // Where a chunk's tile t lies: image, tile row and tile column; and whether it is a padding tile.
-// A thread finds its first tile with divisions and steps to the next ones (lavapipe divides lane by lane).
+// A thread finds its first tile with divisions and steps to the next ones (3 divisions a thread instead
+// of 12; lavapipe divides lane by lane, though here the change did not show in the timings).
 struct TilePlace {
   present: bool,
   n: u32,
@@ -184,7 +185,7 @@ fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // --- multiply: products[pos][m][t] = sum over k of U[pos][k][m] V[pos][k][t]; 4 tiles x 32 channels
 // a thread, built as conv_gather_subgroup.wgsl's main (the weights go through the subgroup, each
-// accumulator is updated once per K_STEP inputs; bench/RESULTS.md has K_STEP 1-8 timed).
+// accumulator is updated once per K_STEP inputs; bench/RESULTS.md has K_STEP 2, 4 and 8 timed).
 
 @group(0) @binding(5) var<storage, read> inputQuads: array<vec4<f32>>;
 @group(0) @binding(6) var<storage, read> weightQuads: array<vec4<f32>>;
