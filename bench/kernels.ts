@@ -368,9 +368,9 @@ async function main(): Promise<void> {
       const after = await timeLayer(engine, layer, { tune: false, fresh, repeats });
       printTiming(layer, after, { tuned: false, candidates: false });
       const before = engineTimes[index]!;
-      const bracket = { fwd: (before.fwd + after.times.fwd) / 2, dx: (before.dx + after.times.dx) / 2, dw: (before.dw + after.times.dw) / 2 };
       const other = tfjsTimes[index]!;
-      ratioLines.push(`${layer.name.padEnd(6)} ${passNames.map((p) => other[p].toFixed(0)).join('/').padEnd(24)} ${passNames.map((p) => (bracket[p] / other[p]).toFixed(2)).join(' ')}`);
+      const ratio = (p: PassName) => (before[p] + after.times[p]) / 2 / other[p];
+      ratioLines.push(`${layer.name.padEnd(6)} ${passNames.map((p) => other[p].toFixed(0)).join('/').padEnd(24)} ${passNames.map((p) => ratio(p).toFixed(2)).join(' ')}`);
       const engineResult = results[index]!['engine'] as Record<string, unknown>;
       engineResult['after_tfjs'] = { fwd_ms: after.times.fwd, dx_ms: after.times.dx, dw_ms: after.times.dw };
     }

@@ -33,8 +33,9 @@ struct Params {
   outWidth: u32,
   transposed: u32,
   hasBias: u32,
-  // Packed weights' row length (conv_pack_weights.wgsl: [inChannels, 4, 4, paddedOutChannels]).
-  paddedOutChannels: u32,
+  // The weight's layout: [outChannels, inChannels, 4, 4] (1: conv2d's, as a gather's output channel
+  // comes first) or [inChannels, outChannels, 4, 4] (0), in the gather's channels.
+  outputIsFirst: u32,
   // GEMM sizes: reduction k, channels m (a multiple of 32) of which realM are real, tiles (a multiple of 4).
   k: u32,
   m: u32,
@@ -52,12 +53,14 @@ struct Params {
 // --- transform_weights: U[pos][k][m] = (G g G^T)[pos] for the 2x2 filter g of (k, m); one thread per
 // 4 consecutive m, so that the stores are vec4s.
 
-@group(0) @binding(1) var<storage, read> packed: array<f32>;
+// Read from the op's own weight tensor: the direct gathers' packed copy would be one more pass.
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
 @group(0) @binding(2) var<storage, read_write> transformedWeights: array<vec4<f32>>;
 
-// The packed weight of gather input channel ci, tap (ky, kx), output channel co.
-fn packedWeight(ci: u32, ky: u32, kx: u32, co: u32) -> f32 {
-  return packed[((ci * 4u + ky) * 4u + kx) * params.paddedOutChannels + co];
+// The weight of gather input channel ci, tap (ky, kx), output channel co.
+fn weightAt(ci: u32, ky: u32, kx: u32, co: u32) -> f32 {
+  let pair = select(ci * params.outChannels + co, co * params.inChannels + ci, params.outputIsFirst != 0u);
+  return weight[(pair * 4u + ky) * 4u + kx];
 }
 
 // Threads per workgroup of the three transforms: 64, or fewer (a multiple of 8) for short rows of work.
@@ -79,11 +82,11 @@ fn transform_weights(@builtin(global_invocation_id) id: vec3<u32>) {
         for (var b = 0u; b < 2u; b++) {
           if (params.transposed == 0u) {
             // k = (ci, py, px), m = co.
-            g[a][b] = packedWeight(k / 4u, 2u * a + (k / 2u) % 2u, 2u * b + k % 2u, m);
+            g[a][b] = weightAt(k / 4u, 2u * a + (k / 2u) % 2u, 2u * b + k % 2u, m);
           } else {
             // k = ci, m = (qy, qx) * outChannels + co.
             let q = m / params.outChannels;
-            g[a][b] = packedWeight(k, 3u - q / 2u - 2u * a, 3u - q % 2u - 2u * b, m - q * params.outChannels);
+            g[a][b] = weightAt(k, 3u - q / 2u - 2u * a, 3u - q % 2u - 2u * b, m - q * params.outChannels);
           }
         }
       }

@@ -437,9 +437,13 @@ export function gatherConvolution(
   const engine = x.engine;
   if (!runnableGatherVariants(engine, g).includes(variant)) throw new Error(`conv: variant ${variant} cannot run ${JSON.stringify(g)}`);
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
+  const fused = activationOverrides(activation);
+  if (variant === 'winograd') {
+    winogradGather(x, weight, outputIsFirst, bias, out, g, fused);
+    return out;
+  }
   const packed = packWeights(weight, outputIsFirst);
   const params = gatherParams(g, bias !== null);
-  const fused = activationOverrides(activation);
   if (isTile(variant)) {
     const tile = tileOf(variant);
     const splits = tile.split ? gatherSplits(g, tile) : 1;
@@ -458,11 +462,6 @@ export function gatherConvolution(
       });
       partial.dispose();
     }
-    packed.dispose();
-    return out;
-  }
-  if (variant === 'winograd') {
-    winogradGather(x, packed, bias, out, g, params, fused);
     packed.dispose();
     return out;
   }

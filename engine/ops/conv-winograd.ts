@@ -1,9 +1,10 @@
 // The Winograd F(3x3, 2x2) gather for k4 s2 p1 layers (conv2d halving the size, convTranspose2d
 // doubling it, and so their grad-inputs): 16 multiplies where the direct gather does 36 per 3x3
 // outputs and (k, m) pair. shaders/conv_winograd.wgsl has the algebra. Four passes: the weights
-// transformed once, then per chunk of images the input tiles transformed, the 16 GEMMs, and the
-// outputs transformed back with bias and activation. Chunks keep the transformed tiles and products
-// under winogradChunk.bytes each, whatever the batch.
+// transformed once (from the op's weight tensor, not the direct gathers' packed copy), then per chunk
+// of images the input tiles transformed, the 16 GEMMs, and the outputs transformed back with bias and
+// activation. Chunks keep the transformed tiles and products under winogradChunk.bytes each, whatever
+// the batch.
 
 import { kernel } from '../kernel.ts';
 import type { Tensor } from '../tensor.ts';
@@ -85,12 +86,12 @@ export function winogradByDefault(g: GatherGeometry): boolean {
 }
 
 /**
- * out = `fused` activation of the gather of x with the packed weights (conv_pack_weights.wgsl's
- * layout) plus bias, for a `g` that winogradApplies to. `params` are the gather's (gatherParams: its
- * paddedOutChannels is the packed weights' row length).
+ * out = `fused` activation of the gather of x with `weight` (conv2d's [Cout, Cin, 4, 4] layout in the
+ * gather's channels when `outputIsFirst`, else [Cin, Cout, 4, 4]) plus bias, for a `g` that
+ * winogradApplies to.
  */
 export function winogradGather(
-  x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, params: Record<string, number>, fused: Record<string, number>,
+  x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, out: Tensor, g: GatherGeometry, fused: Record<string, number>,
 ): void {
   const engine = x.engine;
   const { k, m, realM, tilesY, tilesX } = sizesOf(g);
@@ -99,17 +100,17 @@ export function winogradGather(
   const chunkTiles = (images: number) => Math.ceil((images * tilesPerImage) / 4) * 4;
   const shared = {
     inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth, outChannels: g.outChannels, outHeight: g.outHeight,
-    outWidth: g.outWidth, transposed: g.transposed ? 1 : 0, hasBias: bias ? 1 : 0, paddedOutChannels: params.paddedOutChannels,
+    outWidth: g.outWidth, transposed: g.transposed ? 1 : 0, hasBias: bias ? 1 : 0, outputIsFirst: outputIsFirst ? 1 : 0,
     k, m, realM, tilesY, tilesX,
   };
   const weights = engine.empty([TILE_POSITIONS * k * m], 'f32', 'winograd weights');
   engine.run(transformWeightsKernel, {
-    buffers: { packed, transformedWeights: weights },
+    buffers: { weight, transformedWeights: weights },
     params: { ...shared, tiles: 4, firstImage: 0, images: 1 },
     overrides: { TRANSFORM_THREADS: threadsFor(m / 4) },
     workgroups: [Math.ceil(m / 4 / threadsFor(m / 4)), k, 1],
     label: `winograd weights k${k} m${m}`,
-    bytes: (packed.size + weights.size) * 4,
+    bytes: (weight.size + weights.size) * 4,
   });
   const largest = chunkTiles(imagesPerChunk);
   const input = engine.empty([TILE_POSITIONS * k * largest], 'f32', 'winograd input tiles');
