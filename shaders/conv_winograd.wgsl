@@ -109,43 +109,7 @@ fn transform_weights(@builtin(global_invocation_id) id: vec3<u32>) {
 @group(0) @binding(3) var<storage, read> x: array<f32>;
 @group(0) @binding(4) var<storage, read_write> transformedInput: array<vec4<f32>>;
 
-// B^T v for a column or row v of 4.
-fn inputTransform(v: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(v.x - v.z, v.y + v.z, v.z - v.y, v.w - v.y);
-}
-
-// Where a chunk's tile t lies: image, tile row and tile column; and whether it is a padding tile.
-// A thread finds its first tile with divisions and steps to the next ones (3 divisions a thread instead
-// of 12; lavapipe divides lane by lane, though here the change did not show in the timings).
-struct TilePlace {
-  present: bool,
-  n: u32,
-  ty: u32,
-  tx: u32,
-}
-
-fn tilePlace(t: u32) -> TilePlace {
-  let tilesPerImage = params.tilesY * params.tilesX;
-  let image = t / tilesPerImage;
-  let within = t - image * tilesPerImage;
-  let ty = within / params.tilesX;
-  return TilePlace(image < params.images, params.firstImage + image, ty, within - ty * params.tilesX);
-}
-
-fn nextTile(at: TilePlace) -> TilePlace {
-  var next = at;
-  next.tx += 1u;
-  if (next.tx == params.tilesX) {
-    next.tx = 0u;
-    next.ty += 1u;
-    if (next.ty == params.tilesY) {
-      next.ty = 0u;
-      next.n += 1u;
-      next.present = next.n < params.firstImage + params.images;
-    }
-  }
-  return next;
-}
+// #include winograd_tiles
 
 @compute @workgroup_size(TRANSFORM_THREADS)
 fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -186,56 +150,9 @@ fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
   for (var pos = 0u; pos < 16u; pos++) { transformedInput[pos * plane + k * params.tiles / 4u + quad] = tiles[pos]; }
 }
 
-// --- multiply: products[pos][m][t] = sum over k of U[pos][k][m] V[pos][k][t]; 4 tiles x 32 channels
-// a thread, built as conv_gather_subgroup.wgsl's main (the weights go through the subgroup, each
-// accumulator is updated once per K_STEP inputs; bench/RESULTS.md has K_STEP 2, 4 and 8 timed).
+// --- multiply (shaders/winograd_multiply.wgsl): products[pos][m][t] = sum over k of U[pos][k][m] V[pos][k][t].
 
-@group(0) @binding(5) var<storage, read> inputQuads: array<vec4<f32>>;
-@group(0) @binding(6) var<storage, read> weightQuads: array<vec4<f32>>;
-@group(0) @binding(7) var<storage, read_write> productQuads: array<vec4<f32>>;
-
-override K_STEP: u32 = 2u;
-// Threads per workgroup: 64, or fewer (a multiple of 8) when there are fewer tile quads, since every
-// thread of the workgroup runs the loop (the ones past the end on the last quad) for the shuffles.
-override GEMM_THREADS: u32 = 64u;
-var<private> acc: array<vec4<f32>, 32>;
-
-// Channels 8 * bank .. 8 * bank + 7: the sum over the step's K_STEP inputs, then one accumulator update.
-fn addBank(quads: array<vec4<f32>, 8>, values: array<vec4<f32>, 8>, bank: u32) {
-  for (var j = 0u; j < 8u; j++) {
-    let c = 8u * bank + j;
-    var sum = vec4<f32>(0.0);
-    for (var s = 0u; s < K_STEP; s++) { sum += subgroupShuffle(quads[s][c % 4u], c / 4u) * values[s]; }
-    acc[c] += sum;
-  }
-}
-
-@compute @workgroup_size(GEMM_THREADS)
-fn multiply(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
-            @builtin(subgroup_invocation_id) lane: u32) {
-  let tileQuads = params.tiles / 4u;
-  let quad = min(id.x, tileQuads - 1u);
-  let mQuads = params.m / 4u;
-  var inputAt = group.z * params.k * tileQuads + quad;
-  var weightAt = group.z * params.k * mQuads + group.y * 8u + lane % 8u;
-  for (var k = 0u; k < params.k; k += K_STEP) {
-    var values: array<vec4<f32>, 8>;
-    var quads: array<vec4<f32>, 8>;
-    for (var s = 0u; s < K_STEP; s++) {
-      values[s] = inputQuads[inputAt + s * tileQuads];
-      quads[s] = weightQuads[weightAt + s * mQuads];
-    }
-    inputAt += K_STEP * tileQuads;
-    weightAt += K_STEP * mQuads;
-    addBank(quads, values, 0u);
-    addBank(quads, values, 1u);
-    addBank(quads, values, 2u);
-    addBank(quads, values, 3u);
-  }
-  if (id.x >= tileQuads) { return; }
-  let sums = acc;
-  for (var c = 0u; c < 32u; c++) { productQuads[(group.z * params.m + group.y * 32u + c) * tileQuads + quad] = sums[c]; }
-}
+// #include winograd_multiply
 
 // --- transform_output: the 3x3 outputs A^T P A of (m, t), plus bias and activation; one thread per 4
 // consecutive tiles, which load their products as vec4s.

@@ -65,7 +65,7 @@ test('autotuning times each new shape once, records the fastest candidate, and r
     const candidates: Record<string, string[]> = {
       C: gatherCandidates(engine, { ...k3, inChannels: 24, outChannels: 20, transposed: false }),
       T: gatherCandidates(engine, { ...k3, inChannels: 20, outChannels: 24, transposed: true }),
-      W: weightGradCandidates(engine, 20, { height: 3, width: 3, stride: 1, inChannels: 24, gradWidth: 8 }),
+      W: weightGradCandidates(engine, 20, { height: 3, width: 3, stride: 1, padding: 1, inChannels: 24, gradHeight: 12, gradWidth: 12, inHeight: 12, inWidth: 12 }),
     };
     for (const [key, variant] of Object.entries(table)) {
       const kind = key.startsWith('weightGrad') ? 'W' : key.includes(' T ') ? 'T' : 'C';

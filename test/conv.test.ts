@@ -194,10 +194,11 @@ test('workgroup-memory GEMM tiles (the default on GPUs) agree with the reference
   const saved = { ...convTuning };
   // An engine that sizes and orders its kernels for a GPU, on whatever adapter runs the tests.
   const gpuSized = await createEngine({ seed: 4321, adapterKind: 'gpu' });
+  const k3s1Weight = { height: 3, width: 3, stride: 1, padding: 1, gradHeight: 32, gradWidth: 32, inHeight: 32, inWidth: 32 };
   const k3s1 = { batch: 2, inChannels: 32, inHeight: 16, inWidth: 16, outHeight: 16, outWidth: 16, kernelHeight: 3, kernelWidth: 3, stride: 1, padding: 1, transposed: false };
   try {
-    assert.is(weightGradCandidates(gpuSized, 64, { height: 3, width: 3, stride: 1, inChannels: 64, gradWidth: 32 })[0], 'tile64x64');
-    assert.not.ok(weightGradCandidates(gpuSized, 16, { height: 3, width: 3, stride: 1, inChannels: 16, gradWidth: 32 }).includes('tile128x64'));
+    assert.is(weightGradCandidates(gpuSized, 64, { ...k3s1Weight, inChannels: 64 })[0], 'tile64x64');
+    assert.not.ok(weightGradCandidates(gpuSized, 16, { ...k3s1Weight, inChannels: 16 }).includes('tile128x64'));
     // 64 x 64 tiles where they make enough workgroups (4 x 64 x 64 pixels x 128 channels: 256 x 2), else the split tile.
     assert.is(gatherCandidates(gpuSized, { ...k3s1, batch: 4, outChannels: 128, inHeight: 64, inWidth: 64, outHeight: 64, outWidth: 64 })[0], 'tile64x64');
     assert.is(gatherCandidates(gpuSized, { ...k3s1, outChannels: 64 })[0], 'tile32x32k4');
@@ -401,6 +402,69 @@ test('the Winograd F(3x3, 2x2) gather agrees with the reference: conv2d, convTra
   }
 });
 
+test('the Winograd F(2x2, 3x3) weight gradient agrees with the reference: conv2d, convTranspose2d, chunks of images', async () => {
+  const k4s2p1 = { stride: 2, padding: 1, bias: false };
+  // The gradient side (conv2d's dy, convTranspose2d's x) needs 32 channels or more.
+  const cases: [Case, boolean][] = [
+    // Partial tiles (5 x 7 gradient positions in 3 x 3 tiles), m padded from 33 to 64, 3 input channels.
+    [{ x: [2, 3, 10, 14], weight: [33, 3, 4, 4], ...k4s2p1 }, false],
+    // convTranspose2d: x (40 channels, 4 x 6) is the gradient side, dy (8 channels, 8 x 12) the input side.
+    [{ x: [2, 40, 4, 6], weight: [40, 8, 4, 4], ...k4s2p1 }, true],
+    // 3 images of 2 tiles.
+    [{ x: [3, 10, 8, 6], weight: [32, 10, 4, 4], ...k4s2p1 }, false],
+  ];
+  const shapeOf = (c: Case, transposed: boolean) => {
+    const [n, cin, h, w] = c.x;
+    const [small, large] = transposed ? [[cin, h, w], [c.weight[1], 2 * h, 2 * w]] : [[c.weight[0], h / 2, w / 2], [cin, h, w]];
+    return {
+      height: 4, width: 4, stride: 2, padding: 1, gradHeight: small[1], gradWidth: small[2], inChannels: large[0], inHeight: large[1], inWidth: large[2],
+      gradChannels: small[0], batch: n,
+    };
+  };
+  const engine = await testEngine();
+  for (const [c, transposed] of cases) {
+    const { gradChannels, ...shape } = shapeOf(c, transposed);
+    assert.is(weightGradCandidates(engine, gradChannels, shape).includes('winograd'), engine.subgroupMinSize >= 8, describe(c));
+  }
+  // 31 gradient channels, or an odd size: not Winograd.
+  const narrow = shapeOf({ x: [2, 31, 4, 6], weight: [31, 8, 4, 4], ...k4s2p1 }, true);
+  assert.not.ok(weightGradCandidates(engine, narrow.gradChannels, narrow).includes('winograd'));
+  const odd = shapeOf({ x: [2, 3, 9, 14], weight: [33, 3, 4, 4], ...k4s2p1 }, false);
+  assert.not.ok(weightGradCandidates(engine, odd.gradChannels, { ...odd, gradHeight: 4 }).includes('winograd'));
+  // The default on a CPU adapter where the input side has 16 channels or more and the gradient side is 8 x 8 or
+  // more (the bench's G2 and D2); not for a 4 x 4 gradient side, a 1-channel input side (G4), or on GPUs.
+  const g2 = shapeOf({ x: [16, 256, 16, 16], weight: [256, 128, 4, 4], ...k4s2p1 }, true);
+  const d2 = shapeOf({ x: [16, 64, 64, 64], weight: [128, 64, 4, 4], ...k4s2p1 }, false);
+  const fourByFour = shapeOf({ x: [16, 512, 4, 4], weight: [512, 256, 4, 4], ...k4s2p1 }, true);
+  const g4 = shapeOf({ x: [16, 64, 64, 64], weight: [64, 1, 4, 4], ...k4s2p1 }, true);
+  const cpuDefault = engine.adapterKind === 'cpu' && engine.subgroupMinSize >= 8;
+  for (const s of [g2, d2]) assert.is(weightGradCandidates(engine, s.gradChannels, s)[0] === 'winograd', cpuDefault, `${s.gradChannels} x ${s.inChannels}`);
+  for (const s of [fourByFour, g4]) assert.is.not(weightGradCandidates(engine, s.gradChannels, s)[0], 'winograd');
+  const gpuSized = await createEngine({ seed: 98, adapterKind: 'gpu' });
+  try {
+    assert.is.not(weightGradCandidates(gpuSized, g2.gradChannels, g2)[0], 'winograd');
+  } finally {
+    gpuSized.destroy();
+  }
+  if (engine.subgroupMinSize < 8) return;
+  const saved = { ...convTuning };
+  const savedChunk = winogradChunk.bytes;
+  try {
+    Object.assign(convTuning, { gather: null, weightGrad: 'winograd' });
+    for (const [c, transposed] of cases) await checkConv(c, transposed);
+    // One image per chunk (the later ones add to the products); then chunks of 2 and 1 images (case 2:
+    // 2 tiles of 16 x max(4 x 10, 32) floats an image).
+    winogradChunk.bytes = 1;
+    await checkConv(cases[0][0], false);
+    await checkConv(cases[1][0], true);
+    winogradChunk.bytes = 2 * 2 * 16 * 40 * 4;
+    await checkConv(cases[2][0], false);
+  } finally {
+    Object.assign(convTuning, saved);
+    winogradChunk.bytes = savedChunk;
+  }
+});
+
 test('phases8 with aligned vec4 input rows (PHASE_VEC4) agrees with the reference', async () => {
   // Input rows a multiple of 4 long: one block of 8 columns a row (width 4 and 8: the second vec4 and
   // the right-hand column past the row), two blocks (width 16: both neighbours' columns inside; width
@@ -476,6 +540,8 @@ test('taps16 weight gradient (window side of 1-2 channels) agrees with the refer
       const shape = {
         height: kernelHeight, width: kernelWidth, stride: c.stride,
         inChannels: transposed ? c.weight[1] : c.x[1], gradWidth: transposed ? c.x[3] : out(c.x[3], kernelWidth),
+        gradHeight: transposed ? c.x[2] : out(c.x[2], kernelHeight), inHeight: transposed ? out(c.x[2], kernelHeight) : c.x[2],
+        inWidth: transposed ? out(c.x[3], kernelWidth) : c.x[3], padding: c.padding,
       };
       assert.ok(weightGradCandidates(await testEngine(), gradChannels, shape).includes('taps16'), describe(c));
       await checkConv(c, transposed);

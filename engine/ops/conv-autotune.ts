@@ -64,7 +64,10 @@ function gatherKey(g: GatherGeometry): string {
 }
 
 function weightGradKernel(w: WeightGradGeometry): WeightGradShape {
-  return { height: w.kernelHeight, width: w.kernelWidth, stride: w.stride, inChannels: w.inputShape[1], gradWidth: w.gradientShape[3] };
+  return {
+    height: w.kernelHeight, width: w.kernelWidth, stride: w.stride, inChannels: w.inputShape[1], gradWidth: w.gradientShape[3],
+    gradHeight: w.gradientShape[2], inHeight: w.inputShape[2], inWidth: w.inputShape[3], padding: w.padding,
+  };
 }
 
 function weightGradKey(w: WeightGradGeometry): string {

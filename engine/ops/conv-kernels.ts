@@ -1,8 +1,9 @@
 // The three GPU building blocks behind conv2d and convTranspose2d (engine/ops/conv.ts): a weight
 // repack, the implicit-GEMM gather that computes either op's forward (and so either op's
 // grad-input; for k4 s2 p1 layers also as Winograd F(3x3, 2x2), engine/ops/conv-winograd.ts), and the
-// chunked weight-gradient GEMM, each of the last two in several variants (engine/ops/conv-autotune.ts
-// chooses). WGSL: shaders/conv_*.wgsl.
+// chunked weight-gradient GEMM (for k4 s2 p1 layers also as Winograd F(2x2, 3x3),
+// engine/ops/conv-winograd-grad-weight.ts), each of the last two in several variants
+// (engine/ops/conv-autotune.ts chooses). WGSL: shaders/conv_*.wgsl.
 
 import { kernel } from '../kernel.ts';
 import type { Engine } from '../runtime.ts';
@@ -11,6 +12,7 @@ import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 import { winogradApplies, winogradByDefault, winogradGather } from './conv-winograd.ts';
+import { winogradWeightGradApplies, winogradWeightGradByDefault, winogradWeightGradient, type WinogradWeightGradShape } from './conv-winograd-grad-weight.ts';
 
 const packKernel = kernel('conv_pack_weights');
 const gatherKernel = kernel('conv_gather');
@@ -41,10 +43,12 @@ const GATHER_WORKGROUP = 64;
  * (conv_grad_weight_subgroup.wgsl main_taps: 4 taps of a row per thread, for 1-2 input channels), `rows`
  * (conv_grad_weight_subgroup.wgsl main_rows: several taps of a kernel row per thread), `subgroup`
  * (conv_grad_weight_subgroup.wgsl: one tap per thread) or `plain` (conv_grad_weight.wgsl); there the
- * number counts gradient channels per workgroup. Or, on GPUs, `tileAxB` (conv_grad_weight_tiled.wgsl: a
+ * number counts gradient channels per workgroup; or `winograd` (conv_winograd_grad_weight.wgsl, k4 s2 p1
+ * only). Or, on GPUs, `tileAxB` (conv_grad_weight_tiled.wgsl: a
  * GEMM tile of A gradient channels x B (input channel, tap) columns through workgroup memory).
  * engine/ops/conv-autotune.ts picks one per shape; every variant allocates the same buffers, except the
- * split gather tiles' partial outputs (gatherSplits: at most MAX_PARTIAL_BYTES, freed within the call).
+ * split gather tiles' partial outputs (gatherSplits: at most MAX_PARTIAL_BYTES) and the Winograd variants'
+ * transformed tiles and products (chunked: winogradChunk), each freed within the call.
  */
 export type GatherVariant = typeof GATHER_VARIANTS[number];
 export type WeightGradVariant = typeof WEIGHT_GRAD_VARIANTS[number];
@@ -65,7 +69,7 @@ export type GatherTileVariant = TileVariant | 'tile32x32k4' | typeof SPLIT_TILE_
 export const GATHER_VARIANTS = ['subgroup32', 'subgroup16', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip16', 'strip8', 'strip4',
   'gather16', 'gather8', 'gather4', 'winograd', ...TILE_VARIANTS, 'tile32x32k4', ...SPLIT_TILE_VARIANTS] as const;
 export const WEIGHT_GRAD_VARIANTS = ['taps16', 'rows32', 'rows16', 'rows8', 'subgroup32', 'subgroup16', 'subgroup8', 'plain16', 'plain8', 'plain4',
-  ...TILE_VARIANTS] as const;
+  'winograd', ...TILE_VARIANTS] as const;
 
 /**
  * A tile variant's sizes: rows (output channels) and columns, each 4 or 8 per thread, the groups
@@ -299,12 +303,27 @@ export interface WeightGradShape {
   inChannels: number;
   /** Columns of the gradient side. */
   gradWidth: number;
+  /** Rows of the gradient side, the window side's rows and columns, and the padding (the Winograd variant's conditions). */
+  gradHeight: number;
+  inHeight: number;
+  inWidth: number;
+  padding: number;
 }
 
+/** What main_taps' sizes depend on. */
+type TapsShape = Pick<WeightGradShape, 'inChannels' | 'height' | 'width'>;
+
 /** Threads of conv_grad_weight_subgroup.wgsl main_taps: b x kernel rows x quads of taps. */
-const tapsThreads = (k: WeightGradShape): number => k.inChannels * k.height * Math.ceil(k.width / 4);
+const tapsThreads = (k: TapsShape): number => k.inChannels * k.height * Math.ceil(k.width / 4);
 /** Lanes per team of main_taps: its threads rounded up to a power of 2 (the surplus idles). */
-const tapsTeam = (k: WeightGradShape): number => 2 ** Math.ceil(Math.log2(tapsThreads(k)));
+const tapsTeam = (k: TapsShape): number => 2 ** Math.ceil(Math.log2(tapsThreads(k)));
+
+function winogradShape(gradChannels: number, k: WeightGradShape): WinogradWeightGradShape {
+  return {
+    gradChannels, gradHeight: k.gradHeight, gradWidth: k.gradWidth, inChannels: k.inChannels, inHeight: k.inHeight, inWidth: k.inWidth,
+    kernelHeight: k.height, kernelWidth: k.width, stride: k.stride, padding: k.padding,
+  };
+}
 
 /**
  * The weight-gradient variants the autotuner times on this engine, the default first (on a GPU the
@@ -320,7 +339,7 @@ export function weightGradCandidates(engine: Engine, gradChannels: number, kerne
   // (16 threads of work: 0.57x of subgroup16), and since main_rows reads the input as channel quads,
   // rows8 took 0.55-0.78x the time of rows16 and 0.46-0.68x that of rows32 on G1-G3 and S1 (CPU time
   // while tuning; the tuner's pick on every bench layer it runs; bench/RESULTS.md).
-  const all: WeightGradVariant[] = ['taps16', 'rows8', 'rows16', 'rows32', 'subgroup16', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4'];
+  const all: WeightGradVariant[] = ['taps16', 'rows8', 'rows16', 'rows32', 'subgroup16', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4', 'winograd'];
   const tiles = engine.adapterKind === 'gpu' ? weightGradTiles(gradChannels, kernel) : [];
   const blocked = all.filter((v) => {
     if (v === 'taps16') {
@@ -328,6 +347,7 @@ export function weightGradCandidates(engine: Engine, gradChannels: number, kerne
       return subgroups && !!kernel && kernel.inChannels <= 2 && tapsTeam(kernel) <= GATHER_WORKGROUP
         && kernel.gradWidth % 4 === 0 && kernel.stride <= 4;
     }
+    if (v === 'winograd') return subgroups && !!kernel && winogradWeightGradApplies(winogradShape(gradChannels, kernel));
     if (v.startsWith('rows')) {
       if (!subgroups || !kernel || kernel.stride > 4) return false;
       const taps = Math.ceil(kernel.width / kernel.stride);
@@ -338,9 +358,13 @@ export function weightGradCandidates(engine: Engine, gradChannels: number, kerne
     if (v === 'subgroup32') return subgroups && gradChannels >= 32;
     return channelsOf(v) <= useful && (!v.startsWith('subgroup') || subgroups);
   });
+  // On a CPU adapter the Winograd weight gradient first where it pays (winogradWeightGradByDefault).
+  const winogradFirst = engine.adapterKind === 'cpu' && !!kernel && blocked.includes('winograd')
+    && winogradWeightGradByDefault(winogradShape(gradChannels, kernel));
+  const ordered = winogradFirst ? ['winograd' as const, ...blocked.filter((v) => v !== 'winograd')] : blocked;
   // On a GPU the tiles come first: the register-blocked kernels, sized for a CPU's few cores, ran an
   // H200's weight gradients 15-34x slower than cuDNN (bench/RESULTS.md).
-  return [...tiles, ...blocked];
+  return [...tiles, ...ordered];
 }
 
 /** The GEMM tiles that suit a weight gradient: at least half of a tile's rows and columns used (GPU candidates, as gatherTiles). */
@@ -599,7 +623,7 @@ export function weightGradSwap(gradChannels: number, inChannels: number, kernelH
   // main_taps' conditions on the swapped shape, from the shape alone, so that a dry-run engine (no
   // subgroups) plans the same buffers; without subgroups the swapped problem still blocks over its
   // many gradient channels (plain16) where the original could not.
-  const swapped = { height: kernelHeight, width: kernelWidth, stride: 1, inChannels: gradChannels, gradWidth: inWidth };
+  const swapped = { height: kernelHeight, width: kernelWidth, inChannels: gradChannels };
   return tapsTeam(swapped) <= GATHER_WORKGROUP && inWidth % 4 === 0;
 }
 
@@ -639,10 +663,11 @@ export function convolutionWeightGradient(
   const taps = kernelHeight * kernelWidth;
   const threadsNeeded = Math.ceil(inChannels / 4) * taps;
   const threadBlocks = Math.ceil(threadsNeeded / GATHER_WORKGROUP);
-  const kernelShape = { height: kernelHeight, width: kernelWidth, stride, inChannels, gradWidth };
+  const kernelShape = { height: kernelHeight, width: kernelWidth, stride, inChannels, gradWidth, gradHeight, inHeight, inWidth, padding };
   if (!runnableWeightGradVariants(engine, gradChannels, kernelShape).includes(variant)) {
     throw new Error(`conv weight grad: variant ${variant} cannot run ${gradChannels} channels, kernel width ${kernelWidth}, stride ${stride}`);
   }
+  if (variant === 'winograd') return winogradWeightGradient(gradient, input);
   const subgroup = variant.startsWith('subgroup');
   const aChannels = isTile(variant) ? tileOf(variant).rows : channelsOf(variant);
   const groupsY = Math.ceil(gradChannels / aChannels);

@@ -16,19 +16,19 @@ const multiplyKernel = kernel('conv_winograd', 'multiply');
 const transformOutputKernel = kernel('conv_winograd', 'transform_output');
 
 /** Positions of a 4x4 tile: one GEMM each. */
-const TILE_POSITIONS = 16;
+export const TILE_POSITIONS = 16;
 /** Output channels per thread of `multiply` (its accumulators); m is padded to a multiple. */
-const GEMM_CHANNELS = 32;
+export const GEMM_CHANNELS = 32;
 /** Inputs summed per accumulator update in `multiply` (2 was best on lavapipe: bench/RESULTS.md). */
-const K_STEP = 2;
+export const K_STEP = 2;
 /** Threads per workgroup of the transforms and of `multiply` at most (fewer for fewer quads of work). */
 const WORKGROUP = 64;
 /** Threads for `quads` quads of work in a row: WORKGROUP, or fewer (a multiple of 8, the lavapipe subgroup). */
-const threadsFor = (quads: number): number => Math.min(WORKGROUP, Math.ceil(quads / 8) * 8);
+export const threadsFor = (quads: number): number => Math.min(WORKGROUP, Math.ceil(quads / 8) * 8);
 /** The most bytes of transformed input, or of products, one chunk of images holds (tests lower it). */
 export const winogradChunk = { bytes: 32 * 2 ** 20 };
 /** The most bytes of transformed input, or of products, of one image (under every adapter's binding limit). */
-const MAX_IMAGE_BYTES = 64 * 2 ** 20;
+export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 
 /** The GEMMs' sizes: reduction k, channels m (padded) of which realM are real, tiles per image. */
 interface WinogradSizes {
