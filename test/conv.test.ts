@@ -402,6 +402,22 @@ test('the Winograd F(3x3, 2x2) gather agrees with the reference: conv2d, convTra
   }
 });
 
+test('the default weight gradient: rows for 2-3 taps a thread (k3 s1), not for 4 (k4 s1)', async () => {
+  const engine = await testEngine();
+  if (engine.subgroupMinSize < 8) return;
+  // The register-blocked candidates (on a GPU the workgroup-memory tiles come before them).
+  const blocked = (...args: Parameters<typeof weightGradCandidates>) => weightGradCandidates(...args).filter((v) => !v.startsWith('tile'));
+  const sides = { gradHeight: 32, gradWidth: 32, inChannels: 64, inHeight: 32, inWidth: 32 };
+  assert.is(blocked(engine, 64, { ...sides, height: 3, width: 3, stride: 1, padding: 1 })[0], 'rows8');
+  // The CGAN generator's first layer (1x1 -> 4x4), and a 32 x 32 one.
+  const first = blocked(engine, 150, { height: 4, width: 4, stride: 1, padding: 0, gradHeight: 1, gradWidth: 1, inChannels: 512, inHeight: 4, inWidth: 4 });
+  const k4s1 = blocked(engine, 64, { ...sides, height: 4, width: 4, stride: 1, padding: 2 });
+  for (const candidates of [first, k4s1]) {
+    assert.is(candidates[0], 'subgroup16');
+    assert.ok(candidates.slice(-3).every((v) => v.startsWith('rows')), candidates.join(', '));
+  }
+});
+
 test('the Winograd F(2x2, 3x3) weight gradient agrees with the reference: conv2d, convTranspose2d, chunks of images', async () => {
   const k4s2p1 = { stride: 2, padding: 1, bias: false };
   // The gradient side (conv2d's dy, convTranspose2d's x) needs 32 channels or more.

@@ -358,10 +358,15 @@ export function weightGradCandidates(engine: Engine, gradChannels: number, kerne
     if (v === 'subgroup32') return subgroups && gradChannels >= 32;
     return channelsOf(v) <= useful && (!v.startsWith('subgroup') || subgroups);
   });
+  // main_rows with 4 taps a thread (k4 s1, as in the CGAN generator's first layer) took 2.0-3.3x
+  // subgroup16's time on every such shape timed (gradient sides 1x1 to 33x33), while with 2-3 taps (k4
+  // s2, k3 s1) it takes about half of it: there the rows variants go last (bench/RESULTS.md).
+  const rowsLast = !!kernel && Math.ceil(kernel.width / kernel.stride) === 4;
+  const rowsOrdered = rowsLast ? [...blocked.filter((v) => !v.startsWith('rows')), ...blocked.filter((v) => v.startsWith('rows'))] : blocked;
   // On a CPU adapter the Winograd weight gradient first where it pays (winogradWeightGradByDefault).
   const winogradFirst = engine.adapterKind === 'cpu' && !!kernel && blocked.includes('winograd')
     && winogradWeightGradByDefault(winogradShape(gradChannels, kernel));
-  const ordered = winogradFirst ? ['winograd' as const, ...blocked.filter((v) => v !== 'winograd')] : blocked;
+  const ordered = winogradFirst ? ['winograd' as const, ...rowsOrdered.filter((v) => v !== 'winograd')] : rowsOrdered;
   // On a GPU the tiles come first: the register-blocked kernels, sized for a CPU's few cores, ran an
   // H200's weight gradients 15-34x slower than cuDNN (bench/RESULTS.md).
   return [...tiles, ...ordered];
