@@ -9,9 +9,7 @@
 // and the plane's 4x4 tile d as the data, Y = A^T [ (G' g G'^T) . (B^T d B) ] A, 16 multiplies per 36 for
 // each (a, b, phase). As 16 GEMMs, products[pos][a][(b, phase)] = sum over tiles t of U[pos][t][a]
 // V[pos][t][(b, phase)], reduced over every tile of every image (chunks of images add up: ACCUMULATE).
-// B^T is the forward Winograd's (points 0, 1, -1, infinity); with it, G' and A^T are
-//   G' = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 -1], A^T = [1 1 1 0; 0 1 -1 -1]
-// (Lavin's F(2, 3) with the point at infinity's sign flipped in B^T and G together).
+// B^T is the forward Winograd's (points 0, 1, -1, infinity); G' and A^T go with it (winograd_f2x2_3x3.wgsl).
 //
 // Layouts: V [16][tiles][B] vec4s over the 4 phases of channel b; U [16][tiles][m] (m: A padded to a
 // multiple of 32 with zeros), read as vec4s of 4 a's; products [16][m][B] vec4s over phases. Tiles of
@@ -46,6 +44,7 @@ struct Params {
 override TRANSFORM_THREADS: u32 = 64u;
 
 // #include winograd_tiles
+// #include winograd_f2x2_3x3
 
 // --- transform_plane: V[pos][t][b] = (B^T d B)[pos] for the 4 phase tiles d of channel b at tile t; one
 // thread per (b, t): the 4 phases together read an 8 x 8 patch of X once, and store vec4s.
@@ -92,11 +91,6 @@ fn transform_plane(@builtin(global_invocation_id) id: vec3<u32>) {
 @group(0) @binding(3) var<storage, read> gradient: array<f32>;
 @group(0) @binding(4) var<storage, read_write> transformedGradients: array<vec4<f32>>;
 
-// G' v for a column or row v of 3.
-fn gradientTransform(v: vec3<f32>) -> vec4<f32> {
-  return vec4<f32>(v.x, 0.5 * (v.x + v.y + v.z), 0.5 * (v.x - v.y + v.z), -v.z);
-}
-
 @compute @workgroup_size(TRANSFORM_THREADS)
 fn transform_gradient(@builtin(global_invocation_id) id: vec3<u32>) {
   let quad = id.x;
@@ -119,10 +113,10 @@ fn transform_gradient(@builtin(global_invocation_id) id: vec3<u32>) {
         values[j] = select(0.0, gradient[channelStart + select(0u, row * params.gradWidth + column, inside)], inside);
       }
       // G' along the row now, along the columns below.
-      rows[i] = gradientTransform(values);
+      rows[i] = filterTransform(values);
     }
     for (var j = 0u; j < 4u; j++) {
-      let column = gradientTransform(vec3<f32>(rows[0][j], rows[1][j], rows[2][j]));
+      let column = filterTransform(vec3<f32>(rows[0][j], rows[1][j], rows[2][j]));
       for (var i = 0u; i < 4u; i++) { quads[i * 4u + j][e] = column[i]; }
     }
   }
@@ -139,11 +133,6 @@ fn transform_gradient(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @group(0) @binding(8) var<storage, read> products: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read_write> weightGradient: array<vec4<f32>>;
-
-// A^T v for a column or row v of 4.
-fn outputTransform(v: vec4<f32>) -> vec2<f32> {
-  return vec2<f32>(v.x + v.y + v.z, v.y - v.z - v.w);
-}
 
 @compute @workgroup_size(TRANSFORM_THREADS)
 fn transform_weight_gradient(@builtin(global_invocation_id) id: vec3<u32>) {

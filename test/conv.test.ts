@@ -402,6 +402,45 @@ test('the Winograd F(3x3, 2x2) gather agrees with the reference: conv2d, convTra
   }
 });
 
+test('the Winograd F(2x2, 3x3) gather for k3 s1 p1 agrees with the reference: conv2d, its grad-input, chunks of images', async () => {
+  const k3s1p1 = { stride: 1, padding: 1 };
+  const cases: [Case, boolean][] = [
+    // Odd sizes (partial 2x2 tiles), m padded from 33 to 64, a fused LeakyReLU; the grad-input (a flipped
+    // kernel, 33 -> 6 channels) has too few output channels for Winograd and runs direct.
+    [{ x: [2, 6, 7, 9], weight: [33, 6, 3, 3], ...k3s1p1, bias: true, activation: { leakyRelu: 0.2 } }, false],
+    // The grad-input of this one (40 -> 32 channels) runs as Winograd too.
+    [{ x: [3, 32, 6, 5], weight: [40, 32, 3, 3], ...k3s1p1, bias: false }, false],
+    // convTranspose2d k3 s1 p1 with tanh: the flipped kernel in the forward.
+    [{ x: [2, 10, 5, 6], weight: [10, 32, 3, 3], ...k3s1p1, bias: true, activation: 'tanh' }, true],
+  ];
+  const engine = await testEngine();
+  if (engine.subgroupMinSize < 8) return;
+  for (const [c, transposed] of cases) assert.ok(gatherCandidates(engine, gatherGeometryOf(c, transposed)).includes('winograd'), describe(c));
+  // The default on a CPU adapter from 128 input channels (the SRGAN discriminator's 128 -> 256 conv), not
+  // with 64 (S1, the generator's residual blocks); on GPUs a later candidate.
+  const wide = gatherGeometryOf({ x: [16, 128, 24, 24], weight: [256, 128, 3, 3], ...k3s1p1, bias: false }, false);
+  const s1 = gatherGeometryOf({ x: [4, 64, 128, 128], weight: [64, 64, 3, 3], ...k3s1p1, bias: false }, false);
+  if (engine.adapterKind === 'cpu') assert.is(gatherCandidates(engine, wide)[0], 'winograd');
+  assert.is.not(gatherCandidates(engine, s1)[0], 'winograd');
+  const gpuSized = await createEngine({ seed: 97, adapterKind: 'gpu' });
+  try {
+    assert.is.not(gatherCandidates(gpuSized, wide)[0], 'winograd');
+  } finally {
+    gpuSized.destroy();
+  }
+  const saved = { ...convTuning };
+  const savedChunk = winogradChunk.bytes;
+  try {
+    Object.assign(convTuning, { gather: 'winograd', weightGrad: null });
+    for (const [c, transposed] of cases) await checkConv(c, transposed);
+    winogradChunk.bytes = 1;
+    await checkConv(cases[1][0], false);
+  } finally {
+    Object.assign(convTuning, saved);
+    winogradChunk.bytes = savedChunk;
+  }
+});
+
 test('the default weight gradient: rows for 2-3 taps a thread (k3 s1), not for 4 (k4 s1)', async () => {
   const engine = await testEngine();
   if (engine.subgroupMinSize < 8) return;

@@ -1,6 +1,7 @@
 // The three GPU building blocks behind conv2d and convTranspose2d (engine/ops/conv.ts): a weight
 // repack, the implicit-GEMM gather that computes either op's forward (and so either op's
-// grad-input; for k4 s2 p1 layers also as Winograd F(3x3, 2x2), engine/ops/conv-winograd.ts), and the
+// grad-input; for k4 s2 p1 layers also as Winograd F(3x3, 2x2), engine/ops/conv-winograd.ts, and for
+// k3 s1 p1 ones as F(2x2, 3x3), engine/ops/conv-winograd-k3.ts), and the
 // chunked weight-gradient GEMM (for k4 s2 p1 layers also as Winograd F(2x2, 3x3),
 // engine/ops/conv-winograd-grad-weight.ts), each of the last two in several variants
 // (engine/ops/conv-autotune.ts chooses). WGSL: shaders/conv_*.wgsl.
@@ -12,6 +13,7 @@ import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 import { winogradApplies, winogradByDefault, winogradGather } from './conv-winograd.ts';
+import { winogradK3Applies, winogradK3ByDefault, winogradK3Gather } from './conv-winograd-k3.ts';
 import { winogradWeightGradApplies, winogradWeightGradByDefault, winogradWeightGradient, type WinogradWeightGradShape } from './conv-winograd-grad-weight.ts';
 
 const packKernel = kernel('conv_pack_weights');
@@ -209,15 +211,17 @@ export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVaria
   const all: GatherVariant[] = ['subgroup32', 'subgroup16', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4', 'winograd'];
   const tiles = engine.adapterKind === 'gpu' ? gatherTiles(g) : [];
   const blocked = all.filter((v) => {
-    if (v === 'winograd') return subgroups && winogradApplies(g);
+    if (v === 'winograd') return subgroups && (winogradApplies(g) || winogradK3Applies(g));
     if (v === 'phases8') return useful === 4 && subgroups && isUpsampleK4S2(g);
     if (v.startsWith('pixels')) return useful === 4 && subgroups && stripGeometry(g, channelsOf(v)).width <= MAX_PIXEL_STRIP;
     // subgroup32 reads the same 16-channel-padded weights; it only needs 32 channels to fill.
     if (v === 'subgroup32') return g.outChannels >= 32 && strip && subgroups;
     return channelsOf(v) <= useful && (!v.startsWith('subgroup') || (strip && subgroups)) && (!v.startsWith('strip') || strip);
   });
-  // On a CPU adapter the Winograd gather first where it pays (winogradByDefault).
-  const ordered = engine.adapterKind === 'cpu' && winogradByDefault(g) ? ['winograd' as const, ...blocked.filter((v) => v !== 'winograd')] : blocked;
+  // On a CPU adapter the Winograd gather first where it pays (winogradByDefault, winogradK3ByDefault); in
+  // a dry run (no subgroups) too, so that it plans the buffers a lavapipe run allocates.
+  const winogradFirst = engine.adapterKind === 'cpu' && (subgroups || engine.isDryRun) && (winogradByDefault(g) || winogradK3ByDefault(g));
+  const ordered = winogradFirst ? ['winograd' as const, ...blocked.filter((v) => v !== 'winograd')] : blocked;
   // The tiles come first where they have 16 channels to fill (see weightGradCandidates).
   return g.outChannels >= 16 ? [...tiles, ...ordered] : [...ordered, ...tiles];
 }
@@ -363,8 +367,9 @@ export function weightGradCandidates(engine: Engine, gradChannels: number, kerne
   // s2, k3 s1) it takes about half of it: there the rows variants go last (bench/RESULTS.md).
   const rowsLast = !!kernel && Math.ceil(kernel.width / kernel.stride) === 4;
   const rowsOrdered = rowsLast ? [...blocked.filter((v) => !v.startsWith('rows')), ...blocked.filter((v) => v.startsWith('rows'))] : blocked;
-  // On a CPU adapter the Winograd weight gradient first where it pays (winogradWeightGradByDefault).
-  const winogradFirst = engine.adapterKind === 'cpu' && !!kernel && blocked.includes('winograd')
+  // On a CPU adapter the Winograd weight gradient first where it pays (winogradWeightGradByDefault); in a
+  // dry run too, as the gathers' (gatherCandidates).
+  const winogradFirst = engine.adapterKind === 'cpu' && (subgroups || engine.isDryRun) && !!kernel
     && winogradWeightGradByDefault(winogradShape(gradChannels, kernel));
   const ordered = winogradFirst ? ['winograd' as const, ...rowsOrdered.filter((v) => v !== 'winograd')] : rowsOrdered;
   // On a GPU the tiles come first: the register-blocked kernels, sized for a CPU's few cores, ran an
@@ -468,7 +473,7 @@ export function gatherConvolution(
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
   const fused = activationOverrides(activation);
   if (variant === 'winograd') {
-    winogradGather(x, weight, outputIsFirst, bias, out, g, fused);
+    (winogradApplies(g) ? winogradGather : winogradK3Gather)(x, weight, outputIsFirst, bias, out, g, fused);
     return out;
   }
   const packed = packWeights(weight, outputIsFirst);
