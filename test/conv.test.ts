@@ -441,13 +441,48 @@ test('the Winograd F(2x2, 3x3) gather for k3 s1 p1 agrees with the reference: co
   }
 });
 
+test('the Winograd F(3x3, 2x2) weight gradient for k3 s1 p1 agrees with the reference: conv2d, convTranspose2d, chunks', async () => {
+  const k3s1p1 = { stride: 1, padding: 1, bias: false };
+  const cases: [Case, boolean][] = [
+    // Odd sizes (partial 2x2 tiles), 33 gradient channels (m padded to 64), 8 input channels.
+    [{ x: [2, 8, 7, 9], weight: [33, 8, 3, 3], ...k3s1p1 }, false],
+    // convTranspose2d: x (32 channels) is the gradient side, dy (12 channels) the input side.
+    [{ x: [3, 32, 5, 6], weight: [32, 12, 3, 3], ...k3s1p1 }, true],
+  ];
+  const engine = await testEngine();
+  const shape = (gradChannels: number, inChannels: number) => ({
+    height: 3, width: 3, stride: 1, padding: 1, gradHeight: 8, gradWidth: 8, inChannels, inHeight: 8, inWidth: 8, gradChannels,
+  });
+  const applies = (s: ReturnType<typeof shape>) => weightGradCandidates(engine, s.gradChannels, s).includes('winograd');
+  assert.is(applies(shape(33, 8)), engine.subgroupMinSize >= 8);
+  // Input-side channels not a multiple of 4, or too few gradient channels: not Winograd. The default on a
+  // CPU adapter from 16 input-side channels, as for k4 s2 p1.
+  assert.not.ok(applies(shape(33, 6)));
+  assert.not.ok(applies(shape(31, 8)));
+  assert.is(weightGradCandidates(engine, 64, shape(64, 64))[0] === 'winograd', engine.adapterKind === 'cpu' && engine.subgroupMinSize >= 8);
+  assert.is.not(weightGradCandidates(engine, 64, shape(64, 12))[0], 'winograd');
+  if (engine.subgroupMinSize < 8) return;
+  const saved = { ...convTuning };
+  const savedChunk = winogradChunk.bytes;
+  try {
+    Object.assign(convTuning, { gather: null, weightGrad: 'winograd' });
+    for (const [c, transposed] of cases) await checkConv(c, transposed);
+    winogradChunk.bytes = 1;
+    for (const [c, transposed] of cases) await checkConv(c, transposed);
+  } finally {
+    Object.assign(convTuning, saved);
+    winogradChunk.bytes = savedChunk;
+  }
+});
+
 test('the default weight gradient: rows for 2-3 taps a thread (k3 s1), not for 4 (k4 s1)', async () => {
   const engine = await testEngine();
   if (engine.subgroupMinSize < 8) return;
   // The register-blocked candidates (on a GPU the workgroup-memory tiles come before them).
   const blocked = (...args: Parameters<typeof weightGradCandidates>) => weightGradCandidates(...args).filter((v) => !v.startsWith('tile'));
   const sides = { gradHeight: 32, gradWidth: 32, inChannels: 64, inHeight: 32, inWidth: 32 };
-  assert.is(blocked(engine, 64, { ...sides, height: 3, width: 3, stride: 1, padding: 1 })[0], 'rows8');
+  // (With 16 input channels or more, the Winograd sums come first: see their test.)
+  assert.is(blocked(engine, 64, { ...sides, inChannels: 12, height: 3, width: 3, stride: 1, padding: 1 })[0], 'rows8');
   // The CGAN generator's first layer (1x1 -> 4x4), and a 32 x 32 one.
   const first = blocked(engine, 150, { height: 4, width: 4, stride: 1, padding: 0, gradHeight: 1, gradWidth: 1, inChannels: 512, inHeight: 4, inWidth: 4 });
   const k4s1 = blocked(engine, 64, { ...sides, height: 4, width: 4, stride: 1, padding: 2 });

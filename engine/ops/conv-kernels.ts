@@ -2,7 +2,7 @@
 // repack, the implicit-GEMM gather that computes either op's forward (and so either op's
 // grad-input; for k4 s2 p1 layers also as Winograd F(3x3, 2x2), engine/ops/conv-winograd.ts, and for
 // k3 s1 p1 ones as F(2x2, 3x3), engine/ops/conv-winograd-k3.ts), and the
-// chunked weight-gradient GEMM (for k4 s2 p1 layers also as Winograd F(2x2, 3x3),
+// chunked weight-gradient GEMM (for k4 s2 p1 and k3 s1 p1 layers also as Winograd,
 // engine/ops/conv-winograd-grad-weight.ts), each of the last two in several variants
 // (engine/ops/conv-autotune.ts chooses). WGSL: shaders/conv_*.wgsl.
 
@@ -45,8 +45,8 @@ const GATHER_WORKGROUP = 64;
  * (conv_grad_weight_subgroup.wgsl main_taps: 4 taps of a row per thread, for 1-2 input channels), `rows`
  * (conv_grad_weight_subgroup.wgsl main_rows: several taps of a kernel row per thread), `subgroup`
  * (conv_grad_weight_subgroup.wgsl: one tap per thread) or `plain` (conv_grad_weight.wgsl); there the
- * number counts gradient channels per workgroup; or `winograd` (conv_winograd_grad_weight.wgsl, k4 s2 p1
- * only). Or, on GPUs, `tileAxB` (conv_grad_weight_tiled.wgsl: a
+ * number counts gradient channels per workgroup; or `winograd` (conv_winograd_grad_weight.wgsl for k4 s2 p1,
+ * conv_winograd_k3_grad_weight.wgsl for k3 s1 p1). Or, on GPUs, `tileAxB` (conv_grad_weight_tiled.wgsl: a
  * GEMM tile of A gradient channels x B (input channel, tap) columns through workgroup memory).
  * engine/ops/conv-autotune.ts picks one per shape; every variant allocates the same buffers, except the
  * split gather tiles' partial outputs (gatherSplits: at most MAX_PARTIAL_BYTES) and the Winograd variants'
@@ -201,8 +201,8 @@ export function vec4StripHalo(g: GatherGeometry): { left: number; right: number;
  * (gatherTiles), then the measured best on lavapipe (subgroup32 wherever 32 channels fill it: the
  * tuner's pick on every such bench layer, 1.06-1.39x faster than subgroup16 in CPU time), except that
  * pixels8 comes before pixels16 (a few percent slower, but half the shader compile time), and that on a
- * CPU adapter the Winograd gather comes first where winogradByDefault says it pays (elsewhere it is
- * the tuner's last candidate).
+ * CPU adapter the Winograd gather comes first where winogradByDefault or winogradK3ByDefault says it
+ * pays (elsewhere it is the tuner's last candidate).
  */
 export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVariant[] {
   const useful = usefulChannels(g.outChannels);
@@ -677,7 +677,7 @@ export function convolutionWeightGradient(
   if (!runnableWeightGradVariants(engine, gradChannels, kernelShape).includes(variant)) {
     throw new Error(`conv weight grad: variant ${variant} cannot run ${gradChannels} channels, kernel width ${kernelWidth}, stride ${stride}`);
   }
-  if (variant === 'winograd') return winogradWeightGradient(gradient, input);
+  if (variant === 'winograd') return winogradWeightGradient(gradient, input, kernelHeight);
   const subgroup = variant.startsWith('subgroup');
   const aChannels = isTile(variant) ? tileOf(variant).rows : channelsOf(variant);
   const groupsY = Math.ceil(gradChannels / aChannels);

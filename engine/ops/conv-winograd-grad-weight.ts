@@ -1,7 +1,8 @@
-// The Winograd F(2x2, 3x3) weight gradient of the k4 s2 p1 layers (conv2d halving the size,
-// convTranspose2d doubling it): 16 multiplies where the direct sums do 36 per 2x2 taps of a kernel
-// phase and 3x3 gradient positions. shaders/conv_winograd_grad_weight.wgsl has the algebra. Per chunk
-// of images: the gradient side's 3x3 tiles and the input side's 4x4 phase tiles transformed, then the
+// Winograd weight gradients: F(2x2, 3x3) for the k4 s2 p1 layers (conv2d halving the size,
+// convTranspose2d doubling it; shaders/conv_winograd_grad_weight.wgsl), 16 multiplies where the direct
+// sums do 36 per 2x2 taps of a kernel phase and 3x3 gradient positions; F(3x3, 2x2) for the k3 s1 p1
+// layers (shaders/conv_winograd_k3_grad_weight.wgsl), 16 per 36 for 3x3 taps and 2x2 gradient positions.
+// Per chunk of images: the gradient side's tiles and the input side's 4x4 tiles transformed, then the
 // 16 GEMMs, which add each chunk's sums to the last; then the kernel taps transformed back. Chunks keep
 // the transformed tiles under winogradChunk.bytes each, whatever the batch.
 
@@ -10,10 +11,16 @@ import { shapeString, type Tensor } from '../tensor.ts';
 import { GEMM_CHANNELS, K_STEP, MAX_IMAGE_BYTES, threadsFor, TILE_POSITIONS, winogradChunk } from './conv-winograd.ts';
 import { MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 
-const transformPlaneKernel = kernel('conv_winograd_grad_weight', 'transform_plane');
-const transformGradientKernel = kernel('conv_winograd_grad_weight', 'transform_gradient');
-const multiplyKernel = kernel('conv_winograd_grad_weight', 'multiply');
-const transformWeightGradientKernel = kernel('conv_winograd_grad_weight', 'transform_weight_gradient');
+/** The two forms: kernel size, gradient positions per tile side, and the shader's passes. */
+const FORMS = ['conv_winograd_grad_weight', 'conv_winograd_k3_grad_weight'].map((shader, i) => ({
+  kernelSize: [4, 3][i]!,
+  tileStep: [3, 2][i]!,
+  transformPlane: kernel(shader, 'transform_plane'),
+  transformGradient: kernel(shader, 'transform_gradient'),
+  multiply: kernel(shader, 'multiply'),
+  transformWeightGradient: kernel(shader, 'transform_weight_gradient'),
+}));
+type Form = typeof FORMS[number];
 
 /** A weight gradient's sides: gradient [N, A, GH, GW] and input [N, B, H, W], and its kernel. */
 export interface WinogradWeightGradShape {
@@ -29,27 +36,42 @@ export interface WinogradWeightGradShape {
   padding: number;
 }
 
-/** The GEMMs' sizes: m (A padded), tiles per image row and column, and the bytes one image's tiles take. */
-function sizesOf(s: WinogradWeightGradShape) {
-  const m = Math.ceil(s.gradChannels / GEMM_CHANNELS) * GEMM_CHANNELS;
-  const tilesY = Math.ceil(s.gradHeight / 3);
-  const tilesX = Math.ceil(s.gradWidth / 3);
-  const imageBytes = 4 * TILE_POSITIONS * tilesY * tilesX * Math.max(4 * s.inChannels, m);
-  const productBytes = 4 * TILE_POSITIONS * m * 4 * s.inChannels;
-  return { m, tilesY, tilesX, imageBytes, productBytes };
+/**
+ * The form that computes `s`, if any: a 4x4 kernel at stride 2 and padding 1 with the input side twice
+ * the gradient side's size (conv2d's x and dy, convTranspose2d's dy and x), or a 3x3 kernel at stride 1
+ * and padding 1 with both sides the same size and the input side's channels a multiple of 4.
+ */
+function formOf(s: WinogradWeightGradShape): Form | null {
+  if (s.kernelHeight !== s.kernelWidth || s.padding !== 1) return null;
+  if (s.kernelHeight === 4 && s.stride === 2 && s.inHeight === 2 * s.gradHeight && s.inWidth === 2 * s.gradWidth) return FORMS[0]!;
+  if (s.kernelHeight === 3 && s.stride === 1 && s.inHeight === s.gradHeight && s.inWidth === s.gradWidth && s.inChannels % 4 === 0) return FORMS[1]!;
+  return null;
 }
 
 /**
- * Whether the Winograd weight gradient computes `s`: a 4x4 kernel at stride 2 and padding 1 with the
- * input side twice the gradient side's size (conv2d's x and dy, convTranspose2d's dy and x), at least
- * GEMM_CHANNELS gradient channels (below that, most of `multiply`'s work is padding), and one image's
- * transformed tiles and the products within MAX_IMAGE_BYTES.
+ * The GEMMs' sizes: m (A padded), columns (4 B: the k4 form's (b, phase) pairs; B for k3), tiles per
+ * image row and column, and the bytes one image's tiles take.
+ */
+function sizesOf(s: WinogradWeightGradShape, form: Form) {
+  const m = Math.ceil(s.gradChannels / GEMM_CHANNELS) * GEMM_CHANNELS;
+  const columns = form.kernelSize === 4 ? 4 * s.inChannels : s.inChannels;
+  const tilesY = Math.ceil(s.gradHeight / form.tileStep);
+  const tilesX = Math.ceil(s.gradWidth / form.tileStep);
+  const imageBytes = 4 * TILE_POSITIONS * tilesY * tilesX * Math.max(columns, m);
+  const productBytes = 4 * TILE_POSITIONS * m * columns;
+  return { m, columns, tilesY, tilesX, imageBytes, productBytes };
+}
+
+/**
+ * Whether a Winograd weight gradient computes `s`: one of the two forms (formOf), at least GEMM_CHANNELS
+ * gradient channels (below that, most of `multiply`'s work is padding), and one image's transformed
+ * tiles and the products within MAX_IMAGE_BYTES.
  */
 export function winogradWeightGradApplies(s: WinogradWeightGradShape): boolean {
-  if (s.kernelHeight !== 4 || s.kernelWidth !== 4 || s.stride !== 2 || s.padding !== 1) return false;
-  const { imageBytes, productBytes } = sizesOf(s);
-  return s.inHeight === 2 * s.gradHeight && s.inWidth === 2 * s.gradWidth && s.gradChannels >= GEMM_CHANNELS
-    && imageBytes <= MAX_IMAGE_BYTES && productBytes <= MAX_IMAGE_BYTES;
+  const form = formOf(s);
+  if (!form) return false;
+  const { imageBytes, productBytes } = sizesOf(s, form);
+  return s.gradChannels >= GEMM_CHANNELS && imageBytes <= MAX_IMAGE_BYTES && productBytes <= MAX_IMAGE_BYTES;
 }
 
 /** Input-side channels and gradient size from which the Winograd weight gradient is the default on a CPU adapter. */
@@ -57,24 +79,32 @@ const DEFAULT_MIN_IN_CHANNELS = 16;
 const DEFAULT_MIN_GRADIENT_SIZE = 8;
 
 /**
- * Whether the Winograd weight gradient should be the default on lavapipe: it applies, the input side
- * has 16 channels or more (with 1, as in the generator's last layer and the discriminator's first, it
- * took 3.7x the time of the direct sums), and the gradient side is at least 8 x 8, so that 3 x 3 tiles
- * waste little. On the bench's k4 s2 layers with 64-512 channels it took 0.51-0.60x the time of the
- * default `rows` sums (bench/RESULTS.md).
+ * Whether a Winograd weight gradient should be the default on lavapipe: it applies, the input side has
+ * 16 channels or more (with 1, as in the CGAN generator's last layer and the discriminator's first, the
+ * k4 form took 3.7x the time of the direct sums), and the gradient side is at least 8 x 8, so that the
+ * tiles waste little. On the bench's k4 s2 layers with 64-512 channels it took 0.51-0.60x the time of
+ * the default `rows` sums, on the k3 s1 ones 0.49-0.91x (bench/RESULTS.md).
  */
 export function winogradWeightGradByDefault(s: WinogradWeightGradShape): boolean {
   return winogradWeightGradApplies(s) && s.inChannels >= DEFAULT_MIN_IN_CHANNELS && Math.min(s.gradHeight, s.gradWidth) >= DEFAULT_MIN_GRADIENT_SIZE;
 }
 
-/** dW [A, B, 4, 4] of `gradient` [N, A, GH, GW] and `input` [N, B, 2 GH, 2 GW], for a shape winogradWeightGradApplies to. */
-export function winogradWeightGradient(gradient: Tensor, input: Tensor): Tensor {
+/**
+ * dW [A, B, k, k] of `gradient` [N, A, GH, GW] and `input` [N, B, H, W] for a k x k kernel (4: stride 2,
+ * H = 2 GH; 3: stride 1, H = GH; padding 1), a shape winogradWeightGradApplies to.
+ */
+export function winogradWeightGradient(gradient: Tensor, input: Tensor, kernelSize: number): Tensor {
   const engine = gradient.engine;
   const [batch, gradChannels, gradHeight, gradWidth] = gradient.shape as [number, number, number, number];
   const [, inChannels, inHeight, inWidth] = input.shape as [number, number, number, number];
-  const { m, tilesY, tilesX, imageBytes } = sizesOf({
-    gradChannels, gradHeight, gradWidth, inChannels, inHeight, inWidth, kernelHeight: 4, kernelWidth: 4, stride: 2, padding: 1,
-  });
+  const shape = {
+    gradChannels, gradHeight, gradWidth, inChannels, inHeight, inWidth, kernelHeight: kernelSize, kernelWidth: kernelSize,
+    stride: kernelSize === 4 ? 2 : 1, padding: 1,
+  };
+  const form = formOf(shape);
+  if (!form) throw new Error(`conv weight grad: no Winograd form for ${shapeString(gradient.shape)} x ${shapeString(input.shape)}, kernel ${kernelSize}`);
+  const { m, columns, tilesY, tilesX, imageBytes } = sizesOf(shape, form);
+  const columnQuads = columns / 4;
   const tilesPerImage = tilesY * tilesX;
   // Tiles are the transforms' second grid dimension.
   const imagesPerChunk = Math.max(1, Math.min(batch, Math.floor(winogradChunk.bytes / imageBytes), Math.floor((MAX_WORKGROUPS_PER_DIMENSION - 3) / tilesPerImage)));
@@ -83,26 +113,27 @@ export function winogradWeightGradient(gradient: Tensor, input: Tensor): Tensor 
   if (largest > MAX_WORKGROUPS_PER_DIMENSION || gradChannels > MAX_WORKGROUPS_PER_DIMENSION) {
     throw new Error(`conv weight grad: ${shapeString(gradient.shape)} is too large for the Winograd transforms' dispatches`);
   }
-  const shared = { aChannels: gradChannels, bChannels: inChannels, gradHeight, gradWidth, inHeight, inWidth, m, tiles: 4 * inChannels, tilesY, tilesX };
-  const planes = engine.empty([TILE_POSITIONS * largest * 4 * inChannels], 'f32', 'winograd weight grad input tiles');
+  const shared = { aChannels: gradChannels, bChannels: inChannels, gradHeight, gradWidth, inHeight, inWidth, m, tiles: columns, tilesY, tilesX };
+  const planes = engine.empty([TILE_POSITIONS * largest * columns], 'f32', 'winograd weight grad input tiles');
   const gradients = engine.empty([TILE_POSITIONS * largest * m], 'f32', 'winograd weight grad gradient tiles');
-  const products = engine.empty([TILE_POSITIONS * m * 4 * inChannels], 'f32', 'winograd weight grad products');
-  const inThreads = threadsFor(inChannels);
+  const products = engine.empty([TILE_POSITIONS * m * columns], 'f32', 'winograd weight grad products');
+  // One thread per quad of columns in the input transform, the GEMM and the output transform.
+  const columnThreads = threadsFor(columnQuads);
   const gradientThreads = threadsFor(m / 4);
   for (let firstImage = 0; firstImage < batch; firstImage += imagesPerChunk) {
     const images = Math.min(imagesPerChunk, batch - firstImage);
     const tiles = chunkTiles(images);
     const chunk = { ...shared, k: tiles, firstImage, images };
     const label = `images ${firstImage}-${firstImage + images - 1}, ${tiles} tiles`;
-    engine.run(transformPlaneKernel, {
+    engine.run(form.transformPlane, {
       buffers: { input, transformedPlanes: planes },
       params: chunk,
-      overrides: { TRANSFORM_THREADS: inThreads },
-      workgroups: [Math.ceil(inChannels / inThreads), tiles, 1],
+      overrides: { TRANSFORM_THREADS: columnThreads },
+      workgroups: [Math.ceil(columnQuads / columnThreads), tiles, 1],
       label: `winograd weight grad input ${label}`,
-      bytes: (images * inChannels * inHeight * inWidth + TILE_POSITIONS * tiles * 4 * inChannels) * 4,
+      bytes: (images * inChannels * inHeight * inWidth + TILE_POSITIONS * tiles * columns) * 4,
     });
-    engine.run(transformGradientKernel, {
+    engine.run(form.transformGradient, {
       buffers: { gradient, transformedGradients: gradients },
       params: chunk,
       overrides: { TRANSFORM_THREADS: gradientThreads },
@@ -110,22 +141,22 @@ export function winogradWeightGradient(gradient: Tensor, input: Tensor): Tensor 
       label: `winograd weight grad gradient ${label}`,
       bytes: (images * gradChannels * gradHeight * gradWidth + TILE_POSITIONS * tiles * m) * 4,
     });
-    engine.run(multiplyKernel, {
+    engine.run(form.multiply, {
       buffers: { inputQuads: planes, weightQuads: gradients, productQuads: products },
       params: chunk,
-      overrides: { K_STEP, GEMM_THREADS: inThreads, ACCUMULATE: firstImage > 0 ? 1 : 0 },
-      workgroups: [Math.ceil(inChannels / inThreads), m / GEMM_CHANNELS, TILE_POSITIONS],
+      overrides: { K_STEP, GEMM_THREADS: columnThreads, ACCUMULATE: firstImage > 0 ? 1 : 0 },
+      workgroups: [Math.ceil(columnQuads / columnThreads), m / GEMM_CHANNELS, TILE_POSITIONS],
       label: `winograd weight grad multiply m${m} ${label}`,
-      flops: 2 * TILE_POSITIONS * tiles * m * 4 * inChannels,
-      bytes: TILE_POSITIONS * (tiles * 4 * inChannels + tiles * m + m * 4 * inChannels * (firstImage > 0 ? 2 : 1)) * 4,
+      flops: 2 * TILE_POSITIONS * tiles * m * columns,
+      bytes: TILE_POSITIONS * (tiles * columns + tiles * m + m * columns * (firstImage > 0 ? 2 : 1)) * 4,
     });
   }
-  const result = engine.empty([gradChannels, inChannels, 4, 4], 'f32', 'conv weight grad');
-  engine.run(transformWeightGradientKernel, {
+  const result = engine.empty([gradChannels, inChannels, kernelSize, kernelSize], 'f32', 'conv weight grad');
+  engine.run(form.transformWeightGradient, {
     buffers: { products, weightGradient: result },
     params: { ...shared, k: largest, firstImage: 0, images: 0 },
-    overrides: { TRANSFORM_THREADS: inThreads },
-    workgroups: [Math.ceil(inChannels / inThreads), gradChannels, 1],
+    overrides: { TRANSFORM_THREADS: columnThreads },
+    workgroups: [Math.ceil(columnQuads / columnThreads), gradChannels, 1],
     label: `winograd weight grad taps ${shapeString(result.shape)}`,
     bytes: (products.size + result.size) * 4,
   });
