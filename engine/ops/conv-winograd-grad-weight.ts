@@ -11,16 +11,20 @@ import { shapeString, type Tensor } from '../tensor.ts';
 import { GEMM_CHANNELS, K_STEP, MAX_IMAGE_BYTES, threadsFor, TILE_POSITIONS, winogradChunk } from './conv-winograd.ts';
 import { MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 
-/** The two forms: kernel size, gradient positions per tile side, and the shader's passes. */
-const FORMS = ['conv_winograd_grad_weight', 'conv_winograd_k3_grad_weight'].map((shader, i) => ({
-  kernelSize: [4, 3][i]!,
-  tileStep: [3, 2][i]!,
-  transformPlane: kernel(shader, 'transform_plane'),
-  transformGradient: kernel(shader, 'transform_gradient'),
-  multiply: kernel(shader, 'multiply'),
-  transformWeightGradient: kernel(shader, 'transform_weight_gradient'),
-}));
-type Form = typeof FORMS[number];
+/** A form: its kernel size, gradient positions per tile side, and its shader's passes. */
+function defineForm(shader: string, kernelSize: number, tileStep: number) {
+  return {
+    kernelSize,
+    tileStep,
+    transformPlane: kernel(shader, 'transform_plane'),
+    transformGradient: kernel(shader, 'transform_gradient'),
+    multiply: kernel(shader, 'multiply'),
+    transformWeightGradient: kernel(shader, 'transform_weight_gradient'),
+  };
+}
+type Form = ReturnType<typeof defineForm>;
+const K4_FORM = defineForm('conv_winograd_grad_weight', 4, 3);
+const K3_FORM = defineForm('conv_winograd_k3_grad_weight', 3, 2);
 
 /** A weight gradient's sides: gradient [N, A, GH, GW] and input [N, B, H, W], and its kernel. */
 export interface WinogradWeightGradShape {
@@ -43,8 +47,8 @@ export interface WinogradWeightGradShape {
  */
 function formOf(s: WinogradWeightGradShape): Form | null {
   if (s.kernelHeight !== s.kernelWidth || s.padding !== 1) return null;
-  if (s.kernelHeight === 4 && s.stride === 2 && s.inHeight === 2 * s.gradHeight && s.inWidth === 2 * s.gradWidth) return FORMS[0]!;
-  if (s.kernelHeight === 3 && s.stride === 1 && s.inHeight === s.gradHeight && s.inWidth === s.gradWidth && s.inChannels % 4 === 0) return FORMS[1]!;
+  if (s.kernelHeight === 4 && s.stride === 2 && s.inHeight === 2 * s.gradHeight && s.inWidth === 2 * s.gradWidth) return K4_FORM;
+  if (s.kernelHeight === 3 && s.stride === 1 && s.inHeight === s.gradHeight && s.inWidth === s.gradWidth && s.inChannels % 4 === 0) return K3_FORM;
   return null;
 }
 
