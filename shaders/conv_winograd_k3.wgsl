@@ -13,11 +13,14 @@ enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
 struct Params {
-  // The gather's input [batch, inChannels, height, width] and output [batch, outChannels, height, width].
+  // The gather's input [batch, inChannels, inHeight, inWidth] and output [batch, outChannels, outHeight,
+  // outWidth], the same size (the field names of conv_winograd.wgsl's, as runWinogradGather writes them).
   inChannels: u32,
+  inHeight: u32,
+  inWidth: u32,
   outChannels: u32,
-  height: u32,
-  width: u32,
+  outHeight: u32,
+  outWidth: u32,
   transposed: u32,
   hasBias: u32,
   // The weight's layout: [outChannels, inChannels, 3, 3] (1) or [inChannels, outChannels, 3, 3] (0), in
@@ -96,15 +99,15 @@ fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
   var at = tilePlace(4u * quad);
   for (var e = 0u; e < 4u; e++) {
     // Padding tiles read image 0 (and multiply by nothing: they are zeros).
-    let channelStart = (select(0u, at.n, at.present) * params.inChannels + ci) * params.height * params.width;
+    let channelStart = (select(0u, at.n, at.present) * params.inChannels + ci) * params.inHeight * params.inWidth;
     var d: array<vec4<f32>, 4>;
     for (var i = 0; i < 4; i++) {
       let row = 2 * i32(at.ty) + i - 1;
       var values = vec4<f32>(0.0);
       for (var j = 0; j < 4; j++) {
         let column = 2 * i32(at.tx) + j - 1;
-        let inside = at.present && row >= 0 && row < i32(params.height) && column >= 0 && column < i32(params.width);
-        values[j] = select(0.0, x[channelStart + u32(select(0, row * i32(params.width) + column, inside))], inside);
+        let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
+        values[j] = select(0.0, x[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
       }
       // B^T along the row now, along the columns below.
       d[i] = inputTransform(values);
@@ -151,14 +154,14 @@ fn transform_output(@builtin(global_invocation_id) id: vec3<u32>) {
       rows[0][j] = column.x;
       rows[1][j] = column.y;
     }
-    let channelStart = (at.n * params.outChannels + co) * params.height * params.width;
+    let channelStart = (at.n * params.outChannels + co) * params.outHeight * params.outWidth;
     for (var i = 0u; i < 2u; i++) {
       let row = 2u * at.ty + i;
       let values = outputTransform(rows[i]);
       for (var j = 0u; j < 2u; j++) {
         let column = 2u * at.tx + j;
-        if (row < params.height && column < params.width) {
-          out[channelStart + row * params.width + column] = epilogue(values[j] + biasValue);
+        if (row < params.outHeight && column < params.outWidth) {
+          out[channelStart + row * params.outWidth + column] = epilogue(values[j] + biasValue);
         }
       }
     }

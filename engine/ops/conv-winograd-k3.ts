@@ -1,24 +1,19 @@
 // The Winograd F(2x2, 3x3) gather for k3 s1 p1 layers (conv2d keeping the size, and so its grad-input,
 // a convTranspose2d of the same geometry): 16 multiplies where the direct gather does 36 per 2x2
 // outputs and (ci, co) pair. shaders/conv_winograd_k3.wgsl has the algebra. The passes, layouts and
-// chunks are those of the k4 s2 p1 Winograd gather (engine/ops/conv-winograd.ts), with 4x4 input tiles
-// at a step of 2 and 2x2 output tiles.
+// chunks are those of the k4 s2 p1 Winograd gather (runWinogradGather, engine/ops/conv-winograd.ts),
+// with 4x4 input tiles at a step of 2 and 2x2 output tiles.
 
-import { kernel } from '../kernel.ts';
 import type { Tensor } from '../tensor.ts';
 import type { GatherGeometry } from './conv-kernels.ts';
-import { GEMM_CHANNELS, K_STEP, MAX_IMAGE_BYTES, threadsFor, TILE_POSITIONS, winogradChunk } from './conv-winograd.ts';
+import {
+  GEMM_CHANNELS, K_STEP, MAX_IMAGE_BYTES, runWinogradGather, TILE_POSITIONS, winogradGatherPasses, type WinogradGatherForm, type WinogradSizes,
+} from './conv-winograd.ts';
 
-const transformWeightsKernel = kernel('conv_winograd_k3', 'transform_weights');
-const transformInputKernel = kernel('conv_winograd_k3', 'transform_input');
-const multiplyKernel = kernel('conv_winograd_k3', 'multiply');
-const transformOutputKernel = kernel('conv_winograd_k3', 'transform_output');
-
-function sizesOf(g: GatherGeometry) {
+/** The GEMMs' sizes: the input channels into the output channels, 2x2 tiles of the output. */
+function sizesOf(g: GatherGeometry): WinogradSizes {
   const m = Math.ceil(g.outChannels / GEMM_CHANNELS) * GEMM_CHANNELS;
-  const tilesY = Math.ceil(g.outHeight / 2);
-  const tilesX = Math.ceil(g.outWidth / 2);
-  return { k: g.inChannels, m, tilesY, tilesX, imageBytes: 4 * TILE_POSITIONS * Math.max(g.inChannels, m) * tilesY * tilesX };
+  return { k: g.inChannels, m, realM: g.outChannels, tilesY: Math.ceil(g.outHeight / 2), tilesX: Math.ceil(g.outWidth / 2) };
 }
 
 /**
@@ -28,7 +23,8 @@ function sizesOf(g: GatherGeometry) {
  */
 export function winogradK3Applies(g: GatherGeometry): boolean {
   if (g.kernelHeight !== 3 || g.kernelWidth !== 3 || g.stride !== 1 || g.padding !== 1) return false;
-  const { k, imageBytes } = sizesOf(g);
+  const { k, m, tilesY, tilesX } = sizesOf(g);
+  const imageBytes = 4 * TILE_POSITIONS * Math.max(k, m) * tilesY * tilesX;
   return g.outHeight === g.inHeight && g.outWidth === g.inWidth && k % K_STEP === 0 && g.outChannels >= GEMM_CHANNELS
     && imageBytes <= MAX_IMAGE_BYTES;
 }
@@ -47,6 +43,8 @@ export function winogradK3ByDefault(g: GatherGeometry): boolean {
   return winogradK3Applies(g) && g.inChannels >= DEFAULT_MIN_REDUCTION && Math.min(g.outHeight, g.outWidth) >= DEFAULT_MIN_SIZE;
 }
 
+const K3_FORM: WinogradGatherForm = { name: 'winograd k3', sizes: sizesOf, ...winogradGatherPasses('conv_winograd_k3') };
+
 /**
  * out = `fused` activation of the gather of x with `weight` ([Cout, Cin, 3, 3] in the gather's channels
  * when `outputIsFirst`, else [Cin, Cout, 3, 3]) plus bias, for a `g` that winogradK3Applies to.
@@ -54,59 +52,5 @@ export function winogradK3ByDefault(g: GatherGeometry): boolean {
 export function winogradK3Gather(
   x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, out: Tensor, g: GatherGeometry, fused: Record<string, number>,
 ): void {
-  const engine = x.engine;
-  const { k, m, tilesY, tilesX, imageBytes } = sizesOf(g);
-  const tilesPerImage = tilesY * tilesX;
-  const imagesPerChunk = Math.max(1, Math.min(g.batch, Math.floor(winogradChunk.bytes / imageBytes)));
-  const chunkTiles = (images: number) => Math.ceil((images * tilesPerImage) / 4) * 4;
-  const shared = {
-    inChannels: g.inChannels, outChannels: g.outChannels, height: g.outHeight, width: g.outWidth, transposed: g.transposed ? 1 : 0,
-    hasBias: bias ? 1 : 0, outputIsFirst: outputIsFirst ? 1 : 0, k, m, realM: g.outChannels, tilesY, tilesX,
-  };
-  const weights = engine.empty([TILE_POSITIONS * k * m], 'f32', 'winograd weights');
-  engine.run(transformWeightsKernel, {
-    buffers: { weight, transformedWeights: weights },
-    params: { ...shared, tiles: 4, firstImage: 0, images: 1 },
-    overrides: { TRANSFORM_THREADS: threadsFor(m / 4) },
-    workgroups: [Math.ceil(m / 4 / threadsFor(m / 4)), k, 1],
-    label: `winograd k3 weights k${k} m${m}`,
-    bytes: (weight.size + weights.size) * 4,
-  });
-  const largest = chunkTiles(imagesPerChunk);
-  const input = engine.empty([TILE_POSITIONS * k * largest], 'f32', 'winograd input tiles');
-  const products = engine.empty([TILE_POSITIONS * m * largest], 'f32', 'winograd products');
-  for (let firstImage = 0; firstImage < g.batch; firstImage += imagesPerChunk) {
-    const images = Math.min(imagesPerChunk, g.batch - firstImage);
-    const tiles = chunkTiles(images);
-    const chunk = { ...shared, tiles, firstImage, images };
-    const label = `images ${firstImage}-${firstImage + images - 1}, ${tiles} tiles`;
-    const tileQuads = tiles / 4;
-    const outputQuads = Math.ceil((images * tilesPerImage) / 4);
-    engine.run(transformInputKernel, {
-      buffers: { x, transformedInput: input },
-      params: chunk,
-      overrides: { TRANSFORM_THREADS: threadsFor(tileQuads) },
-      workgroups: [Math.ceil(tileQuads / threadsFor(tileQuads)), k, 1],
-      label: `winograd k3 input ${label}`,
-      bytes: (images * g.inChannels * g.inHeight * g.inWidth + TILE_POSITIONS * k * tiles) * 4,
-    });
-    engine.run(multiplyKernel, {
-      buffers: { inputQuads: input, weightQuads: weights, productQuads: products },
-      params: chunk,
-      overrides: { K_STEP, GEMM_THREADS: threadsFor(tileQuads) },
-      workgroups: [Math.ceil(tileQuads / threadsFor(tileQuads)), m / GEMM_CHANNELS, TILE_POSITIONS],
-      label: `winograd k3 multiply k${k} m${m} ${label}`,
-      flops: 2 * TILE_POSITIONS * k * m * tiles,
-      bytes: TILE_POSITIONS * (k * tiles + k * m + m * tiles) * 4,
-    });
-    engine.run(transformOutputKernel, {
-      buffers: { products, bias: bias ?? products, out },
-      params: chunk,
-      overrides: { ...fused, TRANSFORM_THREADS: threadsFor(outputQuads) },
-      workgroups: [Math.ceil(outputQuads / threadsFor(outputQuads)), g.outChannels, 1],
-      label: `winograd k3 output ${label}`,
-      bytes: (TILE_POSITIONS * g.outChannels * tiles + images * g.outChannels * g.outHeight * g.outWidth) * 4,
-    });
-  }
-  for (const t of [weights, input, products]) t.dispose();
+  runWinogradGather(K3_FORM, x, weight, outputIsFirst, bias, out, g, fused);
 }

@@ -6,14 +6,10 @@
 // activation. Chunks keep the transformed tiles and products under winogradChunk.bytes each, whatever
 // the batch.
 
-import { kernel } from '../kernel.ts';
+import { kernel, type Kernel } from '../kernel.ts';
 import type { Tensor } from '../tensor.ts';
 import type { GatherGeometry } from './conv-kernels.ts';
 
-const transformWeightsKernel = kernel('conv_winograd', 'transform_weights');
-const transformInputKernel = kernel('conv_winograd', 'transform_input');
-const multiplyKernel = kernel('conv_winograd', 'multiply');
-const transformOutputKernel = kernel('conv_winograd', 'transform_output');
 
 /** Positions of a 4x4 tile: one GEMM each. */
 export const TILE_POSITIONS = 16;
@@ -31,7 +27,7 @@ export const winogradChunk = { bytes: 32 * 2 ** 20 };
 export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 
 /** The GEMMs' sizes: reduction k, channels m (padded) of which realM are real, tiles per image. */
-interface WinogradSizes {
+export interface WinogradSizes {
   k: number;
   m: number;
   realM: number;
@@ -86,6 +82,31 @@ export function winogradByDefault(g: GatherGeometry): boolean {
 }
 
 /**
+ * A Winograd gather: its shader's four passes (whose Params all take the fields `runWinogradGather`
+ * writes), its GEMM sizes for a geometry, and the name its dispatches' labels start with.
+ */
+export interface WinogradGatherForm {
+  name: string;
+  sizes: (g: GatherGeometry) => WinogradSizes;
+  transformWeights: Kernel;
+  transformInput: Kernel;
+  multiply: Kernel;
+  transformOutput: Kernel;
+}
+
+/** The four passes of a Winograd gather shader. */
+export function winogradGatherPasses(shader: string): Pick<WinogradGatherForm, 'transformWeights' | 'transformInput' | 'multiply' | 'transformOutput'> {
+  return {
+    transformWeights: kernel(shader, 'transform_weights'),
+    transformInput: kernel(shader, 'transform_input'),
+    multiply: kernel(shader, 'multiply'),
+    transformOutput: kernel(shader, 'transform_output'),
+  };
+}
+
+const K4_FORM: WinogradGatherForm = { name: 'winograd', sizes: sizesOf, ...winogradGatherPasses('conv_winograd') };
+
+/**
  * out = `fused` activation of the gather of x with `weight` (conv2d's [Cout, Cin, 4, 4] layout in the
  * gather's channels when `outputIsFirst`, else [Cin, Cout, 4, 4]) plus bias, for a `g` that
  * winogradApplies to.
@@ -93,8 +114,19 @@ export function winogradByDefault(g: GatherGeometry): boolean {
 export function winogradGather(
   x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, out: Tensor, g: GatherGeometry, fused: Record<string, number>,
 ): void {
+  runWinogradGather(K4_FORM, x, weight, outputIsFirst, bias, out, g, fused);
+}
+
+/**
+ * The passes of a Winograd gather: the weights transformed once, then per chunk of images the input
+ * tiles transformed, the 16 GEMMs, and the outputs transformed back with bias and activation.
+ */
+export function runWinogradGather(
+  form: WinogradGatherForm, x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, out: Tensor, g: GatherGeometry,
+  fused: Record<string, number>,
+): void {
   const engine = x.engine;
-  const { k, m, realM, tilesY, tilesX } = sizesOf(g);
+  const { k, m, realM, tilesY, tilesX } = form.sizes(g);
   const tilesPerImage = tilesY * tilesX;
   const imagesPerChunk = Math.max(1, Math.min(g.batch, Math.floor(winogradChunk.bytes / (4 * TILE_POSITIONS * Math.max(k, m) * tilesPerImage))));
   const chunkTiles = (images: number) => Math.ceil((images * tilesPerImage) / 4) * 4;
@@ -104,12 +136,12 @@ export function winogradGather(
     k, m, realM, tilesY, tilesX,
   };
   const weights = engine.empty([TILE_POSITIONS * k * m], 'f32', 'winograd weights');
-  engine.run(transformWeightsKernel, {
+  engine.run(form.transformWeights, {
     buffers: { weight, transformedWeights: weights },
     params: { ...shared, tiles: 4, firstImage: 0, images: 1 },
     overrides: { TRANSFORM_THREADS: threadsFor(m / 4) },
     workgroups: [Math.ceil(m / 4 / threadsFor(m / 4)), k, 1],
-    label: `winograd weights k${k} m${m}`,
+    label: `${form.name} weights k${k} m${m}`,
     bytes: (weight.size + weights.size) * 4,
   });
   const largest = chunkTiles(imagesPerChunk);
@@ -122,29 +154,29 @@ export function winogradGather(
     const label = `images ${firstImage}-${firstImage + images - 1}, ${tiles} tiles`;
     const tileQuads = tiles / 4;
     const outputQuads = Math.ceil((images * tilesPerImage) / 4);
-    engine.run(transformInputKernel, {
+    engine.run(form.transformInput, {
       buffers: { x, transformedInput: input },
       params: chunk,
       overrides: { TRANSFORM_THREADS: threadsFor(tileQuads) },
       workgroups: [Math.ceil(tileQuads / threadsFor(tileQuads)), k, 1],
-      label: `winograd input ${label}`,
+      label: `${form.name} input ${label}`,
       bytes: (images * g.inChannels * g.inHeight * g.inWidth + TILE_POSITIONS * k * tiles) * 4,
     });
-    engine.run(multiplyKernel, {
+    engine.run(form.multiply, {
       buffers: { inputQuads: input, weightQuads: weights, productQuads: products },
       params: chunk,
       overrides: { K_STEP, GEMM_THREADS: threadsFor(tileQuads) },
       workgroups: [Math.ceil(tileQuads / threadsFor(tileQuads)), m / GEMM_CHANNELS, TILE_POSITIONS],
-      label: `winograd multiply k${k} m${m} ${label}`,
+      label: `${form.name} multiply k${k} m${m} ${label}`,
       flops: 2 * TILE_POSITIONS * k * m * tiles,
       bytes: TILE_POSITIONS * (k * tiles + k * m + m * tiles) * 4,
     });
-    engine.run(transformOutputKernel, {
+    engine.run(form.transformOutput, {
       buffers: { products, bias: bias ?? products, out },
       params: chunk,
       overrides: { ...fused, TRANSFORM_THREADS: threadsFor(outputQuads) },
       workgroups: [Math.ceil(outputQuads / threadsFor(outputQuads)), g.outChannels, 1],
-      label: `winograd output ${label}`,
+      label: `${form.name} output ${label}`,
       bytes: (TILE_POSITIONS * realM * tiles + images * g.outChannels * g.outHeight * g.outWidth) * 4,
     });
   }
