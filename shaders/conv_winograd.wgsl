@@ -23,32 +23,8 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params {
-  // The gather's input [batch, inChannels, inHeight, inWidth] and output [batch, outChannels, outHeight, outWidth].
-  inChannels: u32,
-  inHeight: u32,
-  inWidth: u32,
-  outChannels: u32,
-  outHeight: u32,
-  outWidth: u32,
-  transposed: u32,
-  hasBias: u32,
-  // The weight's layout: [outChannels, inChannels, 4, 4] (1: conv2d's, as a gather's output channel
-  // comes first) or [inChannels, outChannels, 4, 4] (0), in the gather's channels.
-  outputIsFirst: u32,
-  // GEMM sizes: reduction k, channels m (a multiple of 32) of which realM are real, tiles (a multiple of 4).
-  k: u32,
-  m: u32,
-  realM: u32,
-  tiles: u32,
-  // Tiles per image row and column, and the images of this chunk.
-  tilesY: u32,
-  tilesX: u32,
-  firstImage: u32,
-  images: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
+// #include winograd_gather_params
+// #include winograd_f3x3_2x2
 
 // --- transform_weights: U[pos][k][m] = (G g G^T)[pos] for the 2x2 filter g of (k, m); one thread per
 // 4 consecutive m, so that the stores are vec4s.
@@ -62,9 +38,6 @@ fn weightAt(ci: u32, ky: u32, kx: u32, co: u32) -> f32 {
   let pair = select(ci * params.outChannels + co, co * params.inChannels + ci, params.outputIsFirst != 0u);
   return weight[(pair * 4u + ky) * 4u + kx];
 }
-
-// Threads per workgroup of the three transforms: 64, or fewer (a multiple of 8) for short rows of work.
-override TRANSFORM_THREADS: u32 = 64u;
 
 @compute @workgroup_size(TRANSFORM_THREADS)
 fn transform_weights(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -95,7 +68,7 @@ fn transform_weights(@builtin(global_invocation_id) id: vec3<u32>) {
     let rows = array<vec2<f32>, 4>(g[0], 0.5 * (g[0] + g[1]), 0.5 * (g[0] - g[1]), g[1]);
     for (var i = 0u; i < 4u; i++) {
       let r = rows[i];
-      let values = vec4<f32>(r.x, 0.5 * (r.x + r.y), 0.5 * (r.x - r.y), r.y);
+      let values = filterTransform(r);
       for (var j = 0u; j < 4u; j++) { quads[i * 4u + j][e] = values[j]; }
     }
   }
@@ -137,12 +110,11 @@ fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
         let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
         values[j] = select(0.0, x[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
       }
-      // B^T along the row now, along the columns below.
-      d[i] = inputTransform(values);
+      d[i] = values;
     }
-    for (var j = 0u; j < 4u; j++) {
-      let column = inputTransform(vec4<f32>(d[0][j], d[1][j], d[2][j], d[3][j]));
-      for (var i = 0u; i < 4u; i++) { tiles[i * 4u + j][e] = column[i]; }
+    let transformed = transformedTile(d);
+    for (var i = 0u; i < 4u; i++) {
+      for (var j = 0u; j < 4u; j++) { tiles[i * 4u + j][e] = transformed[i][j]; }
     }
     at = nextTile(at);
   }
@@ -162,11 +134,6 @@ fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
 @group(0) @binding(10) var<storage, read_write> out: array<f32>;
 
 // #include conv_epilogue
-
-// A^T v for a column or row v of 4.
-fn outputTransform(v: vec4<f32>) -> vec3<f32> {
-  return vec3<f32>(v.x + v.y + v.z, v.y - v.z, v.y + v.z + v.w);
-}
 
 @compute @workgroup_size(TRANSFORM_THREADS)
 fn transform_output(@builtin(global_invocation_id) id: vec3<u32>) {

@@ -18,30 +18,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params {
-  // G [batch, aChannels, gradHeight, gradWidth]; X [batch, bChannels, inHeight = 2 gradHeight, inWidth = 2 gradWidth].
-  aChannels: u32,
-  bChannels: u32,
-  gradHeight: u32,
-  gradWidth: u32,
-  inHeight: u32,
-  inWidth: u32,
-  // multiply's names (shaders/winograd_multiply.wgsl): the reduction k is the chunk's tiles (a multiple
-  // of 4), m the a's padded to a multiple of 32, and its "tiles" (product columns) the 4 B (b, phase).
-  k: u32,
-  m: u32,
-  tiles: u32,
-  // Tiles per image row and column, and the images of this chunk.
-  tilesY: u32,
-  tilesX: u32,
-  firstImage: u32,
-  images: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-
-// Threads per workgroup of the three transforms: 64, or fewer (a multiple of 8) for short rows of work.
-override TRANSFORM_THREADS: u32 = 64u;
+// #include winograd_grad_weight_params
 
 // #include winograd_tiles
 // #include winograd_f2x2_3x3
@@ -73,12 +50,11 @@ fn transform_plane(@builtin(global_invocation_id) id: vec3<u32>) {
         let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
         values[j] = select(0.0, input[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
       }
-      // B^T along the row now, along the columns below.
-      d[i] = inputTransform(values);
+      d[i] = values;
     }
-    for (var j = 0u; j < 4u; j++) {
-      let column = inputTransform(vec4<f32>(d[0][j], d[1][j], d[2][j], d[3][j]));
-      for (var i = 0u; i < 4u; i++) { tiles[i * 4u + j][phase] = column[i]; }
+    let transformed = transformedTile(d);
+    for (var i = 0u; i < 4u; i++) {
+      for (var j = 0u; j < 4u; j++) { tiles[i * 4u + j][phase] = transformed[i][j]; }
     }
   }
   let plane = params.k * params.bChannels;

@@ -12,36 +12,7 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params {
-  // The gather's input [batch, inChannels, inHeight, inWidth] and output [batch, outChannels, outHeight,
-  // outWidth], the same size (the field names of conv_winograd.wgsl's, as runWinogradGather writes them).
-  inChannels: u32,
-  inHeight: u32,
-  inWidth: u32,
-  outChannels: u32,
-  outHeight: u32,
-  outWidth: u32,
-  transposed: u32,
-  hasBias: u32,
-  // The weight's layout: [outChannels, inChannels, 3, 3] (1) or [inChannels, outChannels, 3, 3] (0), in
-  // the gather's channels.
-  outputIsFirst: u32,
-  // GEMM sizes: reduction k (inChannels), channels m (a multiple of 32) of which realM are real, tiles (a multiple of 4).
-  k: u32,
-  m: u32,
-  realM: u32,
-  tiles: u32,
-  // Tiles per image row and column, and the images of this chunk.
-  tilesY: u32,
-  tilesX: u32,
-  firstImage: u32,
-  images: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-
-// Threads per workgroup of the three transforms: 64, or fewer (a multiple of 8) for short rows of work.
-override TRANSFORM_THREADS: u32 = 64u;
+// #include winograd_gather_params
 
 // #include winograd_tiles
 // #include winograd_f2x2_3x3
@@ -109,12 +80,11 @@ fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
         let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
         values[j] = select(0.0, x[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
       }
-      // B^T along the row now, along the columns below.
-      d[i] = inputTransform(values);
+      d[i] = values;
     }
-    for (var j = 0u; j < 4u; j++) {
-      let column = inputTransform(vec4<f32>(d[0][j], d[1][j], d[2][j], d[3][j]));
-      for (var i = 0u; i < 4u; i++) { tiles[i * 4u + j][e] = column[i]; }
+    let transformed = transformedTile(d);
+    for (var i = 0u; i < 4u; i++) {
+      for (var j = 0u; j < 4u; j++) { tiles[i * 4u + j][e] = transformed[i][j]; }
     }
     at = nextTile(at);
   }

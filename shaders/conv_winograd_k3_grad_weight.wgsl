@@ -3,7 +3,7 @@
 // G the gradient side [batch, A, H, W] (conv2d's dy, convTranspose2d's x) and X the input side [batch, B,
 // H, W]. Cut the sum into 2x2 tiles of G at (2 ty, 2 tx): each is F(3x3, 2x2) with G's tile g as the
 // "filter" and X's 4x4 tile d at (2 ty - 1, 2 tx - 1) as the data, Y = A^T [ (G g G^T) . (B^T d B) ] A,
-// 16 multiplies per 36 for each (a, b), with conv_winograd.wgsl's G and A^T (and winograd_tiles.wgsl's B^T).
+// 16 multiplies per 36 for each (a, b) (transforms: winograd_tiles.wgsl, winograd_f3x3_2x2.wgsl).
 // As 16 GEMMs, products[pos][a][b] = sum over tiles t of U[pos][t][a] V[pos][t][b], reduced over every
 // tile of every image (chunks of images add up: ACCUMULATE).
 //
@@ -14,32 +14,10 @@
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
 
-struct Params {
-  // G [batch, aChannels, gradHeight, gradWidth]; X [batch, bChannels, inHeight, inWidth], the same size.
-  aChannels: u32,
-  bChannels: u32,
-  gradHeight: u32,
-  gradWidth: u32,
-  inHeight: u32,
-  inWidth: u32,
-  // multiply's names (shaders/winograd_multiply.wgsl): the reduction k is the chunk's tiles (a multiple
-  // of 4), m the a's padded to a multiple of 32, and its "tiles" (product columns) the B b's.
-  k: u32,
-  m: u32,
-  tiles: u32,
-  // Tiles per image row and column, and the images of this chunk.
-  tilesY: u32,
-  tilesX: u32,
-  firstImage: u32,
-  images: u32,
-}
-
-@group(0) @binding(0) var<uniform> params: Params;
-
-// Threads per workgroup of the three transforms: 64, or fewer (a multiple of 8) for short rows of work.
-override TRANSFORM_THREADS: u32 = 64u;
+// #include winograd_grad_weight_params
 
 // #include winograd_tiles
+// #include winograd_f3x3_2x2
 
 // --- transform_plane: V[pos][t][b] = (B^T d B)[pos] for X's tile d of channel b at tile t; one thread
 // per (4 consecutive b, t), so that the stores are vec4s.
@@ -66,12 +44,11 @@ fn transform_plane(@builtin(global_invocation_id) id: vec3<u32>) {
         let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
         values[j] = select(0.0, input[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
       }
-      // B^T along the row now, along the columns below.
-      d[i] = inputTransform(values);
+      d[i] = values;
     }
-    for (var j = 0u; j < 4u; j++) {
-      let column = inputTransform(vec4<f32>(d[0][j], d[1][j], d[2][j], d[3][j]));
-      for (var i = 0u; i < 4u; i++) { tiles[i * 4u + j][e] = column[i]; }
+    let transformed = transformedTile(d);
+    for (var i = 0u; i < 4u; i++) {
+      for (var j = 0u; j < 4u; j++) { tiles[i * 4u + j][e] = transformed[i][j]; }
     }
   }
   let plane = params.k * params.bChannels / 4u;
@@ -83,11 +60,6 @@ fn transform_plane(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @group(0) @binding(3) var<storage, read> gradient: array<f32>;
 @group(0) @binding(4) var<storage, read_write> transformedGradients: array<vec4<f32>>;
-
-// G v for a column or row v of 2 filter values (conv_winograd.wgsl's F(3x3, 2x2) G).
-fn filterTransform(v: vec2<f32>) -> vec4<f32> {
-  return vec4<f32>(v.x, 0.5 * (v.x + v.y), 0.5 * (v.x - v.y), v.y);
-}
 
 @compute @workgroup_size(TRANSFORM_THREADS)
 fn transform_gradient(@builtin(global_invocation_id) id: vec3<u32>) {
@@ -131,11 +103,6 @@ fn transform_gradient(@builtin(global_invocation_id) id: vec3<u32>) {
 
 @group(0) @binding(8) var<storage, read> products: array<vec4<f32>>;
 @group(0) @binding(9) var<storage, read_write> weightGradient: array<vec4<f32>>;
-
-// A^T v for a column or row v of 4 products (conv_winograd.wgsl's F(3x3, 2x2) A^T).
-fn outputTransform(v: vec4<f32>) -> vec3<f32> {
-  return vec3<f32>(v.x + v.y + v.z, v.y - v.z, v.y + v.z + v.w);
-}
 
 @compute @workgroup_size(TRANSFORM_THREADS)
 fn transform_weight_gradient(@builtin(global_invocation_id) id: vec3<u32>) {

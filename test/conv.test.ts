@@ -77,6 +77,19 @@ async function checkConv(c: Case, transposed: boolean, finiteDifferences = false
   });
 }
 
+/** Runs `body` with convTuning set to `settings`; then restores it, and the Winograd chunk size that `body` may lower. */
+async function withConvTuning(settings: Partial<typeof convTuning>, body: () => Promise<void>): Promise<void> {
+  const saved = { ...convTuning };
+  const savedChunk = winogradChunk.bytes;
+  try {
+    Object.assign(convTuning, settings);
+    await body();
+  } finally {
+    Object.assign(convTuning, saved);
+    winogradChunk.bytes = savedChunk;
+  }
+}
+
 const convCases: Case[] = [
   { x: [1, 1, 1, 1], weight: [1, 1, 1, 1], stride: 1, padding: 0, bias: true },
   { x: [1, 3, 7, 5], weight: [1, 3, 3, 3], stride: 1, padding: 1, bias: true },
@@ -378,10 +391,7 @@ test('the Winograd F(3x3, 2x2) gather agrees with the reference: conv2d, convTra
   }
   // One image's tiles (16 x 1024 x 86 x 86 floats) over 64 MiB: not Winograd, whatever the chunk size.
   assert.is(winogradApplies(gatherGeometryOf({ x: [1, 256, 512, 512], weight: [256, 256, 4, 4], ...k4s2p1, bias: false }, false)), false);
-  const saved = { ...convTuning };
-  const savedChunk = winogradChunk.bytes;
-  try {
-    Object.assign(convTuning, { gather: 'winograd', weightGrad: null });
+  await withConvTuning({ gather: 'winograd', weightGrad: null }, async () => {
     for (const [c, transposed, forward, gradInput] of cases) {
       const g = gatherGeometryOf(c, transposed);
       const [n, cin, h, w] = c.x;
@@ -396,10 +406,7 @@ test('the Winograd F(3x3, 2x2) gather agrees with the reference: conv2d, convTra
     await checkConv(cases[3][0], true);
     winogradChunk.bytes = 2 * 4 * 16 * 40 * 2;
     await checkConv(cases[2][0], false);
-  } finally {
-    Object.assign(convTuning, saved);
-    winogradChunk.bytes = savedChunk;
-  }
+  });
 });
 
 test('the Winograd F(2x2, 3x3) gather for k3 s1 p1 agrees with the reference: conv2d, its grad-input, chunks of images', async () => {
@@ -428,17 +435,11 @@ test('the Winograd F(2x2, 3x3) gather for k3 s1 p1 agrees with the reference: co
   } finally {
     gpuSized.destroy();
   }
-  const saved = { ...convTuning };
-  const savedChunk = winogradChunk.bytes;
-  try {
-    Object.assign(convTuning, { gather: 'winograd', weightGrad: null });
+  await withConvTuning({ gather: 'winograd', weightGrad: null }, async () => {
     for (const [c, transposed] of cases) await checkConv(c, transposed);
     winogradChunk.bytes = 1;
     await checkConv(cases[1][0], false);
-  } finally {
-    Object.assign(convTuning, saved);
-    winogradChunk.bytes = savedChunk;
-  }
+  });
 });
 
 test('the Winograd F(3x3, 2x2) weight gradient for k3 s1 p1 agrees with the reference: conv2d, convTranspose2d, chunks', async () => {
@@ -462,17 +463,11 @@ test('the Winograd F(3x3, 2x2) weight gradient for k3 s1 p1 agrees with the refe
   assert.is(weightGradCandidates(engine, 64, shape(64, 64))[0] === 'winograd', engine.adapterKind === 'cpu' && engine.subgroupMinSize >= 8);
   assert.is.not(weightGradCandidates(engine, 64, shape(64, 12))[0], 'winograd');
   if (engine.subgroupMinSize < 8) return;
-  const saved = { ...convTuning };
-  const savedChunk = winogradChunk.bytes;
-  try {
-    Object.assign(convTuning, { gather: null, weightGrad: 'winograd' });
+  await withConvTuning({ gather: null, weightGrad: 'winograd' }, async () => {
     for (const [c, transposed] of cases) await checkConv(c, transposed);
     winogradChunk.bytes = 1;
     for (const [c, transposed] of cases) await checkConv(c, transposed);
-  } finally {
-    Object.assign(convTuning, saved);
-    winogradChunk.bytes = savedChunk;
-  }
+  });
 });
 
 test('the default weight gradient: rows for 2-3 taps a thread (k3 s1), not for 4 (k4 s1)', async () => {
@@ -537,10 +532,7 @@ test('the Winograd F(2x2, 3x3) weight gradient agrees with the reference: conv2d
     gpuSized.destroy();
   }
   if (engine.subgroupMinSize < 8) return;
-  const saved = { ...convTuning };
-  const savedChunk = winogradChunk.bytes;
-  try {
-    Object.assign(convTuning, { gather: null, weightGrad: 'winograd' });
+  await withConvTuning({ gather: null, weightGrad: 'winograd' }, async () => {
     for (const [c, transposed] of cases) await checkConv(c, transposed);
     // One image per chunk (the later ones add to the products); then chunks of 2 and 1 images (case 2:
     // 2 tiles of 16 x max(4 x 10, 32) floats an image).
@@ -549,10 +541,7 @@ test('the Winograd F(2x2, 3x3) weight gradient agrees with the reference: conv2d
     await checkConv(cases[1][0], true);
     winogradChunk.bytes = 2 * 2 * 16 * 40 * 4;
     await checkConv(cases[2][0], false);
-  } finally {
-    Object.assign(convTuning, saved);
-    winogradChunk.bytes = savedChunk;
-  }
+  });
 });
 
 test('phases8 with aligned vec4 input rows (PHASE_VEC4) agrees with the reference', async () => {
