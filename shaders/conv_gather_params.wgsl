@@ -15,4 +15,7 @@ struct Params {
   hasBias: u32,
   // Output channels of the packed weights (a multiple of 4, see conv_pack_weights.wgsl).
   paddedOutChannels: u32,
+  // conv_gather_subgroup.wgsl: the convTranspose2d phase of workgroup z 0 (one dispatch a phase where
+  // their taps differ).
+  firstPhase: u32,
 }

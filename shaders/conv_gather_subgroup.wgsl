@@ -14,8 +14,10 @@
 //
 // The accumulators (CHANNELS x 4 pixels) do not fit in registers, and lavapipe turns each update of
 // one into a reload, an add, an execution-mask blend and a store. So `main` first sums, per output
-// channel, all taps of a strip (and of ROWS row taps), and updates each accumulator once per input
-// channel and row group rather than once per tap (bench/RESULTS.md: 1.3-1.5x).
+// channel, all taps of a strip (and of ROWS row taps, and of INPUTS input channels), and updates each
+// accumulator once per input channel and row group rather than once per tap (bench/RESULTS.md:
+// 1.3-1.5x). A convTranspose2d whose phases have different taps runs one dispatch a phase
+// (params.firstPhase), each compiled for its own taps.
 
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
@@ -45,6 +47,11 @@ override STRIP_PIXEL_STEP: u32 = 2u;
 override TAPS: u32 = STRIP_WIDTH - 3u * STRIP_PIXEL_STEP;
 // Row taps summed per accumulator update: 1, or 2 when 2 * TAPS <= 16.
 override ROWS: u32 = 2u;
+// Input channels summed per accumulator update (1, 2 or 4; inChannels a multiple of it): more than
+// one where a phase has few taps (convTranspose2d k3 s2's 1 x 1 phase: 4).
+override INPUTS: u32 = 1u;
+// Four-pixel inputs per update: INPUTS x ROWS row taps x TAPS strip offsets, at most 16.
+override ENTRIES: u32 = INPUTS * ROWS * TAPS;
 // Load each strip as STRIP_PIXEL_STEP aligned vec4s (the thread's own columns) plus halo columns taken
 // from the neighbouring lanes' vec4s (see `vec4Strip`). Needs inWidth % 4 == 0.
 override VEC4_STRIP: bool = false;
@@ -109,8 +116,9 @@ fn place(id: vec3<u32>, group: vec3<u32>, pixels: i32) -> Place {
   var at: Place;
   let s = i32(params.stride);
   let transposed = params.transposed != 0u;
-  at.phaseRow = select(0, i32(group.z) / s, transposed);
-  let phaseColumn = select(0, i32(group.z) % s, transposed);
+  let phase = i32(group.z + params.firstPhase);
+  at.phaseRow = select(0, phase / s, transposed);
+  let phaseColumn = select(0, phase % s, transposed);
   let rows = phaseLength(params.outHeight, at.phaseRow);
   at.columns = phaseLength(params.outWidth, phaseColumn);
   let groupsPerRow = (at.columns + pixels - 1) / pixels;
@@ -149,10 +157,11 @@ fn rowTap(at: Place, j: i32) -> RowTap {
   return RowTap(inside, at.rowTaps.y + at.kernelStep * j, at.batchStart + u32(select(0, inRow, inside)) * params.inWidth);
 }
 
-// Where one input channel's weights of the update's row taps start, and which column taps its strip
-// offsets are.
+// Where the update's first input channel's weights of its row taps start (the next channels' are
+// channelStride further each), and which column taps its strip offsets are.
 struct TapWeights {
   rows: array<u32, 2>,
+  channelStride: u32,
   count: i32,
   first: i32,
   kernelStep: i32,
@@ -229,11 +238,12 @@ fn vec4Strip(row: RowTap, channelOffset: u32, n: Neighbours, width: i32) -> arra
 }
 
 // The update's weights, 4 output channels per load: CHANNELS / 4 lanes cover one tap's channels, so
-// one vec4 load of the subgroup's first 8 lanes covers TAPS_PER_LOAD taps. Tap tau = r * TAPS + t (row tap r, strip offset t)
-// is in load tau / TAPS_PER_LOAD, on lane (tau % TAPS_PER_LOAD) * LANES_PER_TAP + channel / 4.
+// one vec4 load of the subgroup's first 8 lanes covers TAPS_PER_LOAD taps. Entry tau = (i * ROWS + r) * TAPS + t
+// (input channel i, row tap r, strip offset t) is in load tau / TAPS_PER_LOAD, on lane
+// (tau % TAPS_PER_LOAD) * LANES_PER_TAP + channel / 4.
 override LANES_PER_TAP: u32 = CHANNELS / 4u;
 override TAPS_PER_LOAD: u32 = 8u / LANES_PER_TAP;
-override WEIGHT_LOADS: u32 = (ROWS * TAPS + TAPS_PER_LOAD - 1u) / TAPS_PER_LOAD;
+override WEIGHT_LOADS: u32 = (ENTRIES + TAPS_PER_LOAD - 1u) / TAPS_PER_LOAD;
 
 fn tapWeightQuads(taps: TapWeights, channelBase: u32, lane: u32) -> array<vec4<f32>, 16> {
   let transposed = params.transposed != 0u;
@@ -247,22 +257,22 @@ fn tapWeightQuads(taps: TapWeights, channelBase: u32, lane: u32) -> array<vec4<f
     // Strip offset t is tap j = t for conv2d and j = count - 1 - t for convTranspose2d.
     let j = select(i32(t), taps.count - 1 - i32(t), transposed);
     let kx = taps.first + taps.kernelStep * clamp(j, 0, max(taps.count - 1, 0));
-    let row = select(taps.rows[0], taps.rows[1], tau >= TAPS);
-    let valid = tau < ROWS * TAPS && j >= 0 && j < taps.count && channel < taps.padded;
+    let row = select(taps.rows[0], taps.rows[1], (tau / TAPS) % ROWS == 1u) + (tau / (ROWS * TAPS)) * taps.channelStride;
+    let valid = tau < ENTRIES && j >= 0 && j < taps.count && channel < taps.padded;
     quads[load] = select(vec4<f32>(0.0), weights4[min((row + u32(kx) * taps.padded + channel) / 4u, lastQuad)], valid);
   }
   return quads;
 }
 
 // Adds, for output channels 8 * bank to 8 * bank + 7 of the thread's, the sum over the update's taps
-// (ROWS row taps x TAPS strip offsets, `values` in that order) to the channel's accumulators, each
+// (INPUTS input channels x ROWS row taps x TAPS strip offsets, `values` in that order) to the channel's accumulators, each
 // sum as soon as it is formed: a whole bank of sums is 32 vector registers, which lavapipe spilled to
 // the stack and reloaded (bench/RESULTS.md: 0.66-0.96x the time with 32 channels).
 fn addBankSums(quads: array<vec4<f32>, 16>, bank: u32, values: array<vec4<f32>, 16>) {
   for (var k = 0u; k < 8u; k++) {
     let c = 8u * bank + k;
     var sum = vec4<f32>(0.0);
-    for (var tau = 0u; tau < ROWS * TAPS; tau++) {
+    for (var tau = 0u; tau < ENTRIES; tau++) {
       let w = subgroupShuffle(quads[tau / TAPS_PER_LOAD][c % 4u], (tau % TAPS_PER_LOAD) * LANES_PER_TAP + c / 4u);
       sum += w * values[tau];
     }
@@ -295,23 +305,25 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
     taps.first = at.columnTaps.y;
     taps.kernelStep = at.kernelStep;
     taps.padded = padded;
+    taps.channelStride = weightChannelStride;
     var channelOffset = 0u;
-    for (var ci = 0u; ci < params.inChannels; ci++) {
-      // Each row's strip of input columns, as the 4 pixels' inputs at each strip offset.
+    for (var ci = 0u; ci < params.inChannels; ci += INPUTS) {
+      // Each channel's and row's strip of input columns, as the 4 pixels' inputs at each strip offset.
       var values: array<vec4<f32>, 16>;
-      for (var r = 0u; r < ROWS; r++) {
+      for (var e = 0u; e < INPUTS * ROWS; e++) {
+        let r = e % ROWS;
         var strip: array<f32, 16>;
         if (VEC4_STRIP) {
-          strip = vec4Strip(rows[r], channelOffset, sharing, width);
+          strip = vec4Strip(rows[r], channelOffset + (e / ROWS) * inPlane, sharing, width);
         } else {
           for (var t = 0u; t < STRIP_WIDTH; t++) {
             let column = at.stripStart + i32(t);
             let inside = rows[r].inside && column >= 0 && column < width;
-            strip[t] = select(0.0, x[rows[r].address + channelOffset + u32(select(0, column, inside))], inside);
+            strip[t] = select(0.0, x[rows[r].address + channelOffset + (e / ROWS) * inPlane + u32(select(0, column, inside))], inside);
           }
         }
         for (var t = 0u; t < TAPS; t++) {
-          values[r * TAPS + t] = vec4<f32>(strip[t], strip[t + STRIP_PIXEL_STEP], strip[t + 2u * STRIP_PIXEL_STEP], strip[t + 3u * STRIP_PIXEL_STEP]);
+          values[e * TAPS + t] = vec4<f32>(strip[t], strip[t + STRIP_PIXEL_STEP], strip[t + 2u * STRIP_PIXEL_STEP], strip[t + 3u * STRIP_PIXEL_STEP]);
         }
       }
       // Per output channel, the sum over the update's taps first: each accumulator is read and
@@ -323,8 +335,8 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
         addBankSums(quads, 2u, values);
         addBankSums(quads, 3u, values);
       }
-      for (var r = 0u; r < ROWS; r++) { taps.rows[r] += weightChannelStride; }
-      channelOffset += inPlane;
+      for (var r = 0u; r < ROWS; r++) { taps.rows[r] += INPUTS * weightChannelStride; }
+      channelOffset += INPUTS * inPlane;
     }
   }
   if (!at.valid) { return; }

@@ -203,6 +203,26 @@ test('every register blocking and gather entry point of convTuning agrees with t
   }
 });
 
+test('convTranspose2d phases with different taps (k3 s2) run one dispatch each, 1, 2 or 4 input channels an update, and agree with the reference', async () => {
+  const saved = { ...convTuning };
+  const k3s2p1 = { stride: 2, padding: 1 };
+  try {
+    for (const gather of ['subgroup8', 'subgroup16', 'subgroup32'] as const) {
+      Object.assign(convTuning, { gather, weightGrad: null });
+      // 8 input channels: 4 an update in the 1 x 1 phase, 2 in the 1 x 2 and 2 x 1 ones; 6: 2 in all three; 5: 1.
+      await checkConv({ x: [2, 8, 5, 8], weight: [8, 12, 3, 3], ...k3s2p1, outputPadding: 1, bias: true }, true);
+      await checkConv({ x: [1, 6, 4, 5], weight: [6, 9, 3, 3], ...k3s2p1, bias: false, activation: { leakyRelu: 0.2 } }, true);
+      await checkConv({ x: [2, 5, 3, 3], weight: [5, 4, 3, 3], ...k3s2p1, outputPadding: 1, bias: true }, true);
+      // The grad-input of a strided conv2d (10 channels: 2 an update in the 1 x 1 phase).
+      await checkConv({ x: [2, 10, 12, 8], weight: [6, 10, 3, 3], ...k3s2p1, bias: true }, false);
+      // k5 s2: 3 x 3, 3 x 2, 2 x 3 and 2 x 2 taps.
+      await checkConv({ x: [1, 4, 4, 4], weight: [4, 7, 5, 5], stride: 2, padding: 2, outputPadding: 1, bias: false }, true);
+    }
+  } finally {
+    Object.assign(convTuning, saved);
+  }
+});
+
 test('workgroup-memory GEMM tiles (the default on GPUs) agree with the reference', async () => {
   const saved = { ...convTuning };
   // An engine that sizes and orders its kernels for a GPU, on whatever adapter runs the tests.

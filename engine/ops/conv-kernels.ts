@@ -134,15 +134,44 @@ function paddedChannels(channels: number): number {
 
 const channelsOf = (variant: string): number => Number(variant.replace(/^[a-z]+/, ''));
 
-/** The input columns one thread reads per row and channel, for `pixels` outputs per thread. */
-function stripGeometry(g: GatherGeometry, pixels = 4): { width: number; pixelStep: number; columnTaps: number } {
+/**
+ * The input columns one thread reads per row and channel, for `pixels` outputs per thread: of the
+ * widest phase, or of column phase `columnPhase` of a convTranspose2d.
+ */
+function stripGeometry(g: GatherGeometry, pixels = 4, columnPhase?: number): { width: number; pixelStep: number; columnTaps: number } {
   const pixelStep = g.transposed ? 1 : g.stride;
-  const columnTaps = g.transposed ? Math.ceil(g.kernelWidth / g.stride) : g.kernelWidth;
+  const columnTaps = !g.transposed ? g.kernelWidth
+    : columnPhase === undefined ? Math.ceil(g.kernelWidth / g.stride) : phaseTaps(g, columnPhase, g.kernelWidth);
   return { width: (pixels - 1) * pixelStep + columnTaps, pixelStep, columnTaps };
 }
 
 /** Output phases per axis: convTranspose2d's stride (each phase its own taps), conv2d's one. */
 const phaseStride = (g: GatherGeometry): number => (g.transposed ? g.stride : 1);
+
+/** Taps of a kernel line of `kernelSize` that hit a convTranspose2d's outputs of `phase` (conv_gather_subgroup.wgsl tapCount). */
+function phaseTaps(g: GatherGeometry, phase: number, kernelSize: number): number {
+  const first = (phase + g.padding) % g.stride;
+  return first < kernelSize ? Math.ceil((kernelSize - first) / g.stride) : 0;
+}
+
+/**
+ * The dispatches of conv_gather_subgroup.wgsl main: all phases in one where every phase has the same
+ * taps; else one a phase, each compiled for its own row and column taps (k3 s2 p1: 1 x 1, 1 x 2, 2 x 1
+ * and 2 x 2), so that no phase multiplies the zero weights of taps another phase has (9 taps of
+ * multiply-adds instead of 16). Not where some phase has no taps at all (a kernel smaller than the stride).
+ */
+function subgroupGatherPhases(g: GatherGeometry): { first: number; count: number; columnPhase?: number; rowTaps: number }[] {
+  const stride = phaseStride(g);
+  const phases = Array.from({ length: stride * stride }, (_, phase) => ({
+    first: phase, count: 1, columnPhase: phase % stride,
+    rowTaps: phaseTaps(g, Math.floor(phase / stride), g.kernelHeight), columnTaps: phaseTaps(g, phase % stride, g.kernelWidth),
+  }));
+  const alike = phases.every((p) => p.rowTaps === phases[0]!.rowTaps && p.columnTaps === phases[0]!.columnTaps);
+  if (!g.transposed || alike || phases.some((p) => p.rowTaps === 0 || p.columnTaps === 0)) {
+    return [{ first: 0, count: stride * stride, rowTaps: g.transposed ? Math.ceil(g.kernelHeight / g.stride) : g.kernelHeight }];
+  }
+  return phases;
+}
 
 /** Output pixels of phase 0, the largest. */
 const largestPhasePixels = (g: GatherGeometry): number =>
@@ -160,8 +189,17 @@ function isUpsampleK4S2(g: GatherGeometry): boolean {
  * 2 column taps); with more, the spills cost more than the halved accumulator traffic saves
  * (measured in bench/RESULTS.md).
  */
-function rowsPerUpdate(strip: { columnTaps: number }): number {
-  return strip.columnTaps <= 2 ? 2 : 1;
+function rowsPerUpdate(strip: { columnTaps: number }, rowTaps: number): number {
+  return strip.columnTaps <= 2 && rowTaps >= 2 ? 2 : 1;
+}
+
+/**
+ * INPUTS of conv_gather_subgroup.wgsl main: the input channels summed before each accumulator update,
+ * up to the 4 four-pixel inputs per update that stay in registers (as ROWS), where the channels divide
+ * evenly: 4 for convTranspose2d k3 s2's 1 x 1 phase, 2 for its 1 x 2 and 2 x 1 phases.
+ */
+function inputsPerUpdate(g: GatherGeometry, entries: number): number {
+  return [4, 2].find((inputs) => inputs * entries <= 4 && g.inChannels % inputs === 0) ?? 1;
 }
 
 /**
@@ -171,18 +209,19 @@ function rowsPerUpdate(strip: { columnTaps: number }): number {
  * each side and one column of shift between phases. `left`: columns before the own ones in some
  * phase's strip; `right`: after.
  */
-export function vec4StripHalo(g: GatherGeometry): { left: number; right: number; maxShift: number } | null {
+export function vec4StripHalo(g: GatherGeometry, columnPhase?: number): { left: number; right: number; maxShift: number } | null {
   if (g.inWidth % 4 !== 0) return null;
-  const strip = stripGeometry(g);
+  const strip = stripGeometry(g, 4, columnPhase);
   const own = 4 * strip.pixelStep;
   const lefts: number[] = [];
   if (!g.transposed) lefts.push(g.padding);
   else {
     for (let phase = 0; phase < g.stride; phase++) {
-      // As conv_gather_subgroup.wgsl's tapCount and tapOrigin; a phase without taps multiplies its strip by zeros.
+      if (columnPhase !== undefined && phase !== columnPhase) continue;
+      // As conv_gather_subgroup.wgsl's tapOrigin; a phase without taps multiplies its strip by zeros.
       const first = (phase + g.padding) % g.stride;
-      if (first >= g.kernelWidth) continue;
-      const taps = Math.ceil((g.kernelWidth - first) / g.stride);
+      const taps = phaseTaps(g, phase, g.kernelWidth);
+      if (taps === 0) continue;
       lefts.push(taps - 1 - Math.floor((phase + g.padding - first) / g.stride));
     }
   }
@@ -453,7 +492,7 @@ function gatherParams(g: GatherGeometry, hasBias: boolean): Record<string, numbe
     batch: g.batch, inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth,
     outChannels: g.outChannels, outHeight: g.outHeight, outWidth: g.outWidth,
     kernelHeight: g.kernelHeight, kernelWidth: g.kernelWidth, stride: g.stride, padding: g.padding,
-    transposed: g.transposed ? 1 : 0, hasBias: hasBias ? 1 : 0, paddedOutChannels: paddedChannels(g.outChannels),
+    transposed: g.transposed ? 1 : 0, hasBias: hasBias ? 1 : 0, paddedOutChannels: paddedChannels(g.outChannels), firstPhase: 0,
   };
 }
 
@@ -462,6 +501,13 @@ export function gatherMacs(g: GatherGeometry): number {
   const taps = g.kernelHeight * g.kernelWidth;
   const perOutput = g.transposed ? (g.inChannels * taps) / (g.stride * g.stride) : g.inChannels * taps;
   return g.batch * g.outChannels * g.outHeight * g.outWidth * perOutput;
+}
+
+/** Multiply-adds of one convTranspose2d phase with `taps` taps. */
+function phaseMacs(g: GatherGeometry, phase: number, taps: number): number {
+  const length = (size: number, p: number) => Math.max(0, Math.ceil((size - p) / g.stride));
+  const pixels = length(g.outHeight, Math.floor(phase / g.stride)) * length(g.outWidth, phase % g.stride);
+  return g.batch * g.outChannels * pixels * g.inChannels * taps;
 }
 
 /** out [N, Cout, OH, OW] = `activation` of the conv2d (or convTranspose2d, if g.transposed) of x, plus bias. */
@@ -504,35 +550,69 @@ export function gatherConvolution(
     packed.dispose();
     return out;
   }
+  if (variant.startsWith('subgroup')) {
+    runSubgroupGather(x, packed, bias, out, g, channelsOf(variant), params, fused);
+    packed.dispose();
+    return out;
+  }
   // Phase 0 has the most rows and columns; threads past their own phase's extent do no stores.
   const stride = phaseStride(g);
   const pixels = variant.startsWith('pixels') ? channelsOf(variant) : 4;
-  const threads = g.batch * Math.ceil(g.outHeight / stride) * Math.ceil(Math.ceil(g.outWidth / stride) / pixels);
-  const groups = Math.ceil(threads / GATHER_WORKGROUP);
-  if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
+  const groups = gatherWorkgroups(g, pixels, out);
   // Output channels per thread (one for main_pixels, whose number counts pixels).
   const channels = variant.startsWith('pixels') ? 1 : channelsOf(variant);
   const strip = stripGeometry(g, pixels);
-  const stripOverrides = { STRIP_WIDTH: strip.width, STRIP_PIXEL_STEP: strip.pixelStep };
-  // Aligned strip loads wherever they apply (0.8-0.9x the time of scalar ones on the bench layers), unless convTuning says otherwise.
-  const halo = variant.startsWith('subgroup') && convTuning.vec4Strip !== 'off' ? vec4StripHalo(g) : null;
-  const vec4Overrides: Record<string, number> = halo ? { VEC4_STRIP: 1, HALO_LEFT: halo.left, HALO_RIGHT: halo.right, MAX_SHIFT: halo.maxShift } : { VEC4_STRIP: 0 };
-  const [kernelToRun, overrides] = variant.startsWith('subgroup') ? [subgroupGatherKernel, { CHANNELS: channels, ROWS: rowsPerUpdate(strip), ...stripOverrides, ...vec4Overrides }]
-    : variant.startsWith('pixels') ? [pixelsGatherKernel, { PIXELS: pixels, PIXEL_STRIP: strip.width, COLUMN_TAPS: strip.columnTaps, STRIP_PIXEL_STEP: strip.pixelStep }]
-    : variant.startsWith('strip') ? [stripGatherKernel, { CHANNEL_QUADS: channels / 4, ...stripOverrides }]
+  const [kernelToRun, overrides] = variant.startsWith('pixels') ? [pixelsGatherKernel, { PIXELS: pixels, PIXEL_STRIP: strip.width, COLUMN_TAPS: strip.columnTaps, STRIP_PIXEL_STEP: strip.pixelStep }]
+    : variant.startsWith('strip') ? [stripGatherKernel, { CHANNEL_QUADS: channels / 4, STRIP_WIDTH: strip.width, STRIP_PIXEL_STEP: strip.pixelStep }]
     : [gatherKernel, { CHANNEL_QUADS: channels / 4 }];
   engine.run(kernelToRun, {
-    // x4 is x seen as vec4s; without VEC4_STRIP it is not read, and any buffer of 16 bytes will do.
-    buffers: variant.startsWith('subgroup') ? { x, x4: halo ? x : packed, weights4: packed, bias: bias ?? packed, out } : { x, weights: packed, bias: bias ?? packed, out },
+    buffers: { x, weights: packed, bias: bias ?? packed, out },
     params,
     overrides: { ...overrides, ...fused },
     workgroups: [groups, Math.ceil(g.outChannels / channels), stride * stride],
-    label: `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding}`,
+    label: gatherLabel(x, out, g),
     flops: 2 * gatherMacs(g),
     bytes: (x.size + packed.size + out.size) * 4,
   });
   packed.dispose();
   return out;
+}
+
+const gatherLabel = (x: Tensor, out: Tensor, g: GatherGeometry): string =>
+  `${out.name} ${shapeString(x.shape)} -> ${shapeString(out.shape)} k${g.kernelHeight}x${g.kernelWidth} s${g.stride} p${g.padding}`;
+
+/** Workgroups (x) of a direct gather, `pixels` outputs of a row per thread: phase 0's, the largest. */
+function gatherWorkgroups(g: GatherGeometry, pixels: number, out: Tensor): number {
+  const stride = phaseStride(g);
+  const threads = g.batch * Math.ceil(g.outHeight / stride) * Math.ceil(Math.ceil(g.outWidth / stride) / pixels);
+  const groups = Math.ceil(threads / GATHER_WORKGROUP);
+  if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
+  return groups;
+}
+
+/** conv_gather_subgroup.wgsl main, `channels` output channels per thread, in the dispatches subgroupGatherPhases says. */
+function runSubgroupGather(
+  x: Tensor, packed: Tensor, bias: Tensor | null, out: Tensor, g: GatherGeometry, channels: number, params: Record<string, number>, fused: Record<string, number>,
+): void {
+  const groups = gatherWorkgroups(g, 4, out);
+  const phases = subgroupGatherPhases(g);
+  for (const phase of phases) {
+    const strip = stripGeometry(g, 4, phase.columnPhase);
+    const rows = rowsPerUpdate(strip, phase.rowTaps);
+    // Aligned strip loads wherever they apply (0.8-0.9x the time of scalar ones on the bench layers), unless convTuning says otherwise.
+    const halo = convTuning.vec4Strip !== 'off' ? vec4StripHalo(g, phase.columnPhase) : null;
+    const vec4Overrides: Record<string, number> = halo ? { VEC4_STRIP: 1, HALO_LEFT: halo.left, HALO_RIGHT: halo.right, MAX_SHIFT: halo.maxShift } : { VEC4_STRIP: 0 };
+    x.engine.run(subgroupGatherKernel, {
+      // x4 is x seen as vec4s; without VEC4_STRIP it is not read, and any buffer of 16 bytes will do.
+      buffers: { x, x4: halo ? x : packed, weights4: packed, bias: bias ?? packed, out },
+      params: { ...params, firstPhase: phase.first },
+      overrides: { CHANNELS: channels, ROWS: rows, INPUTS: inputsPerUpdate(g, rows * strip.columnTaps), STRIP_WIDTH: strip.width, STRIP_PIXEL_STEP: strip.pixelStep, ...vec4Overrides, ...fused },
+      workgroups: [groups, Math.ceil(g.outChannels / channels), phase.count],
+      label: gatherLabel(x, out, g) + (phases.length > 1 ? ` phase ${phase.first}` : ''),
+      flops: 2 * (phases.length > 1 ? phaseMacs(g, phase.first, phase.rowTaps * strip.columnTaps) : gatherMacs(g)),
+      bytes: (x.size + packed.size + (out.size * phase.count) / phaseStride(g) ** 2) * 4,
+    });
+  }
 }
 
 /**
