@@ -14,4 +14,7 @@ struct Params {
   padding: u32,
   rowsPerChunk: u32,
   chunks: u32,
+  // conv_grad_weight_subgroup.wgsl main_rows: the first kernel column phase kx0 of the dispatch (one
+  // dispatch a phase where the phases have different taps).
+  firstColumnPhase: u32,
 }

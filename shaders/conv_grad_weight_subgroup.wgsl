@@ -162,10 +162,13 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
 // partial-sum layout; every thread runs the loops to the end (threads past the last (b quad, ky, kx0)
 // work on it again and store nothing).
 
-// The stride, and the taps per thread (ceil(kernel width / stride), at most 4), as constants so that
-// every strip index is one.
+// The stride, and the taps per thread (at most 4), as constants so that every strip index is one.
+// COLUMN_PHASES: the kx0 of the dispatch, from params.firstColumnPhase; all STRIDE of them where each
+// has TAPS = kernel width / stride taps, else one a dispatch, each with its own TAPS (k3 s2: kx0 = 0
+// has taps 0 and 2, kx0 = 1 tap 1 only).
 override STRIDE: u32 = 2u;
 override TAPS: u32 = 2u;
+override COLUMN_PHASES: u32 = STRIDE;
 
 // Accumulators [m * A_CHANNELS + a][b of the quad] for tap kx0 + STRIDE * m (TAPS x A_CHANNELS <= 128).
 var<private> rowAcc: array<vec4<f32>, 128>;
@@ -219,11 +222,11 @@ override ROWS_WORKGROUP: u32 = 64u;
 @compute @workgroup_size(ROWS_WORKGROUP)
 fn main_rows(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) group: vec3<u32>,
         @builtin(subgroup_invocation_id) lane: u32) {
-  let threads = (params.inChannels + 3u) / 4u * params.kernelHeight * STRIDE;
+  let threads = (params.inChannels + 3u) / 4u * params.kernelHeight * COLUMN_PHASES;
   let work = min(id.x, threads - 1u);
-  let kx0 = i32(work % STRIDE);
-  let ky = i32((work / STRIDE) % params.kernelHeight);
-  let b0 = (work / (STRIDE * params.kernelHeight)) * 4u;
+  let kx0 = i32(params.firstColumnPhase + work % COLUMN_PHASES);
+  let ky = i32((work / COLUMN_PHASES) % params.kernelHeight);
+  let b0 = (work / (COLUMN_PHASES * params.kernelHeight)) * 4u;
   let a0 = group.y * A_CHANNELS;
   let p = i32(params.padding);
   let gradPlane = params.gradHeight * params.gradWidth;

@@ -586,8 +586,8 @@ test('phases8 with aligned vec4 input rows (PHASE_VEC4) agrees with the referenc
 });
 
 test('rows weight gradients from channel quads (INPUT_QUADS, CPU adapters) and from NCHW agree with the reference', async () => {
-  // Input channels that leave the last quad part empty (3, 5, 6), strides 1-3, paddings 0-3, kernels
-  // 2-4 wide, odd row lengths; on this adapter's engine (quads on a CPU adapter) and on a GPU-sized one
+  // Input channels that leave the last quad part empty (3, 5, 6, 7), strides 1-3, paddings 0-3, kernels
+  // 3-5 wide, odd row lengths; on this adapter's engine (quads on a CPU adapter) and on a GPU-sized one
   // (scalar loads from the NCHW input).
   const cases: [Case, boolean][] = [
     [{ x: [2, 6, 5, 8], weight: [10, 6, 3, 3], stride: 1, padding: 1, bias: true }, false],
@@ -597,6 +597,10 @@ test('rows weight gradients from channel quads (INPUT_QUADS, CPU adapters) and f
     [{ x: [2, 5, 9, 10], weight: [8, 5, 3, 3], stride: 3, padding: 1, bias: false }, false],
     [{ x: [2, 6, 4, 8], weight: [6, 9, 3, 3], stride: 1, padding: 1, bias: true }, true],
     [{ x: [1, 10, 5, 6], weight: [10, 3, 4, 4], stride: 2, padding: 1, bias: false }, true],
+    // Kernel columns that the stride does not divide: one dispatch per kx0 (k3 s2: taps 0, 2 and tap 1; k5 s2: 3 and 2).
+    [{ x: [2, 7, 9, 12], weight: [8, 7, 3, 3], stride: 2, padding: 1, bias: true }, false],
+    [{ x: [1, 6, 5, 6], weight: [6, 9, 3, 3], stride: 2, padding: 1, outputPadding: 1, bias: false }, true],
+    [{ x: [1, 4, 11, 13], weight: [9, 4, 5, 5], stride: 2, padding: 2, bias: false }, false],
   ];
   const saved = { ...convTuning };
   const gpuSized = await createEngine({ seed: 1357, adapterKind: 'gpu' });
@@ -606,7 +610,7 @@ test('rows weight gradients from channel quads (INPUT_QUADS, CPU adapters) and f
       for (const [c, transposed] of weightGrad === 'rows8' ? cases : cases.slice(0, 2)) await checkConv(c, transposed);
     }
     Object.assign(convTuning, { gather: null, weightGrad: 'rows8' });
-    for (const [c, transposed] of [cases[0]!, cases[3]!]) await checkConv(c, transposed, false, gpuSized);
+    for (const [c, transposed] of [cases[0]!, cases[3]!, cases[7]!]) await checkConv(c, transposed, false, gpuSized);
   } finally {
     Object.assign(convTuning, saved);
     gpuSized.destroy();

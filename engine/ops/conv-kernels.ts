@@ -663,6 +663,32 @@ function runPhases(
 }
 
 /**
+ * ROWS_WORKGROUP of main_rows: whole subgroups, at most 64 lanes: the largest size that leaves at most
+ * an eighth of the lanes idle (S1's 48 threads: 48, where 64 would idle 16; the kx0 = 1 dispatch of a k3
+ * s2 layer with 128 input channels, 96 threads: 2 x 48 rather than 2 x 64), else the one that leaves fewest.
+ */
+export function rowsWorkgroup(threads: number, subgroupLanes: number): number {
+  const idle = (size: number) => Math.ceil(threads / size) * size - threads;
+  let fewest = GATHER_WORKGROUP;
+  for (let size = GATHER_WORKGROUP; size >= subgroupLanes; size -= subgroupLanes) {
+    if (idle(size) * 8 <= Math.ceil(threads / size) * size) return size;
+    if (idle(size) < idle(fewest)) fewest = size;
+  }
+  return fewest;
+}
+
+/**
+ * The dispatches of conv_grad_weight_subgroup.wgsl main_rows, whose threads take the kernel columns kx0,
+ * kx0 + stride, ...: all `stride` kx0 in one where each has the same taps; else one a kx0 with its own
+ * taps (k3 s2: 2 taps for kx0 = 0, 1 for kx0 = 1; in one dispatch, kx0 = 1 would also compute the
+ * missing tap 3: 4 taps of work for 3).
+ */
+function rowsColumnPhases(kernelWidth: number, stride: number): { first: number; count: number; taps: number }[] {
+  if (kernelWidth % stride === 0) return [{ first: 0, count: stride, taps: kernelWidth / stride }];
+  return Array.from({ length: Math.min(stride, kernelWidth) }, (_, kx0) => ({ first: kx0, count: 1, taps: Math.ceil((kernelWidth - kx0) / stride) }));
+}
+
+/**
  * Workgroups a weight gradient should launch when its output alone does not provide them: enough for
  * every core of a CPU adapter (2-core lavapipe: 32), or to spread over a GPU's multiprocessors (an
  * H200 has 132; at 32 a layer like S1 ran 72 workgroups and its weight gradient was 34x slower than
@@ -772,7 +798,7 @@ export function convolutionWeightGradient(
   const partial = engine.empty(usedChunks === 1 ? shape : [usedChunks, ...shape], 'f32', usedChunks === 1 ? 'conv weight grad' : 'conv weight grad partial');
   const params = {
     batch, gradChannels, gradHeight, gradWidth, inChannels, inHeight, inWidth,
-    kernelHeight, kernelWidth, stride, padding, rowsPerChunk, chunks: usedChunks,
+    kernelHeight, kernelWidth, stride, padding, rowsPerChunk, chunks: usedChunks, firstColumnPhase: 0,
   };
   const label = `conv weight grad ${shapeString(gradient.shape)} x ${shapeString(input.shape)} -> ${shapeString(shape)}`;
   const work = { flops: 2 * size * rows * gradWidth, bytes: (gradient.size + input.size + partial.size) * 4 };
@@ -789,24 +815,27 @@ export function convolutionWeightGradient(
     // Aligned gradient loads where rows are a multiple of 4 long; otherwise gradient4 is not read (rows
     // variants need more than 4 gradient channels, so the binding has its 16 bytes anyway).
     const vec4 = gradWidth % 4 === 0;
-    // A workgroup no larger than the layer's threads (whole subgroups): S1 and U1 have 48, and 16 of 64 lanes would idle.
-    const threads = Math.ceil(inChannels / 4) * kernelHeight * stride;
-    const subgroupLanes = Math.max(8, engine.subgroupMaxSize);
-    const workgroup = Math.min(GATHER_WORKGROUP, Math.ceil(threads / subgroupLanes) * subgroupLanes);
     // On a CPU adapter, the input packed as channel quads first (main_rows' INPUT_QUADS: a column's 4
     // b's in one load). A copy of the input for the call's duration; not on GPUs, whose memory plans
     // (dry runs) do not count it and where main_rows is not the tuned choice.
     const quads = engine.adapterKind === 'cpu' ? channelQuads(input) : null;
-    engine.run(rowsWeightGradientKernel, {
-      buffers: { gradient, gradient4: gradient, input, inputQuads: quads ?? input, partial },
-      params,
-      overrides: {
-        A_CHANNELS: aChannels, STRIDE: stride, TAPS: Math.ceil(kernelWidth / stride), GRADIENT_VEC4: vec4 ? 1 : 0, ROWS_WORKGROUP: workgroup,
-        INPUT_QUADS: quads ? 1 : 0,
-      },
-      workgroups: [Math.ceil(threads / workgroup), groupsY, usedChunks],
-      label, ...work,
-    });
+    const phases = rowsColumnPhases(kernelWidth, stride);
+    for (const phase of phases) {
+      const threads = Math.ceil(inChannels / 4) * kernelHeight * phase.count;
+      const workgroup = rowsWorkgroup(threads, Math.max(8, engine.subgroupMaxSize));
+      engine.run(rowsWeightGradientKernel, {
+        buffers: { gradient, gradient4: gradient, input, inputQuads: quads ?? input, partial },
+        params: { ...params, firstColumnPhase: phase.first },
+        overrides: {
+          A_CHANNELS: aChannels, STRIDE: stride, TAPS: phase.taps, COLUMN_PHASES: phase.count, GRADIENT_VEC4: vec4 ? 1 : 0, ROWS_WORKGROUP: workgroup,
+          INPUT_QUADS: quads ? 1 : 0,
+        },
+        workgroups: [Math.ceil(threads / workgroup), groupsY, usedChunks],
+        label: label + (phases.length > 1 ? ` kx0 ${phase.first}` : ''),
+        flops: (work.flops * phase.count * phase.taps) / kernelWidth,
+        bytes: work.bytes,
+      });
+    }
     quads?.dispose();
   } else if (variant === 'taps16') {
     const team = tapsTeam(kernelShape);
