@@ -136,6 +136,20 @@ test('without autotuning every shape gets its fixed default (the first candidate
   }
 });
 
+test('the default direct gather: subgroup32 where 32 channels fill it, subgroup16 for kernels wider than 4 columns', async () => {
+  const engine = await Engine.create();
+  try {
+    const k9 = { batch: 1, inChannels: 1, inHeight: 24, inWidth: 24, outChannels: 64, outHeight: 24, outWidth: 24, kernelHeight: 9, kernelWidth: 9, stride: 1, padding: 4, transposed: false };
+    const k4 = { ...k9, kernelHeight: 4, kernelWidth: 4, stride: 2, padding: 1, outHeight: 12, outWidth: 12 };
+    const subgroupOrder = (g: typeof k9) => gatherCandidates(engine, g).filter((v) => v === 'subgroup32' || v === 'subgroup16');
+    const expected = engine.subgroupMinSize >= 8 ? { k9: ['subgroup16', 'subgroup32'], k4: ['subgroup32', 'subgroup16'] } : { k9: [], k4: [] };
+    assert.equal(subgroupOrder(k9), expected.k9);
+    assert.equal(subgroupOrder(k4), expected.k4);
+  } finally {
+    engine.destroy();
+  }
+});
+
 test('a table recorded for another candidate list is not used: the shape is timed again', async () => {
   const engine = await Engine.create();
   try {

@@ -238,8 +238,9 @@ export function vec4StripHalo(g: GatherGeometry, columnPhase?: number): { left: 
 /**
  * The variants the autotuner times for `g` on this engine, the default first: on a GPU the GEMM tiles
  * (gatherTiles), then the measured best on lavapipe (subgroup32 wherever 32 channels fill it: the
- * tuner's pick on every such bench layer, 1.06-1.39x faster than subgroup16 in CPU time), except that
- * pixels8 comes before pixels16 (a few percent slower, but half the shader compile time), and that on a
+ * tuner's pick on every such bench layer, 1.06-1.39x faster than subgroup16 in CPU time; but subgroup16
+ * first for kernels more than 4 columns wide, whose strip inputs spill: the SRGAN's k9 layers took
+ * subgroup16 0.58-0.68x subgroup32's time), except that pixels8 comes before pixels16 (a few percent slower, but half the shader compile time), and that on a
  * CPU adapter the Winograd gather comes first where winogradByDefault or winogradK3ByDefault says it
  * pays (elsewhere it is the tuner's last candidate).
  */
@@ -247,7 +248,8 @@ export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVaria
   const useful = usefulChannels(g.outChannels);
   const strip = stripGeometry(g).width <= MAX_STRIP_WIDTH;
   const subgroups = engine.subgroupMinSize >= 8;
-  const all: GatherVariant[] = ['subgroup32', 'subgroup16', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4', 'winograd'];
+  const wide = stripGeometry(g).columnTaps > 4;
+  const all: GatherVariant[] = [...(wide ? ['subgroup16', 'subgroup32'] as const : ['subgroup32', 'subgroup16'] as const), 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4', 'winograd'];
   const tiles = engine.adapterKind === 'gpu' ? gatherTiles(g) : [];
   const blocked = all.filter((v) => {
     if (v === 'winograd') return subgroups && (winogradApplies(g) || winogradK3Applies(g));
