@@ -15,9 +15,9 @@
 // The accumulators (CHANNELS x 4 pixels) do not fit in registers, and lavapipe turns each update of
 // one into a reload, an add, an execution-mask blend and a store. So `main` first sums, per output
 // channel, all taps of a strip (and of ROWS row taps, and of INPUTS input channels), and updates each
-// accumulator once per input channel and row group rather than once per tap (bench/RESULTS.md:
-// 1.3-1.5x). A convTranspose2d whose phases have different taps runs one dispatch a phase
-// (params.firstPhase), each compiled for its own taps.
+// accumulator once per such group rather than once per tap (bench/RESULTS.md: 1.3-1.5x). A
+// convTranspose2d whose phases have different taps runs one dispatch a phase (params.firstPhase),
+// each compiled for its own taps.
 
 enable subgroups;
 diagnostic(off, subgroup_uniformity);
@@ -45,7 +45,8 @@ override STRIP_WIDTH: u32 = 10u;
 override STRIP_PIXEL_STEP: u32 = 2u;
 // Strip offsets that are taps (the column taps of a phase).
 override TAPS: u32 = STRIP_WIDTH - 3u * STRIP_PIXEL_STEP;
-// Row taps summed per accumulator update: 1, or 2 when 2 * TAPS <= 16.
+// Row taps summed per accumulator update: 1, or 2 for strips of at most 2 column taps (rowsPerUpdate
+// in engine/ops/conv-kernels.ts).
 override ROWS: u32 = 2u;
 // Input channels summed per accumulator update (1, 2 or 4; inChannels a multiple of it): more than
 // one where a phase has few taps (convTranspose2d k3 s2's 1 x 1 phase: 4).
