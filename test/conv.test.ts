@@ -490,7 +490,7 @@ test('the Winograd F(3x3, 2x2) weight gradient for k3 s1 p1 agrees with the refe
   });
 });
 
-test('the default weight gradient: rows for 2-3 taps a thread (k3 s1), not for 4 (k4 s1)', async () => {
+test('the default weight gradient: rows16 for 2 taps a thread (k3 s2, k4 s2), rows8 for 3 (k3 s1), not rows for 4 (k4 s1)', async () => {
   const engine = await testEngine();
   if (engine.subgroupMinSize < 8) return;
   // The register-blocked candidates (on a GPU the workgroup-memory tiles come before them).
@@ -498,6 +498,10 @@ test('the default weight gradient: rows for 2-3 taps a thread (k3 s1), not for 4
   const sides = { gradHeight: 32, gradWidth: 32, inChannels: 64, inHeight: 32, inWidth: 32 };
   // (With 16 input channels or more, the Winograd sums come first: see their test.)
   assert.is(blocked(engine, 64, { ...sides, inChannels: 12, height: 3, width: 3, stride: 1, padding: 1 })[0], 'rows8');
+  assert.equal(blocked(engine, 64, { ...sides, inChannels: 12, height: 3, width: 3, stride: 2, padding: 1 }).slice(0, 3), ['rows16', 'rows32', 'rows8']);
+  assert.is(blocked(engine, 64, { ...sides, inChannels: 12, height: 4, width: 4, stride: 2, padding: 1 })[0], 'rows16');
+  // With 1-2 input channels taps16 stays first.
+  assert.is(blocked(engine, 64, { ...sides, inChannels: 2, height: 3, width: 3, stride: 2, padding: 1 })[0], 'taps16');
   // The CGAN generator's first layer (1x1 -> 4x4), and a 32 x 32 one.
   const first = blocked(engine, 150, { height: 4, width: 4, stride: 1, padding: 0, gradHeight: 1, gradWidth: 1, inChannels: 512, inHeight: 4, inWidth: 4 });
   const k4s1 = blocked(engine, 64, { ...sides, height: 4, width: 4, stride: 1, padding: 2 });

@@ -379,11 +379,9 @@ function winogradShape(gradChannels: number, k: WeightGradShape): WinogradWeight
 export function weightGradCandidates(engine: Engine, gradChannels: number, kernel?: WeightGradShape): WeightGradVariant[] {
   const useful = usefulChannels(gradChannels);
   const subgroups = engine.subgroupMinSize >= 8;
-  // taps16 where it applies (1-2 input channels): it has no empty quads of b. Else rows8, rows16, rows32
-  // (the first that applies): the rows variants won on every shape timed, down to 8 input channels
-  // (16 threads of work: 0.57x of subgroup16), and since main_rows reads the input as channel quads,
-  // rows8 took 0.55-0.78x the time of rows16 and 0.46-0.68x that of rows32 on G1-G3 and S1 (CPU time
-  // while tuning; the tuner's pick on every bench layer it runs; bench/RESULTS.md).
+  // taps16 where it applies (1-2 input channels): it has no empty quads of b. Else the rows variants
+  // (the first that applies, in the order below): they won on every shape timed, down to 8 input channels
+  // (16 threads of work: 0.57x of subgroup16).
   const all: WeightGradVariant[] = ['taps16', 'rows8', 'rows16', 'rows32', 'subgroup16', 'subgroup32', 'subgroup8', 'plain16', 'plain8', 'plain4', 'winograd'];
   const tiles = engine.adapterKind === 'gpu' ? weightGradTiles(gradChannels, kernel) : [];
   const blocked = all.filter((v) => {
@@ -405,9 +403,15 @@ export function weightGradCandidates(engine: Engine, gradChannels: number, kerne
   });
   // main_rows with 4 taps a thread (k4 s1, as in the CGAN generator's first layer) took 2.0-3.3x
   // subgroup16's time on every such shape timed (gradient sides 1x1 to 33x33), while with 2-3 taps (k4
-  // s2, k3 s1) it takes about half of it: there the rows variants go last (bench/RESULTS.md).
-  const rowsLast = !!kernel && Math.ceil(kernel.width / kernel.stride) === 4;
-  const rowsOrdered = rowsLast ? [...blocked.filter((v) => !v.startsWith('rows')), ...blocked.filter((v) => v.startsWith('rows'))] : blocked;
+  // s2, k3 s1) it takes about half of it: there the rows variants go last (bench/RESULTS.md). With 2
+  // taps a thread (k4 s2, k3 s2) rows16 then rows32 come before rows8: rows16 took 0.70-0.82x rows8's
+  // time on all eleven such shapes timed on 2026-11-27 (the 03:40 timings that put rows8 first predate
+  // main_rows' carried strip); with 3 (k3 s1) the two were within 0.94-1.03x and rows8 stays first.
+  const taps = kernel ? Math.ceil(kernel.width / kernel.stride) : 0;
+  const rowsOrder = taps === 2 ? ['rows16', 'rows32', 'rows8'] : ['rows8', 'rows16', 'rows32'];
+  const rows = rowsOrder.filter((v) => blocked.includes(v as WeightGradVariant)) as WeightGradVariant[];
+  const others = blocked.filter((v) => !v.startsWith('rows'));
+  const rowsOrdered = taps === 4 ? [...others, ...rows] : [...others.filter((v) => v === 'taps16'), ...rows, ...others.filter((v) => v !== 'taps16')];
   // On a CPU adapter the Winograd weight gradient first where it pays (winogradWeightGradByDefault); in a
   // dry run too, as the gathers' (gatherCandidates).
   const winogradFirst = engine.adapterKind === 'cpu' && (subgroups || engine.isDryRun) && !!kernel
