@@ -240,7 +240,9 @@ export function vec4StripHalo(g: GatherGeometry, columnPhase?: number): { left: 
  * (gatherTiles), then the measured best on lavapipe (subgroup32 wherever 32 channels fill it: the
  * tuner's pick on every such bench layer, 1.06-1.39x faster than subgroup16 in CPU time; but subgroup16
  * first for kernels more than 4 columns wide, whose strip inputs spill: the SRGAN's k9 layers took
- * subgroup16 0.58-0.68x subgroup32's time), except that pixels8 comes before pixels16 (a few percent slower, but half the shader compile time), and that on a
+ * subgroup16 0.58-0.68x subgroup32's time), except that pixels8 comes before pixels16 (slower: on the
+ * SRGAN's 64 -> 1 k9 layer 1.25x pixels16's time; but half its shader compile time, 1.9 against 4.0 s,
+ * which a first `xraygen generate` pays), and that on a
  * CPU adapter the Winograd gather comes first where winogradByDefault or winogradK3ByDefault says it
  * pays (elsewhere it is the tuner's last candidate).
  */
