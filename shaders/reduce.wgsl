@@ -37,15 +37,23 @@ fn part_range(part: u32, total: u32) -> vec2<u32> {
   return vec2<u32>(part * length, min(total, (part + 1u) * length));
 }
 
-// The workgroup's tree sum of each lane's `sum`, stored by lane 0.
+// The workgroup's sum of each lane's `sum`, stored by lane 0: two serial levels (16 lanes fold 16
+// partials each, then lane 0 folds those 16) rather than an 8-level tree, as batchnorm.wgsl's
+// workgroup_sum: on lavapipe each barrier costs more than the adds it saves.
 fn store_sum(m: u32, part: u32, lane: u32, sum: f32) {
   partial[lane] = sum;
   workgroupBarrier();
-  for (var stride = 128u; stride > 0u; stride >>= 1u) {
-    if (lane < stride) { partial[lane] += partial[lane + stride]; }
-    workgroupBarrier();
+  if (lane < 16u) {
+    var total = 0.0;
+    for (var k = lane; k < 256u; k += 16u) { total += partial[k]; }
+    partial[lane] = total;
   }
-  if (lane == 0u) { out[m * params.parts + part] = partial[0] * params.scale; }
+  workgroupBarrier();
+  if (lane == 0u) {
+    var total = 0.0;
+    for (var k = 0u; k < 16u; k++) { total += partial[k]; }
+    out[m * params.parts + part] = total * params.scale;
+  }
 }
 
 @compute @workgroup_size(256)
