@@ -129,6 +129,18 @@ test('sum, mean, per-channel sum', async () => {
     name: 'sumChannels (vec4)', inputs: [{ shape: [2, 6, 16, 20] }], gpu: (_, [x]) => sumChannels(x),
     reference: ([x]) => ref.sumAxesForward(x, [2, 6, 16, 20], [0, 2, 3]).output, forwardOnly: true,
   });
+  // At most 64 values per output: one thread each (main_per_thread), as for a dense layer's bias
+  // gradient; the last with more outputs than one row of workgroups holds (a 2-D grid).
+  await checkOp(engine, {
+    name: 'sumChannels (a thread per output)', inputs: [{ shape: [16, 300, 1, 1] }], gpu: (_, [x]) => sumChannels(x),
+    reference: ([x]) => ref.sumAxesForward(x, [16, 300, 1, 1], [0, 2, 3]).output,
+  });
+  await checkOp(engine, { name: 'sum (a thread)', inputs: [{ shape: [4, 9] }], gpu: (_, [x]) => sum(x), reference: ([x]) => Float64Array.of(ref.sumForward(x)), forwardOnly: true });
+  const outputs = 65_535 * 64 + 70;
+  await checkOp(engine, {
+    name: 'sumChannels (a thread per output, 2-D grid)', inputs: [{ shape: [1, outputs, 1, 1] }], gpu: (_, [x]) => sumChannels(x),
+    reference: ([x]) => x, forwardOnly: true,
+  });
 });
 
 test('reductions split over workgroups (a GPU-sized engine) agree with the reference', async () => {

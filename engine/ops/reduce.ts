@@ -11,6 +11,9 @@ import type { AdapterKind } from '../device.ts';
 
 const reduceKernel = kernel('reduce');
 const reduceVec4Kernel = kernel('reduce', 'main_vec4');
+const reducePerThreadKernel = kernel('reduce', 'main_per_thread');
+/** Values per output up to which one thread sums each output (main_per_thread) rather than a workgroup. */
+const PER_THREAD_VALUES = 64;
 const broadcastKernel = kernel('broadcast');
 
 /** out[m] = scale * sum over (o, i) of x viewed as [outer, mid, inner]. */
@@ -20,6 +23,16 @@ export function reduceOuterInner(x: Tensor, outer: number, mid: number, inner: n
   const parts = reduceParts(mid, outer * inner, engine.adapterKind);
   const out = engine.empty(shape, 'f32', 'sum');
   const label = `sum ${shapeString(x.shape)} -> ${shapeString(shape)}`;
+  if (outer * inner <= PER_THREAD_VALUES) {
+    engine.run(reducePerThreadKernel, {
+      buffers: { x, out },
+      params: { outer, mid, inner, scale: scaleBy, parts: 1 },
+      workgroups: linearGrid(mid, 64),
+      label,
+      bytes: x.size * 4,
+    });
+    return out;
+  }
   if (parts === 1) {
     runReduce(x, out, { outer, mid, inner, scale: scaleBy, parts }, label);
     return out;
