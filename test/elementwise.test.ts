@@ -65,6 +65,7 @@ test('sigmoid and tanh saturate without NaN', async () => {
 });
 
 test('prelu with weight gradient', async () => {
+  // The weight gradient summed as its terms are formed (sizes a multiple of 4), or from a map of them.
   for (const shape of [[2, 3, 4, 5], [2, 3, 5, 7]]) {
     await checkOp(await testEngine(), {
       name: `prelu ${shape.join('x')}`,
@@ -73,6 +74,23 @@ test('prelu with weight gradient', async () => {
       reference: ([x, w]) => ref.preluForward(x, w),
     });
   }
+  // Enough values for a CPU adapter to split the sum over workgroups (reduceParts), as a GPU's does.
+  const shape = [2, 4, 128, 132];
+  assert.is(reduceParts(1, 2 * 4 * 128 * 132, 'cpu'), 2);
+  const gpuSized = await createEngine({ seed: 31, adapterKind: 'gpu' });
+  for (const engine of [await testEngine(), gpuSized]) {
+    await checkOp(engine, {
+      name: `prelu ${shape.join('x')} (${engine.adapterKind} parts)`,
+      inputs: [{ shape }, { shape: [1], data: [0.25] }],
+      gpu: (_, [x, w]) => prelu(x, w),
+      reference: ([x, w]) => ref.preluForward(x, w),
+      referenceBackward: ([x, w], g) => {
+        const grads = ref.preluBackward(g, x, w);
+        return [grads.gradInput, grads.gradWeight];
+      },
+    });
+  }
+  gpuSized.destroy();
 });
 
 test('addInPlace and fillInPlace write the target in place, over scalars and over vec4s', async () => {

@@ -6,7 +6,7 @@ import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid } from './grid.ts';
-import { sumToShape } from './reduce.ts';
+import { preluWeightGradient, sumToShape } from './reduce.ts';
 
 const kernels = {
   add: kernel('elementwise', 'add'),
@@ -145,9 +145,12 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
     const dx = x.requiresGrad ? map(kernels.preluBackward, x, { a: x, b: dy, c: weight }, 0, 0, 'preluBackward') : null;
     let dw: Tensor | null = null;
     if (weight.requiresGrad) {
-      const terms = map(kernels.preluWeightTerms, x, { a: x, b: dy }, 0, 0, 'preluWeightTerms');
-      dw = sumToShape(terms, [1]);
-      terms.dispose();
+      dw = preluWeightGradient(x, dy);
+      if (!dw) {
+        const terms = map(kernels.preluWeightTerms, x, { a: x, b: dy }, 0, 0, 'preluWeightTerms');
+        dw = sumToShape(terms, [1]);
+        terms.dispose();
+      }
     }
     return [dx, dw];
   }, [x, weight]);

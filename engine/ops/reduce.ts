@@ -12,6 +12,7 @@ import type { AdapterKind } from '../device.ts';
 const reduceKernel = kernel('reduce');
 const reduceVec4Kernel = kernel('reduce', 'main_vec4');
 const reducePerThreadKernel = kernel('reduce', 'main_per_thread');
+const preluWeightGradientKernel = kernel('reduce', 'prelu_weight_gradient_vec4');
 /** Values per output up to which one thread sums each output (main_per_thread) rather than a workgroup. */
 const PER_THREAD_VALUES = 64;
 const broadcastKernel = kernel('broadcast');
@@ -63,10 +64,43 @@ export const VALUES_PER_PART = 4096;
 /** Workgroups a GPU's reduction aims for (also BatchNorm's); a software adapter runs one per output (its few cores are full anyway). */
 export const GPU_REDUCE_WORKGROUPS = 1024;
 
-/** Workgroups per output: 1 on a software adapter, else enough for GPU_REDUCE_WORKGROUPS, each over VALUES_PER_PART or more. */
+/** Workgroups a software adapter's reduction aims for: a few per core of a 2-8 core machine. */
+const CPU_REDUCE_WORKGROUPS = 16;
+/** Values each workgroup of a software adapter's split reduction sums at least (the parts' second pass and barriers are not free). */
+const CPU_VALUES_PER_PART = 65_536;
+
+/**
+ * Workgroups per output: enough for GPU_REDUCE_WORKGROUPS, each over VALUES_PER_PART or more, on a GPU;
+ * on a software adapter enough for CPU_REDUCE_WORKGROUPS over CPU_VALUES_PER_PART or more (one per
+ * output where there are that many outputs: a whole-tensor sum in one workgroup ran on one core).
+ */
 export function reduceParts(outputs: number, valuesPerOutput: number, kind: AdapterKind): number {
-  if (kind === 'cpu') return 1;
-  return Math.max(1, Math.min(Math.ceil(GPU_REDUCE_WORKGROUPS / outputs), Math.floor(valuesPerOutput / VALUES_PER_PART), MAX_WORKGROUPS_PER_DIMENSION));
+  const [workgroups, values] = kind === 'cpu' ? [CPU_REDUCE_WORKGROUPS, CPU_VALUES_PER_PART] : [GPU_REDUCE_WORKGROUPS, VALUES_PER_PART];
+  return Math.max(1, Math.min(Math.ceil(workgroups / outputs), Math.floor(valuesPerOutput / values), MAX_WORKGROUPS_PER_DIMENSION));
+}
+
+/**
+ * The gradient of a single PReLU weight, the sum of x * dy where x <= 0, as a [1] tensor, summed as
+ * the terms are formed (x.size a multiple of 4; otherwise null: the caller maps the terms and sums them).
+ */
+export function preluWeightGradient(x: Tensor, dy: Tensor): Tensor | null {
+  if (x.size % 4 !== 0 || x.size === 0) return null;
+  const engine = x.engine;
+  const parts = reduceParts(1, x.size, engine.adapterKind);
+  const out = engine.empty([1], 'f32', 'prelu weight gradient');
+  const partial = parts > 1 ? engine.empty([1, parts], 'f32', 'prelu weight gradient parts') : out;
+  engine.run(preluWeightGradientKernel, {
+    buffers: { x4: x, dy4: dy, out: partial },
+    params: { outer: 1, mid: 1, inner: x.size, scale: 1, parts },
+    workgroups: [1, parts],
+    label: `preluWeightGradient ${shapeString(x.shape)}${parts > 1 ? ` (${parts} parts)` : ''}`,
+    bytes: 2 * x.size * 4,
+  });
+  if (parts > 1) {
+    runReduce(partial, out, { outer: 1, mid: 1, inner: parts, scale: 1, parts: 1 }, 'preluWeightGradient (adding the parts)');
+    partial.dispose();
+  }
+  return out;
 }
 
 /** out[o, m, i] = scale * g[m]: the gradient of reduceOuterInner. */
