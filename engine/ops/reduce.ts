@@ -61,7 +61,7 @@ function runReduce(x: Tensor, out: Tensor, params: ReduceParams, label: string):
 
 /** Values each workgroup of a GPU's split reduction sums at least (16 per thread); also BatchNorm's. */
 export const VALUES_PER_PART = 4096;
-/** Workgroups a GPU's reduction aims for (also BatchNorm's); a software adapter runs one per output (its few cores are full anyway). */
+/** Workgroups a GPU's reduction aims for (also BatchNorm's). */
 export const GPU_REDUCE_WORKGROUPS = 1024;
 
 /** Workgroups a software adapter's reduction aims for: a few per core of a 2-8 core machine. */
