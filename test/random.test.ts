@@ -132,6 +132,23 @@ test('dropout keeps 1 - p of the elements, scaled by 1 / (1 - p)', async () => {
   }
 });
 
+test('dropout keeps exactly the elements whose Philox word clears p * 2^32, over vec4s and over scalars', async () => {
+  const engine = await testEngine();
+  const p = 0.3;
+  // 1000 elements take dropout_vec4, 1001 the scalar entry: both must draw the stream randomBits draws.
+  for (const size of [1000, 1001]) {
+    const ones = engine.fromArray(new Float32Array(size).fill(1), [size]);
+    const counter = engine.randomCounter;
+    const dropped = dropout(ones, p, true);
+    engine.randomCounter = counter;
+    const bits = randomBits(engine, size);
+    const [values, words] = await engine.read([dropped, bits]);
+    const threshold = Math.round(p * 2 ** 32);
+    words.forEach((word, i) => assert.is(values[i] !== 0, word >= threshold, `size ${size}, element ${i}`));
+    for (const t of [ones, dropped, bits]) t.dispose();
+  }
+});
+
 test('dropout in eval or with p = 0 is the identity, p = 1 drops everything', async () => {
   const engine = await testEngine();
   const x = engine.fromArray([1, -2, 3, 4, 5], [5]);

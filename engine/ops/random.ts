@@ -15,6 +15,7 @@ const kernels = {
   normal: kernel('random', 'random_normal'),
   normalRows: kernel('random', 'random_normal_rows'),
   dropout: kernel('random', 'dropout'),
+  dropoutVec4: kernel('random', 'dropout_vec4'),
 };
 
 export type RandomKey = readonly [seed: number, counter: number];
@@ -96,7 +97,8 @@ export function dropout(x: Tensor, p: number, training: boolean): Tensor {
   const label = `dropout ${shapeString(x.shape)}`;
   const apply = (input: Tensor, name: string): Tensor => {
     const out = engine.empty(x.shape, 'f32', name);
-    runRandom(engine, kernels.dropout, { x: input, out }, x.size, key, settings, label);
+    if (x.size % 4 === 0) runRandom(engine, kernels.dropoutVec4, { x4: input, out4: out }, x.size, key, settings, label);
+    else runRandom(engine, kernels.dropout, { x: input, out }, x.size, key, settings, label);
     return out;
   };
   // The mask depends only on the key and the element index, so backward applies the same one to dy.
