@@ -76,50 +76,22 @@ fn transform_weights(@builtin(global_invocation_id) id: vec3<u32>) {
   for (var pos = 0u; pos < 16u; pos++) { transformedWeights[pos * plane + k * params.m / 4u + quad] = quads[pos]; }
 }
 
-// --- transform_input: V[pos][k][t] = (B^T d B)[pos] for the plane tile d of (k, t); one thread per
-// 4 consecutive tiles, so that the stores are vec4s (lavapipe stores lane by lane, each checked).
-
-@group(0) @binding(3) var<storage, read> x: array<f32>;
-@group(0) @binding(4) var<storage, read_write> transformedInput: array<vec4<f32>>;
+// --- transform_input (shaders/winograd_gather_input.wgsl): V[pos][k][t] = (B^T d B)[pos] for the plane
+// tile d of (k, t).
 
 // #include winograd_tiles
+// #include winograd_gather_input
 
 @compute @workgroup_size(TRANSFORM_THREADS)
 fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
   let quad = id.x;
   let k = id.y;
   if (4u * quad >= params.tiles) { return; }
-  // Input row = scale * plane row + rowOffset (and columns alike).
+  // Input row = scale * plane row + rowOffset (and columns alike): conv2d's plane (py, px) of k =
+  // (ci, py, px) takes every other row and column; convTranspose2d's plane is the input padded by one.
   let transposed = params.transposed != 0u;
-  let ci = select(k / 4u, k, transposed);
-  let scale = select(2, 1, transposed);
-  let rowOffset = select(i32((k / 2u) % 2u), 0, transposed) - 1;
-  let columnOffset = select(i32(k % 2u), 0, transposed) - 1;
-  // [pos]: the 4 tiles' values.
-  var tiles: array<vec4<f32>, 16>;
-  var at = tilePlace(4u * quad);
-  for (var e = 0u; e < 4u; e++) {
-    // Padding tiles read image 0 (and multiply by nothing: they are zeros).
-    let channelStart = (select(0u, at.n, at.present) * params.inChannels + ci) * params.inHeight * params.inWidth;
-    var d: array<vec4<f32>, 4>;
-    for (var i = 0; i < 4; i++) {
-      let row = scale * (3 * i32(at.ty) + i) + rowOffset;
-      var values = vec4<f32>(0.0);
-      for (var j = 0; j < 4; j++) {
-        let column = scale * (3 * i32(at.tx) + j) + columnOffset;
-        let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
-        values[j] = select(0.0, x[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
-      }
-      d[i] = values;
-    }
-    let transformed = transformedTile(d);
-    for (var i = 0u; i < 4u; i++) {
-      for (var j = 0u; j < 4u; j++) { tiles[i * 4u + j][e] = transformed[i][j]; }
-    }
-    at = nextTile(at);
-  }
-  let plane = params.k * params.tiles / 4u;
-  for (var pos = 0u; pos < 16u; pos++) { transformedInput[pos * plane + k * params.tiles / 4u + quad] = tiles[pos]; }
+  let offset = select(vec2<i32>(i32((k / 2u) % 2u), i32(k % 2u)), vec2<i32>(0), transposed) - 1;
+  transformInputTiles(quad, k, select(k / 4u, k, transposed), 3, select(2, 1, transposed), offset);
 }
 
 // --- multiply (shaders/winograd_multiply.wgsl): products[pos][m][t] = sum over k of U[pos][k][m] V[pos][k][t].

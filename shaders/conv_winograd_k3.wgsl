@@ -54,42 +54,17 @@ fn transform_weights(@builtin(global_invocation_id) id: vec3<u32>) {
   for (var pos = 0u; pos < 16u; pos++) { transformedWeights[pos * plane + ci * params.m / 4u + quad] = quads[pos]; }
 }
 
-// --- transform_input: V[pos][ci][t] = (B^T d B)[pos] for the input tile d of (ci, t); one thread per 4
-// consecutive tiles, so that the stores are vec4s.
+// --- transform_input (shaders/winograd_gather_input.wgsl): V[pos][ci][t] = (B^T d B)[pos] for the
+// input tile d of (ci, t): the 4x4 input at (2 ty - 1, 2 tx - 1).
 
-@group(0) @binding(3) var<storage, read> x: array<f32>;
-@group(0) @binding(4) var<storage, read_write> transformedInput: array<vec4<f32>>;
+// #include winograd_gather_input
 
 @compute @workgroup_size(TRANSFORM_THREADS)
 fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
   let quad = id.x;
   let ci = id.y;
   if (4u * quad >= params.tiles) { return; }
-  // [pos]: the 4 tiles' values.
-  var tiles: array<vec4<f32>, 16>;
-  var at = tilePlace(4u * quad);
-  for (var e = 0u; e < 4u; e++) {
-    // Padding tiles read image 0 (and multiply by nothing: they are zeros).
-    let channelStart = (select(0u, at.n, at.present) * params.inChannels + ci) * params.inHeight * params.inWidth;
-    var d: array<vec4<f32>, 4>;
-    for (var i = 0; i < 4; i++) {
-      let row = 2 * i32(at.ty) + i - 1;
-      var values = vec4<f32>(0.0);
-      for (var j = 0; j < 4; j++) {
-        let column = 2 * i32(at.tx) + j - 1;
-        let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
-        values[j] = select(0.0, x[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
-      }
-      d[i] = values;
-    }
-    let transformed = transformedTile(d);
-    for (var i = 0u; i < 4u; i++) {
-      for (var j = 0u; j < 4u; j++) { tiles[i * 4u + j][e] = transformed[i][j]; }
-    }
-    at = nextTile(at);
-  }
-  let plane = params.k * params.tiles / 4u;
-  for (var pos = 0u; pos < 16u; pos++) { transformedInput[pos * plane + ci * params.tiles / 4u + quad] = tiles[pos]; }
+  transformInputTiles(quad, ci, ci, 2, 1, vec2<i32>(-1));
 }
 
 // --- multiply (shaders/winograd_multiply.wgsl): products[pos][m][t] = sum over ci of U[pos][ci][m] V[pos][ci][t].
