@@ -675,7 +675,7 @@ function runPhases(
  * an eighth of the lanes idle (S1's 48 threads: 48, where 64 would idle 16; the kx0 = 1 dispatch of a k3
  * s2 layer with 128 input channels, 96 threads: 2 x 48 rather than 2 x 64), else the one that leaves fewest.
  */
-export function rowsWorkgroup(threads: number, subgroupLanes: number): number {
+function rowsWorkgroup(threads: number, subgroupLanes: number): number {
   const idle = (size: number) => Math.ceil(threads / size) * size - threads;
   let fewest = GATHER_WORKGROUP;
   for (let size = GATHER_WORKGROUP; size >= subgroupLanes; size -= subgroupLanes) {
