@@ -1,5 +1,6 @@
 // A/B of the conv kernels of two source trees in one process: `npx tsx bench/ab-trees.ts TREE_A TREE_B
-// [--only G2,D2,S1] [--passes fwd,dx,dw] [--rounds 20] [--gather VARIANT] [--weight-grad VARIANT]`.
+// [--only G2,D2,S1 | --shapes conv:16x64x96x96:1x64x9x9:s1p4,...] [--passes fwd,dx,dw] [--rounds 20]
+// [--gather VARIANT] [--weight-grad VARIANT]`.
 // Each tree is a checkout of this repository (e.g. `git worktree add /tmp/before HEAD~1`); both get
 // an engine on the same adapter, the bench layers of bench/conv-layers.ts, and each round times both
 // sides back to back (A first in even rounds, B first in odd ones; several calls a side where one
@@ -12,23 +13,25 @@
 import { Command } from 'commander';
 import { GATHER_VARIANTS, WEIGHT_GRAD_VARIANTS, type GatherVariant, type WeightGradVariant } from '../engine/ops/conv-kernels.ts';
 import { engineCalls, layerGflop, layers, passNames, type Layer, type PassName } from './conv-layers.ts';
-import { layerList, oneOf, passList, wholeNumber } from './options.ts';
+import { layerList, oneOf, passList, shapeLayers, wholeNumber } from './options.ts';
 import { alternateRounds, cpuRatioSummary, loadTree, maxDifference } from './ab-rounds.ts';
 
-interface AbOptions { only: Layer[]; passes: PassName[]; rounds: number; gather?: GatherVariant; weightGrad?: WeightGradVariant }
+interface AbOptions { only: Layer[]; shapes?: Layer[]; passes: PassName[]; rounds: number; gather?: GatherVariant; weightGrad?: WeightGradVariant }
 
 async function main(): Promise<void> {
   const program = new Command('bench/ab-trees.ts')
     .argument('<treeA>', 'a checkout of this repository (A)')
     .argument('<treeB>', 'another checkout (B)')
     .option('--only <layers>', `comma-separated layers (${layers.map((l) => l.name).join(',')})`, layerList, layers)
+    .option('--shapes <shapes>', 'comma-separated square shapes OP:NxCxHxW:AxBxKxK:sSpP (as bench/tune-shapes.ts), in place of --only', shapeLayers)
     .option('--passes <passes>', 'comma-separated passes (fwd,dx,dw)', passList, passNames)
     .option('--rounds <n>', 'rounds per pass', wholeNumber(1), 20)
     .option('--gather <variant>', 'force this gather variant on both sides', oneOf(GATHER_VARIANTS))
     .option('--weight-grad <variant>', 'force this weight-gradient variant on both sides', oneOf(WEIGHT_GRAD_VARIANTS))
     .parse();
   const roots = program.args;
-  const { only: selected, passes, rounds, gather, weightGrad } = program.opts<AbOptions>();
+  const { only, shapes, passes, rounds, gather, weightGrad } = program.opts<AbOptions>();
+  const selected = shapes ?? only;
   const trees = await Promise.all(roots.map(loadTree));
   const engines = await Promise.all(trees.map((t) => t.Engine.create()));
   for (const tree of trees) {

@@ -7,6 +7,37 @@ import { convTuning, GATHER_VARIANTS, WEIGHT_GRAD_VARIANTS } from '../engine/ops
 import { integerAtLeast } from '../pipeline/commands/options.ts';
 import { layers, passNames, type Layer, type PassName } from './conv-layers.ts';
 
+/** A conv shape named on a command line: OP:NxCxHxW:AxBxKHxKW:sSpP. */
+export interface ConvShape { transposed: boolean; x: number[]; weight: number[]; stride: number; padding: number }
+
+const SHAPE = /^(conv|convT):(\d+x\d+x\d+x\d+):(\d+x\d+x\d+x\d+):s(\d+)p(\d+)$/;
+
+/**
+ * OP:X:WEIGHT:sSpP, OP conv (weight [Cout, Cin, kH, kW]) or convT (weight [Cin, Cout, kH, kW]), X [N,
+ * C, H, W]; appended to `previous` (for a repeated option or several arguments).
+ */
+export function convShape(value: string, previous: ConvShape[] = []): ConvShape[] {
+  const match = SHAPE.exec(value);
+  if (!match) throw new InvalidArgumentError('expected OP:NxCxHxW:AxBxKHxKW:sSpP, OP conv or convT.');
+  const [, op, x, weight, stride, padding] = match;
+  const dims = (s: string) => s.split('x').map(Number);
+  const shape = { transposed: op === 'convT', x: dims(x!), weight: dims(weight!), stride: Number(stride), padding: Number(padding) };
+  if (shape.weight[shape.transposed ? 0 : 1] !== shape.x[1]) throw new InvalidArgumentError(`the weight ${weight} does not take ${shape.x[1]} input channels.`);
+  return [...previous, shape];
+}
+
+/** A square conv shape as a bench layer (named by its spec), for bench/ab-trees.ts --shapes. */
+export function shapeLayers(value: string): Layer[] {
+  return value.split(',').map((spec) => {
+    const [{ transposed, x, weight, stride, padding }] = convShape(spec);
+    const [batch, inChannels, height, width] = x as [number, number, number, number];
+    const [, , kernelHeight, kernelWidth] = weight as [number, number, number, number];
+    if (height !== width || kernelHeight !== kernelWidth) throw new InvalidArgumentError(`${spec}: the bench layers are square (input and kernel).`);
+    const outChannels = weight[transposed ? 1 : 0]!;
+    return { name: spec, transposed, batch, inChannels, outChannels, inSize: height, kernel: kernelHeight, stride, padding };
+  });
+}
+
 /** The CLI's integer rule (pipeline/commands/options.ts), refused in commander's way. */
 export function wholeNumber(minimum: number): (value: string) => number {
   return (value) => {

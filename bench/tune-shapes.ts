@@ -8,33 +8,19 @@
 // software adapter), fastest first; the first candidate in engine/ops/conv-kernels.ts's order is the
 // untuned default.
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { Engine } from '../engine/runtime.ts';
 import * as conv from '../engine/ops/conv.ts';
 import { enableConvAutotune, tuneConvolutions } from '../engine/ops/conv-autotune.ts';
-import { passList } from './options.ts';
+import { convShape, passList, type ConvShape } from './options.ts';
 import type { PassName } from './conv-layers.ts';
-
-interface Shape { transposed: boolean; x: number[]; weight: number[]; stride: number; padding: number }
-
-const SHAPE = /^(conv|convT):(\d+x\d+x\d+x\d+):(\d+x\d+x\d+x\d+):s(\d+)p(\d+)$/;
-
-function shapeOf(value: string, previous: Shape[] = []): Shape[] {
-  const match = SHAPE.exec(value);
-  if (!match) throw new InvalidArgumentError('expected OP:NxCxHxW:AxBxKHxKW:sSpP, OP conv or convT.');
-  const [, op, x, weight, stride, padding] = match;
-  const dims = (s: string) => s.split('x').map(Number);
-  const shape = { transposed: op === 'convT', x: dims(x!), weight: dims(weight!), stride: Number(stride), padding: Number(padding) };
-  if (shape.weight[shape.transposed ? 0 : 1] !== shape.x[1]) throw new InvalidArgumentError(`the weight ${weight} does not take ${shape.x[1]} input channels.`);
-  return [...previous, shape];
-}
 
 async function main(): Promise<void> {
   const program = new Command('bench/tune-shapes.ts')
     .argument('<shapes...>', 'OP:NxCxHxW:AxBxKHxKW:sSpP, OP conv or convT')
     .option('--passes <passes>', 'comma-separated passes (fwd,dx,dw)', passList, ['fwd', 'dx', 'dw'] as PassName[])
     .parse();
-  const shapes = program.args.reduce<Shape[]>((all, value) => shapeOf(value, all), []);
+  const shapes = program.args.reduce<ConvShape[]>((all, value) => convShape(value, all), []);
   const { passes } = program.opts<{ passes: PassName[] }>();
   const engine = await Engine.create();
   console.log(`adapter: ${engine.describe()}`);

@@ -367,6 +367,10 @@ override PIXELS: u32 = 8u;
 override PIXEL_STRIP: u32 = 16u;
 // Column taps of the widest phase (the kernel width for conv2d), at most 16.
 override COLUMN_TAPS: u32 = 9u;
+// The strip as PIXEL_STRIP / 4 aligned vec4 loads (engine/ops/conv-kernels.ts pixelStripAligned: stride 1,
+// rows a multiple of 4 long, strips starting at a multiple of 4, as the SRGAN's k9 p4 layers' do):
+// lavapipe loads storage lane by lane, and a vec4 costs less per float than a scalar (bench/load-costs.ts).
+override PIXEL_VEC4: bool = false;
 
 var<private> pixelAcc: array<f32, 16>;
 // [strip offset of the tap][input channel within the bank of 8]
@@ -407,10 +411,23 @@ fn main_pixels(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_
         let channel = firstInput + k;
         if (channel >= params.inChannels) { break; }
         var strip: array<f32, 32>;
-        for (var t = 0u; t < PIXEL_STRIP; t++) {
-          let column = at.stripStart + i32(t);
-          let inside = row.inside && column >= 0 && column < width;
-          strip[t] = select(0.0, x[row.address + channel * inPlane + u32(select(0, column, inside))], inside);
+        if (PIXEL_VEC4) {
+          // A vec4 lies wholly inside the row or wholly outside it.
+          for (var m = 0u; m < PIXEL_STRIP / 4u; m++) {
+            let column = at.stripStart + i32(4u * m);
+            let inside = row.inside && column >= 0 && column < width;
+            let v = select(vec4<f32>(0.0), x4[(row.address + channel * inPlane + u32(select(0, column, inside))) / 4u], inside);
+            strip[4u * m] = v.x;
+            strip[4u * m + 1u] = v.y;
+            strip[4u * m + 2u] = v.z;
+            strip[4u * m + 3u] = v.w;
+          }
+        } else {
+          for (var t = 0u; t < PIXEL_STRIP; t++) {
+            let column = at.stripStart + i32(t);
+            let inside = row.inside && column >= 0 && column < width;
+            strip[t] = select(0.0, x[row.address + channel * inPlane + u32(select(0, column, inside))], inside);
+          }
         }
         for (var t = 0u; t < COLUMN_TAPS; t++) {
           let w = tapWeights[t][k];

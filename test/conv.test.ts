@@ -14,7 +14,7 @@ import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
 import { winogradApplies, winogradChunk } from '../engine/ops/conv-winograd.ts';
 import { backward } from '../engine/ops/backward.ts';
-import { convTuning, gatherCandidates, gatherSplits, tileBuffers, tileOf, vec4StripHalo, weightGradCandidates, weightGradChunks, weightGradSwap } from '../engine/ops/conv-kernels.ts';
+import { convTuning, gatherCandidates, gatherSplits, pixelStripAligned, tileBuffers, tileOf, vec4StripHalo, weightGradCandidates, weightGradChunks, weightGradSwap } from '../engine/ops/conv-kernels.ts';
 
 interface Case {
   x: Shape4;
@@ -584,6 +584,37 @@ test('phases8 with aligned vec4 input rows (PHASE_VEC4) agrees with the referenc
   try {
     Object.assign(convTuning, { gather: 'phases8', weightGrad: null });
     for (const [c, transposed] of cases) await checkConv(c, transposed);
+  } finally {
+    Object.assign(convTuning, saved);
+  }
+});
+
+test('pixels8 and pixels16 with aligned vec4 strips (PIXEL_VEC4) agree with the reference', async () => {
+  // k9 p4 at stride 1 (the SRGAN's tail) on rows a multiple of 4 long: strips start 4 columns left of a
+  // thread's first output, so the first vec4 of a row's first strip lies in the padding and the last
+  // strip runs past the row's end (width 12 with pixels16: half of the only strip's vec4s).
+  const k9s1p4 = { stride: 1, padding: 4 };
+  const cases: [Case, boolean][] = [
+    [{ x: [2, 5, 6, 16], weight: [2, 5, 9, 9], ...k9s1p4, bias: true }, false],
+    [{ x: [1, 9, 4, 12], weight: [1, 9, 9, 9], ...k9s1p4, bias: true, activation: 'tanh' }, false],
+    [{ x: [2, 6, 5, 12], weight: [6, 3, 9, 9], ...k9s1p4, bias: false }, true],
+  ];
+  // Not aligned: padding 1 (strips start at -1), a row of 10, stride 2.
+  const unaligned: [Case, boolean][] = [
+    [{ x: [1, 4, 6, 8], weight: [2, 4, 3, 3], stride: 1, padding: 1, bias: true }, false],
+    [{ x: [1, 4, 6, 10], weight: [2, 4, 9, 9], ...k9s1p4, bias: true }, false],
+    [{ x: [1, 4, 8, 16], weight: [2, 4, 9, 9], stride: 2, padding: 4, bias: true }, false],
+  ];
+  for (const [c, transposed] of unaligned) assert.is(pixelStripAligned(gatherGeometryOf(c, transposed), 8), false, describe(c));
+  const saved = { ...convTuning };
+  try {
+    for (const gather of ['pixels8', 'pixels16'] as const) {
+      Object.assign(convTuning, { gather, weightGrad: null });
+      for (const [c, transposed] of cases) {
+        assert.ok(pixelStripAligned(gatherGeometryOf(c, transposed), Number(gather.slice(6))), describe(c));
+        await checkConv(c, transposed);
+      }
+    }
   } finally {
     Object.assign(convTuning, saved);
   }

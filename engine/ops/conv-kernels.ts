@@ -145,6 +145,18 @@ function stripGeometry(g: GatherGeometry, pixels = 4, columnPhase?: number): { w
   return { width: (pixels - 1) * pixelStep + columnTaps, pixelStep, columnTaps };
 }
 
+/**
+ * Whether main_pixels' strips of `pixels` outputs can be loaded as aligned vec4s (PIXEL_VEC4): stride 1
+ * (one phase, consecutive columns), input rows a multiple of 4 long, every strip starting at a multiple
+ * of 4 (thread strips start `pixels` apart, a multiple of 4, from the first one's start) and a multiple
+ * of 4 wide.
+ */
+export function pixelStripAligned(g: GatherGeometry, pixels: number): boolean {
+  // The first strip's start: conv2d's origin is -padding; convTranspose2d's runs its taps backwards from padding.
+  const firstStart = g.transposed ? g.padding - (g.kernelWidth - 1) : -g.padding;
+  return g.stride === 1 && g.inWidth % 4 === 0 && pixels % 4 === 0 && firstStart % 4 === 0 && stripGeometry(g, pixels).width % 4 === 0;
+}
+
 /** Output phases per axis: convTranspose2d's stride (each phase its own taps), conv2d's one. */
 const phaseStride = (g: GatherGeometry): number => (g.transposed ? g.stride : 1);
 
@@ -570,11 +582,14 @@ export function gatherConvolution(
   // Output channels per thread (one for main_pixels, whose number counts pixels).
   const channels = variant.startsWith('pixels') ? 1 : channelsOf(variant);
   const strip = stripGeometry(g, pixels);
-  const [kernelToRun, overrides] = variant.startsWith('pixels') ? [pixelsGatherKernel, { PIXELS: pixels, PIXEL_STRIP: strip.width, COLUMN_TAPS: strip.columnTaps, STRIP_PIXEL_STEP: strip.pixelStep }]
+  const alignedPixels = variant.startsWith('pixels') && pixelStripAligned(g, pixels);
+  const [kernelToRun, overrides] = variant.startsWith('pixels')
+    ? [pixelsGatherKernel, { PIXELS: pixels, PIXEL_STRIP: strip.width, COLUMN_TAPS: strip.columnTaps, STRIP_PIXEL_STEP: strip.pixelStep, PIXEL_VEC4: alignedPixels ? 1 : 0 }]
     : variant.startsWith('strip') ? [stripGatherKernel, { CHANNEL_QUADS: channels / 4, STRIP_WIDTH: strip.width, STRIP_PIXEL_STEP: strip.pixelStep }]
     : [gatherKernel, { CHANNEL_QUADS: channels / 4 }];
   engine.run(kernelToRun, {
-    buffers: { x, weights: packed, bias: bias ?? packed, out },
+    // x4 is x seen as vec4s, read by main_pixels with PIXEL_VEC4 (any buffer of 16 bytes will do otherwise).
+    buffers: { x, ...(variant.startsWith('pixels') ? { x4: alignedPixels ? x : packed } : {}), weights: packed, bias: bias ?? packed, out },
     params,
     overrides: { ...overrides, ...fused },
     workgroups: [groups, Math.ceil(g.outChannels / channels), stride * stride],
