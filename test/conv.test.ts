@@ -12,7 +12,7 @@ import * as ref from './helpers/reference.ts';
 import type { Shape4 } from './helpers/reference.ts';
 import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
-import { winogradApplies, winogradChunk } from '../engine/ops/conv-winograd.ts';
+import { imageChunks, winogradApplies, winogradChunk } from '../engine/ops/conv-winograd.ts';
 import { backward } from '../engine/ops/backward.ts';
 import { convTuning, gatherCandidates, gatherSplits, pixelStripAligned, tileBuffers, tileOf, vec4StripHalo, weightGradCandidates, weightGradChunks, weightGradSwap } from '../engine/ops/conv-kernels.ts';
 
@@ -420,13 +420,29 @@ test('the Winograd F(3x3, 2x2) gather agrees with the reference: conv2d, convTra
       assert.is(winogradApplies({ ...dy, outChannels: cin, outHeight: h, outWidth: w }), gradInput, `${describe(c)} grad-input`);
       await checkConv(c, transposed);
     }
-    // One image per chunk; then a chunk of two images and one of one (case 2's forward: k 40, 2 tiles an image).
+    // One image per chunk; then a chunk of one image and one of two (case 2's forward: k 40, 2 tiles an image).
     winogradChunk.bytes = 1;
     await checkConv(cases[0][0], false);
     await checkConv(cases[3][0], true);
     winogradChunk.bytes = 2 * 4 * 16 * 40 * 2;
     await checkConv(cases[2][0], false);
   });
+});
+
+test('Winograd chunks of images: as few as the limit allows, their sizes within one of each other, covering the batch in order', () => {
+  assert.equal(imageChunks(64, 56), [{ firstImage: 0, images: 32 }, { firstImage: 32, images: 32 }]);
+  assert.equal(imageChunks(10, 3).map((c) => c.images), [2, 3, 2, 3]);
+  assert.equal(imageChunks(5, 8), [{ firstImage: 0, images: 5 }]);
+  for (let batch = 1; batch <= 40; batch++) {
+    for (let most = 1; most <= batch + 1; most++) {
+      const chunks = imageChunks(batch, most);
+      assert.is(chunks.length, Math.ceil(batch / most));
+      const sizes = chunks.map((c) => c.images);
+      assert.ok(Math.max(...sizes) <= most && Math.max(...sizes) - Math.min(...sizes) <= 1, `${batch} in chunks of ${most}: ${sizes}`);
+      chunks.forEach((c, i) => assert.is(c.firstImage, i === 0 ? 0 : chunks[i - 1]!.firstImage + chunks[i - 1]!.images));
+      assert.is(chunks.at(-1)!.firstImage + chunks.at(-1)!.images, batch);
+    }
+  }
 });
 
 test('the Winograd F(2x2, 3x3) gather for k3 s1 p1 agrees with the reference: conv2d, its grad-input, chunks of images', async () => {

@@ -8,7 +8,7 @@
 
 import { kernel } from '../kernel.ts';
 import { shapeString, type Tensor } from '../tensor.ts';
-import { GEMM_CHANNELS, K_STEP, MAX_IMAGE_BYTES, threadsFor, TILE_POSITIONS, winogradChunk } from './conv-winograd.ts';
+import { GEMM_CHANNELS, imageChunks, K_STEP, MAX_IMAGE_BYTES, threadsFor, TILE_POSITIONS, winogradChunk } from './conv-winograd.ts';
 import { MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 
 /** A form: its kernel size, gradient positions per tile side, and its shader's passes. */
@@ -111,9 +111,9 @@ export function winogradWeightGradient(gradient: Tensor, input: Tensor, kernelSi
   const columnQuads = columns / 4;
   const tilesPerImage = tilesY * tilesX;
   // Tiles are the transforms' second grid dimension.
-  const imagesPerChunk = Math.max(1, Math.min(batch, Math.floor(winogradChunk.bytes / imageBytes), Math.floor((MAX_WORKGROUPS_PER_DIMENSION - 3) / tilesPerImage)));
+  const chunks = imageChunks(batch, Math.max(1, Math.min(Math.floor(winogradChunk.bytes / imageBytes), Math.floor((MAX_WORKGROUPS_PER_DIMENSION - 3) / tilesPerImage))));
   const chunkTiles = (images: number) => Math.ceil((images * tilesPerImage) / 4) * 4;
-  const largest = chunkTiles(imagesPerChunk);
+  const largest = chunkTiles(Math.max(...chunks.map((c) => c.images)));
   if (largest > MAX_WORKGROUPS_PER_DIMENSION || gradChannels > MAX_WORKGROUPS_PER_DIMENSION) {
     throw new Error(`conv weight grad: ${shapeString(gradient.shape)} is too large for the Winograd transforms' dispatches`);
   }
@@ -124,8 +124,7 @@ export function winogradWeightGradient(gradient: Tensor, input: Tensor, kernelSi
   // One thread per quad of columns in the input transform, the GEMM and the output transform.
   const columnThreads = threadsFor(columnQuads);
   const gradientThreads = threadsFor(m / 4);
-  for (let firstImage = 0; firstImage < batch; firstImage += imagesPerChunk) {
-    const images = Math.min(imagesPerChunk, batch - firstImage);
+  for (const { firstImage, images } of chunks) {
     const tiles = chunkTiles(images);
     const chunk = { ...shared, k: tiles, firstImage, images };
     const label = `images ${firstImage}-${firstImage + images - 1}, ${tiles} tiles`;

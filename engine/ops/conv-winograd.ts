@@ -23,6 +23,20 @@ const WORKGROUP = 64;
 export const threadsFor = (quads: number): number => Math.min(WORKGROUP, Math.ceil(quads / 8) * 8);
 /** The most bytes of transformed input, or of products, one chunk of images holds (tests lower it). */
 export const winogradChunk = { bytes: 32 * 2 ** 20 };
+/**
+ * A batch in chunks of at most `most` images: as few chunks as that allows, their sizes within one of
+ * each other. Not chunks of `most` and a remainder: a batch of 64 in chunks of 56 left a last chunk of
+ * 8 images, whose GEMM ran at half the first's GFLOP/s (a part-empty workgroup per channel block and
+ * tile position).
+ */
+export function imageChunks(batch: number, most: number): { firstImage: number; images: number }[] {
+  const count = Math.ceil(batch / most);
+  return Array.from({ length: count }, (_, i) => {
+    const firstImage = Math.floor((i * batch) / count);
+    return { firstImage, images: Math.floor(((i + 1) * batch) / count) - firstImage };
+  });
+}
+
 /** The most bytes of transformed input, or of products, of one image (under every adapter's binding limit). */
 export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 
@@ -128,7 +142,7 @@ export function runWinogradGather(
   const engine = x.engine;
   const { k, m, realM, tilesY, tilesX } = form.sizes(g);
   const tilesPerImage = tilesY * tilesX;
-  const imagesPerChunk = Math.max(1, Math.min(g.batch, Math.floor(winogradChunk.bytes / (4 * TILE_POSITIONS * Math.max(k, m) * tilesPerImage))));
+  const chunks = imageChunks(g.batch, Math.max(1, Math.floor(winogradChunk.bytes / (4 * TILE_POSITIONS * Math.max(k, m) * tilesPerImage))));
   const chunkTiles = (images: number) => Math.ceil((images * tilesPerImage) / 4) * 4;
   const shared = {
     inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth, outChannels: g.outChannels, outHeight: g.outHeight,
@@ -144,11 +158,10 @@ export function runWinogradGather(
     label: `${form.name} weights k${k} m${m}`,
     bytes: (weight.size + weights.size) * 4,
   });
-  const largest = chunkTiles(imagesPerChunk);
+  const largest = chunkTiles(Math.max(...chunks.map((c) => c.images)));
   const input = engine.empty([TILE_POSITIONS * k * largest], 'f32', 'winograd input tiles');
   const products = engine.empty([TILE_POSITIONS * m * largest], 'f32', 'winograd products');
-  for (let firstImage = 0; firstImage < g.batch; firstImage += imagesPerChunk) {
-    const images = Math.min(imagesPerChunk, g.batch - firstImage);
+  for (const { firstImage, images } of chunks) {
     const tiles = chunkTiles(images);
     const chunk = { ...shared, tiles, firstImage, images };
     const label = `images ${firstImage}-${firstImage + images - 1}, ${tiles} tiles`;
