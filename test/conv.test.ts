@@ -12,6 +12,7 @@ import * as ref from './helpers/reference.ts';
 import type { Shape4 } from './helpers/reference.ts';
 import { loadOpsVectors, tensorValues } from './helpers/torch-vectors.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
+import { workgroupSizeFor } from '../engine/ops/grid.ts';
 import { imageChunks, winogradApplies, winogradChunk } from '../engine/ops/conv-winograd.ts';
 import { backward } from '../engine/ops/backward.ts';
 import { convTuning, gatherCandidates, gatherSplits, pixelStripAligned, tileBuffers, tileOf, vec4StripHalo, weightGradCandidates, weightGradChunks, weightGradSwap } from '../engine/ops/conv-kernels.ts';
@@ -427,6 +428,20 @@ test('the Winograd F(3x3, 2x2) gather agrees with the reference: conv2d, convTra
     winogradChunk.bytes = 2 * 4 * 16 * 40 * 2;
     await checkConv(cases[2][0], false);
   });
+});
+
+test('workgroup sizes for the Winograd GEMM and the rows weight gradients leave few lanes idle', () => {
+  // [threads, size]: a quarter idle at 64 (144 = 3 x 48); none at 64; up to an eighth accepted (288: 32 of 320).
+  for (const [threads, size] of [[144, 48], [96, 48], [512, 64], [288, 64], [20, 24], [8, 8], [1, 8]]) {
+    assert.is(workgroupSizeFor(threads!, 64, 8), size, `${threads} threads`);
+  }
+  for (let threads = 1; threads <= 600; threads++) {
+    const size = workgroupSizeFor(threads, 64, 8);
+    const idle = (s: number) => Math.ceil(threads / s) * s - threads;
+    assert.ok(size % 8 === 0 && size <= 64);
+    const fewest = Math.min(...[8, 16, 24, 32, 40, 48, 56, 64].map(idle));
+    assert.ok(idle(size) * 8 <= Math.ceil(threads / size) * size || idle(size) === fewest, `${threads} threads: ${size}`);
+  }
 });
 
 test('Winograd chunks of images: as few as the limit allows, their sizes within one of each other, covering the batch in order', () => {

@@ -11,7 +11,7 @@ import type { Engine } from '../runtime.ts';
 import type { AdapterKind } from '../device.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
-import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
+import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION, workgroupSizeFor } from './grid.ts';
 import { winogradApplies, winogradByDefault, winogradGather } from './conv-winograd.ts';
 import { winogradK3Applies, winogradK3ByDefault, winogradK3Gather } from './conv-winograd-k3.ts';
 import { winogradWeightGradApplies, winogradWeightGradByDefault, winogradWeightGradient, type WinogradWeightGradShape } from './conv-winograd-grad-weight.ts';
@@ -686,19 +686,11 @@ function runPhases(
 }
 
 /**
- * ROWS_WORKGROUP of main_rows: whole subgroups, at most 64 lanes: the largest size that leaves at most
- * an eighth of the lanes idle (S1's 48 threads: 48, where 64 would idle 16; the kx0 = 1 dispatch of a k3
- * s2 layer with 128 input channels, 96 threads: 2 x 48 rather than 2 x 64), else the one that leaves fewest.
+ * ROWS_WORKGROUP of main_rows (workgroupSizeFor, at most 64 lanes): S1's 48 threads get 48, where 64
+ * would idle 16; the kx0 = 1 dispatch of a k3 s2 layer with 128 input channels, 96 threads, 2 x 48
+ * rather than 2 x 64.
  */
-function rowsWorkgroup(threads: number, subgroupLanes: number): number {
-  const idle = (size: number) => Math.ceil(threads / size) * size - threads;
-  let fewest = GATHER_WORKGROUP;
-  for (let size = GATHER_WORKGROUP; size >= subgroupLanes; size -= subgroupLanes) {
-    if (idle(size) * 8 <= Math.ceil(threads / size) * size) return size;
-    if (idle(size) < idle(fewest)) fewest = size;
-  }
-  return fewest;
-}
+const rowsWorkgroup = (threads: number, subgroupLanes: number): number => workgroupSizeFor(threads, GATHER_WORKGROUP, subgroupLanes);
 
 /**
  * The dispatches of conv_grad_weight_subgroup.wgsl main_rows, whose threads take the kernel columns kx0,

@@ -9,6 +9,7 @@
 import { kernel, type Kernel } from '../kernel.ts';
 import type { Tensor } from '../tensor.ts';
 import type { GatherGeometry } from './conv-kernels.ts';
+import { workgroupSizeFor } from './grid.ts';
 
 
 /** Positions of a 4x4 tile: one GEMM each. */
@@ -19,8 +20,12 @@ export const GEMM_CHANNELS = 32;
 export const K_STEP = 2;
 /** Threads per workgroup of the transforms and of `multiply` at most (fewer for fewer quads of work). */
 const WORKGROUP = 64;
-/** Threads for `quads` quads of work in a row: WORKGROUP, or fewer (a multiple of 8, the lavapipe subgroup). */
-export const threadsFor = (quads: number): number => Math.min(WORKGROUP, Math.ceil(quads / 8) * 8);
+/**
+ * Threads for `quads` quads of work in a row: at most WORKGROUP, a multiple of 8 (the lavapipe subgroup),
+ * few idle (workgroupSizeFor): 144 quads (576 tiles: the paper CGAN's 8 x 8 <-> 16 x 16 layers at batch 64) take
+ * 3 x 48 threads, where 3 x 64 idled a quarter of `multiply`'s lanes, each running the whole reduction.
+ */
+export const threadsFor = (quads: number): number => workgroupSizeFor(quads, WORKGROUP, 8);
 /** The most bytes of transformed input, or of products, one chunk of images holds (tests lower it). */
 export const winogradChunk = { bytes: 32 * 2 ** 20 };
 /**

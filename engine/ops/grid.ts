@@ -12,3 +12,19 @@ export function linearGrid(count: number, perWorkgroup = ELEMENTWISE_WORKGROUP):
   const y = Math.ceil(groups / MAX_WORKGROUPS_PER_DIMENSION);
   return [Math.ceil(groups / y), y];
 }
+
+/**
+ * Threads per workgroup for `threads` threads of work where every dispatched lane costs a thread's
+ * work (idle lanes run the loops too, for their subgroup's shuffles): whole subgroups of `subgroupLanes`,
+ * at most `most`; the largest size that leaves at most an eighth of the dispatched lanes idle, else the
+ * one that leaves fewest.
+ */
+export function workgroupSizeFor(threads: number, most: number, subgroupLanes: number): number {
+  const idle = (size: number) => Math.ceil(threads / size) * size - threads;
+  let fewest = most;
+  for (let size = most; size >= subgroupLanes; size -= subgroupLanes) {
+    if (idle(size) * 8 <= Math.ceil(threads / size) * size) return size;
+    if (idle(size) < idle(fewest)) fewest = size;
+  }
+  return fewest;
+}
