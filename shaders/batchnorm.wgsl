@@ -197,13 +197,17 @@ fn eval_statistics(@builtin(global_invocation_id) id: vec3<u32>) {
   stats[params.channels + channel] = inverseSqrt(running_var[channel] + params.eps);
 }
 
-// Element-wise passes. With PLANE_GRID the grid is [plane / 1024, channels, batch]: the channel comes
-// from the workgroup id, so a thread loads its channel's constants once and then walks several pixels,
-// 256 * groups.x apart (lavapipe loads storage lane by lane, so four per-channel loads per element cost
-// as much as the element's own). Otherwise (planes under 256, where that grid would idle most lanes)
-// a linear grid, one element per thread, paying two integer divisions (scalarised on CPU Vulkan).
+// Element-wise passes. With PLANE_GRID the grid is [plane / 1024, channels, batch] (planes under 1024:
+// [1, channels, batch] with ELEMENTWISE_THREADS a few pixels' worth of threads): the channel comes from
+// the workgroup id, so a thread loads its channel's constants once and then walks several pixels,
+// ELEMENTWISE_THREADS * groups.x apart (lavapipe loads storage lane by lane, so four per-channel loads
+// per element cost as much as the element's own). Otherwise (more channels or images than a grid
+// dimension holds) a linear grid of 256-thread workgroups, one element per thread, paying two integer
+// divisions (scalarised on CPU Vulkan).
 // Entry points pass PLANE_GRID to span() themselves: wgsl_reflect only lists overrides an entry names.
 override PLANE_GRID: bool = false;
+// Threads per workgroup of the element-wise passes: 256 on a linear grid.
+override ELEMENTWISE_THREADS: u32 = 256u;
 
 // The elements a thread visits: first, first + step, ... below end, all of one channel.
 struct Span {
@@ -221,7 +225,7 @@ fn span(id: vec3<u32>, groups: vec3<u32>, plane_grid: bool) -> Span {
 fn span_in(id: vec3<u32>, groups: vec3<u32>, plane_grid: bool, units: u32) -> Span {
   if (plane_grid) {
     let base = (id.z * params.channels + id.y) * units;
-    return Span(base + id.x, groups.x * 256u, base + units, id.y);
+    return Span(base + id.x, groups.x * ELEMENTWISE_THREADS, base + units, id.y);
   }
   let i = id.x + id.y * groups.x * 256u;
   let inside = i < params.batch * params.channels * units;
@@ -248,7 +252,7 @@ fn normalized(index: u32, a: Affine) -> f32 {
 }
 
 // out = (x - mean) * invstd * weight + bias
-@compute @workgroup_size(256)
+@compute @workgroup_size(ELEMENTWISE_THREADS)
 fn normalize(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);
@@ -298,7 +302,7 @@ fn input_gradient(index: u32, g: f32, a: Affine, sum_g: f32, sum_g_xhat: f32) ->
   return a.scale * (g - params.correction * (sum_g + xhat * sum_g_xhat));
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(ELEMENTWISE_THREADS)
 fn backward_input(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);
@@ -317,7 +321,7 @@ fn through_activation(dy_value: f32, pre: f32, slope: f32) -> f32 {
 }
 
 // out = act((x - mean) * invstd * weight + bias)
-@compute @workgroup_size(256)
+@compute @workgroup_size(ELEMENTWISE_THREADS)
 fn normalize_act(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);
@@ -351,7 +355,7 @@ fn backward_reduce_act(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_i
 }
 
 // backward_input on g = dy * act'(pre).
-@compute @workgroup_size(256)
+@compute @workgroup_size(ELEMENTWISE_THREADS)
 fn backward_input_act(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);
@@ -390,14 +394,14 @@ fn through_activation4(dy_value: vec4<f32>, pre: vec4<f32>, slope: f32) -> vec4<
   return select(slope * dy_value, dy_value, pre > vec4<f32>(0.0));
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(ELEMENTWISE_THREADS)
 fn normalize_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span4(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);
   for (var i = s.first; i < s.end; i += s.step) { out4[i] = normalized4(i, a); }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(ELEMENTWISE_THREADS)
 fn backward_input_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span4(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);
@@ -406,7 +410,7 @@ fn backward_input_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(nu
   for (var i = s.first; i < s.end; i += s.step) { out4[i] = input_gradient4(i, dy4[i], a, sum_g, sum_g_xhat); }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(ELEMENTWISE_THREADS)
 fn normalize_act_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span4(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);
@@ -417,7 +421,7 @@ fn normalize_act_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num
   }
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(ELEMENTWISE_THREADS)
 fn backward_input_act_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span4(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);

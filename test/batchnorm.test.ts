@@ -10,7 +10,7 @@ import * as ref from './helpers/reference.ts';
 import type { Shape4 } from './helpers/reference.ts';
 import { mulberry32, randn, randUniform } from './helpers/random.ts';
 import { loadOpsVectors, shape4, tensorValues } from './helpers/torch-vectors.ts';
-import { batchNorm2d, batchNormParts } from '../engine/ops/batchnorm.ts';
+import { batchNorm2d, batchNormParts, elementwiseLaunch } from '../engine/ops/batchnorm.ts';
 import { backward } from '../engine/ops/backward.ts';
 import { noGrad } from '../engine/autograd.ts';
 import { mul } from '../engine/ops/elementwise.ts';
@@ -19,11 +19,22 @@ import type { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 
 // Batch 1 with space, odd channels, 1x1 space with N > 1 (and N > 256 lanes), planes that wrap the
-// 256-lane cursor unevenly (323, 300) or exactly (256), larger ones, and a plane of 2304 (three
-// workgroups of threads walking four pixels each).
+// 256-lane cursor unevenly (323, 300) or exactly (256), larger ones, a plane of 2304 (three
+// workgroups of threads walking four pixels each), planes of 64-255 elements, one workgroup each (576:
+// 144 vec4s, 40 threads, the last of their four steps part-empty; 125 scalars, 32 threads), and a batch
+// over a grid dimension's 65535 workgroups.
 const shapes: Shape4[] = [
   [1, 5, 2, 3], [3, 7, 5, 5], [6, 4, 1, 1], [300, 3, 1, 1], [2, 3, 17, 19], [5, 2, 3, 100], [2, 2, 16, 16], [8, 16, 32, 32], [2, 3, 48, 48],
+  [3, 4, 24, 24], [2, 3, 5, 25], [65536, 2, 1, 1],
 ];
+
+test('element-wise BatchNorm passes: planes of 64 elements or more on a plane grid, smaller ones and batches past 65535 on a linear grid', () => {
+  assert.equal(elementwiseLaunch(16, 64, 576), { vec4: true, workgroups: [1, 64, 16], overrides: { PLANE_GRID: 1, ELEMENTWISE_THREADS: 40 } });
+  assert.equal(elementwiseLaunch(16, 64, 96 * 96), { vec4: true, workgroups: [3, 64, 16], overrides: { PLANE_GRID: 1, ELEMENTWISE_THREADS: 256 } });
+  assert.equal(elementwiseLaunch(2, 3, 5 * 25), { vec4: false, workgroups: [1, 3, 2], overrides: { PLANE_GRID: 1, ELEMENTWISE_THREADS: 32 } });
+  assert.equal(elementwiseLaunch(64, 512, 16).overrides, { PLANE_GRID: 0, ELEMENTWISE_THREADS: 256 });
+  assert.equal(elementwiseLaunch(65536, 2, 256).overrides, { PLANE_GRID: 0, ELEMENTWISE_THREADS: 256 });
+});
 
 function channelInputs(shape: Shape4, seed: number) {
   const rng = mulberry32(seed);

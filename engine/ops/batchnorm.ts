@@ -5,12 +5,14 @@ import { kernel } from '../kernel.ts';
 import { record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
-import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
+import { ELEMENTWISE_WORKGROUP, linearGrid, MAX_WORKGROUPS_PER_DIMENSION, workgroupSizeFor } from './grid.ts';
 import { GPU_REDUCE_WORKGROUPS, VALUES_PER_PART, reduceOuterInner, sumToShape } from './reduce.ts';
 import type { AdapterKind } from '../device.ts';
 
 /** Pixels each thread of a plane-grid element-wise pass walks (about: the last block may be short). */
 const PIXELS_PER_THREAD = 4;
+/** Elements (vec4s where the passes take them) of the smallest plane given its own workgroup. */
+const MIN_PLANE_GRID_ELEMENTS = 64;
 
 const kernels = {
   trainStatistics: kernel('batchnorm', 'train_statistics'),
@@ -50,16 +52,24 @@ export function batchNormParts(batch: number, channels: number, plane: number, k
 
 /**
  * See `span` in the WGSL: a [plane / 1024, channels, batch] grid avoids per-element divisions and reloads.
- * Planes of a multiple of 4 take the `_vec4` passes, whose threads step over vec4s (span4).
+ * A plane of 64 to 255 elements (the SRGAN generator's 24 x 24 planes are 144 vec4s) is one workgroup of
+ * about a quarter as many threads (workgroupSizeFor), not a linear grid with a division and four
+ * per-channel loads per element: 0.82-0.94x the time of a BatchNorm + LeakyReLU forward and backward at
+ * [16, 64, 24, 24], 0.72-0.85x at [16, 128, 16, 16]. Smaller planes keep the linear grid: a workgroup
+ * per 4 x 4 plane took 1.25x its time (bench/RESULTS.md). Planes of a multiple of 4 take the `_vec4` passes, whose threads step over vec4s (span4).
  */
-function elementwiseLaunch(batch: number, channels: number, plane: number): ElementwiseLaunch {
+export function elementwiseLaunch(batch: number, channels: number, plane: number): ElementwiseLaunch {
   const vec4 = plane % 4 === 0;
   const elements = vec4 ? plane / 4 : plane;
-  if (elements >= 256 && channels <= MAX_WORKGROUPS_PER_DIMENSION && batch <= MAX_WORKGROUPS_PER_DIMENSION) {
-    return { vec4, workgroups: [Math.ceil(elements / (256 * PIXELS_PER_THREAD)), channels, batch], overrides: { PLANE_GRID: 1 } };
+  if (elements >= MIN_PLANE_GRID_ELEMENTS && channels <= MAX_WORKGROUPS_PER_DIMENSION && batch <= MAX_WORKGROUPS_PER_DIMENSION) {
+    const threads = elements >= ELEMENTWISE_WORKGROUP ? ELEMENTWISE_WORKGROUP
+      : workgroupSizeFor(Math.ceil(elements / PIXELS_PER_THREAD), ELEMENTWISE_WORKGROUP, 8);
+    return {
+      vec4, workgroups: [Math.ceil(elements / (threads * PIXELS_PER_THREAD)), channels, batch], overrides: { PLANE_GRID: 1, ELEMENTWISE_THREADS: threads },
+    };
   }
   const [x, y] = linearGrid(batch * channels * elements);
-  return { vec4, workgroups: [x, y, 1], overrides: { PLANE_GRID: 0 } };
+  return { vec4, workgroups: [x, y, 1], overrides: { PLANE_GRID: 0, ELEMENTWISE_THREADS: ELEMENTWISE_WORKGROUP } };
 }
 
 interface ElementwiseLaunch {

@@ -22,8 +22,9 @@ export const K_STEP = 2;
 const WORKGROUP = 64;
 /**
  * Threads for `quads` quads of work in a row: at most WORKGROUP, a multiple of 8 (the lavapipe subgroup),
- * few idle (workgroupSizeFor): 144 quads (576 tiles: the paper CGAN's 8 x 8 <-> 16 x 16 layers at batch 64) take
- * 3 x 48 threads, where 3 x 64 idled a quarter of `multiply`'s lanes, each running the whole reduction.
+ * few idle (workgroupSizeFor), since `multiply`'s idle lanes run the whole reduction too (for their
+ * subgroup's shuffles): 144 quads (576 tiles: the paper CGAN's 8 x 8 <-> 16 x 16 layers at batch 64)
+ * take 3 x 48 threads, where 3 x 64 idled a quarter of the lanes.
  */
 export const threadsFor = (quads: number): number => workgroupSizeFor(quads, WORKGROUP, 8);
 /** The most bytes of transformed input, or of products, one chunk of images holds (tests lower it). */

@@ -14,10 +14,9 @@ export function linearGrid(count: number, perWorkgroup = ELEMENTWISE_WORKGROUP):
 }
 
 /**
- * Threads per workgroup for `threads` threads of work where every dispatched lane costs a thread's
- * work (idle lanes run the loops too, for their subgroup's shuffles): whole subgroups of `subgroupLanes`,
- * at most `most`; the largest size that leaves at most an eighth of the dispatched lanes idle, else the
- * one that leaves fewest.
+ * Threads per workgroup for `threads` threads of work: whole subgroups of `subgroupLanes`, at most
+ * `most`; the largest size that leaves at most an eighth of the dispatched lanes idle, else the one
+ * that leaves fewest.
  */
 export function workgroupSizeFor(threads: number, most: number, subgroupLanes: number): number {
   const idle = (size: number) => Math.ceil(threads / size) * size - threads;
