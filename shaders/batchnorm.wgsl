@@ -197,13 +197,13 @@ fn eval_statistics(@builtin(global_invocation_id) id: vec3<u32>) {
   stats[params.channels + channel] = inverseSqrt(running_var[channel] + params.eps);
 }
 
-// Element-wise passes. With PLANE_GRID the grid is [plane / 1024, channels, batch] (planes under 1024:
-// [1, channels, batch] with ELEMENTWISE_THREADS a few pixels' worth of threads): the channel comes from
-// the workgroup id, so a thread loads its channel's constants once and then walks several pixels,
-// ELEMENTWISE_THREADS * groups.x apart (lavapipe loads storage lane by lane, so four per-channel loads
-// per element cost as much as the element's own). Otherwise (more channels or images than a grid
-// dimension holds) a linear grid of 256-thread workgroups, one element per thread, paying two integer
-// divisions (scalarised on CPU Vulkan).
+// Element-wise passes. With PLANE_GRID the grid is [plane / (4 * ELEMENTWISE_THREADS), channels, batch]
+// (256 threads; for planes of 64-255 elements, about a quarter as many as the plane has): the channel
+// comes from the workgroup id, so a thread loads its channel's constants once and then walks several
+// pixels, ELEMENTWISE_THREADS * groups.x apart (lavapipe loads storage lane by lane, so four per-channel
+// loads per element cost as much as the element's own). Otherwise (smaller planes, or more channels or
+// images than a grid dimension holds) a linear grid of 256-thread workgroups, one element per thread,
+// paying two integer divisions (scalarised on CPU Vulkan).
 // Entry points pass PLANE_GRID to span() themselves: wgsl_reflect only lists overrides an entry names.
 override PLANE_GRID: bool = false;
 // Threads per workgroup of the element-wise passes: 256 on a linear grid.

@@ -56,7 +56,8 @@ export function batchNormParts(batch: number, channels: number, plane: number, k
  * about a quarter as many threads (workgroupSizeFor), not a linear grid with a division and four
  * per-channel loads per element: 0.82-0.94x the time of a BatchNorm + LeakyReLU forward and backward at
  * [16, 64, 24, 24], 0.72-0.85x at [16, 128, 16, 16]. Smaller planes keep the linear grid: a workgroup
- * per 4 x 4 plane took 1.25x its time (bench/RESULTS.md). Planes of a multiple of 4 take the `_vec4` passes, whose threads step over vec4s (span4).
+ * per 4 x 4 plane took 1.25x its time (bench/RESULTS.md). Planes of a multiple of 4 take the `_vec4`
+ * passes, whose threads step over vec4s (span4).
  */
 export function elementwiseLaunch(batch: number, channels: number, plane: number): ElementwiseLaunch {
   const vec4 = plane % 4 === 0;
