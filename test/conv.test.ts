@@ -460,11 +460,11 @@ test('Winograd chunks of images: as few as the limit allows, their sizes within 
   }
 });
 
-test('the Winograd F(2x2, 3x3) gather for k3 s1 p1 agrees with the reference: conv2d, its grad-input, chunks of images', async () => {
+test('the Winograd F(2x2, 3x3) and F(4x4, 3x3) gathers for k3 s1 p1 agree with the reference: conv2d, its grad-input, chunks of images', async () => {
   const k3s1p1 = { stride: 1, padding: 1 };
   const cases: [Case, boolean][] = [
-    // Odd sizes (partial 2x2 tiles), m padded from 33 to 64, a fused LeakyReLU; the grad-input (a flipped
-    // kernel, 33 -> 6 channels) has too few output channels for Winograd and runs direct.
+    // Odd sizes (partial 2x2 and 4x4 tiles), m padded from 33 to 64, a fused LeakyReLU; the grad-input (a
+    // flipped kernel, 33 -> 6 channels) has too few output channels for Winograd and runs direct.
     [{ x: [2, 6, 7, 9], weight: [33, 6, 3, 3], ...k3s1p1, bias: true, activation: { leakyRelu: 0.2 } }, false],
     // The grad-input of this one (40 -> 32 channels) runs as Winograd too.
     [{ x: [3, 32, 6, 5], weight: [40, 32, 3, 3], ...k3s1p1, bias: false }, false],
@@ -473,23 +473,38 @@ test('the Winograd F(2x2, 3x3) gather for k3 s1 p1 agrees with the reference: co
   ];
   const engine = await testEngine();
   if (engine.subgroupMinSize < 8) return;
-  for (const [c, transposed] of cases) assert.ok(gatherCandidates(engine, gatherGeometryOf(c, transposed)).includes('winograd'), describe(c));
-  // The default on a CPU adapter from 128 input channels (the SRGAN discriminator's 128 -> 256 conv), not
-  // with 64 (S1, the generator's residual blocks); on GPUs a later candidate.
+  for (const [c, transposed] of cases) {
+    const candidates = gatherCandidates(engine, gatherGeometryOf(c, transposed));
+    assert.ok(candidates.includes('winograd') && candidates.includes('winograd4'), describe(c));
+  }
+  // F(4x4, 3x3) is the default on a CPU adapter from an 8 x 8 output (the SRGAN's k3 s1 convs, 64
+  // input channels included; F(2x2, 3x3), which it beat on all of them, is a tuner candidate), the
+  // direct gathers below that; on GPUs both are later candidates.
   const wide = gatherGeometryOf({ x: [16, 128, 24, 24], weight: [256, 128, 3, 3], ...k3s1p1, bias: false }, false);
   const s1 = gatherGeometryOf({ x: [4, 64, 128, 128], weight: [64, 64, 3, 3], ...k3s1p1, bias: false }, false);
-  if (engine.adapterKind === 'cpu') assert.is(gatherCandidates(engine, wide)[0], 'winograd');
-  assert.is.not(gatherCandidates(engine, s1)[0], 'winograd');
+  const small = gatherGeometryOf({ x: [16, 512, 6, 6], weight: [512, 512, 3, 3], ...k3s1p1, bias: false }, false);
+  if (engine.adapterKind === 'cpu') {
+    assert.is(gatherCandidates(engine, wide)[0], 'winograd4');
+    assert.is(gatherCandidates(engine, s1)[0], 'winograd4');
+    assert.not.ok(['winograd', 'winograd4'].includes(gatherCandidates(engine, small)[0]!));
+  }
   const gpuSized = await createEngine({ seed: 97, adapterKind: 'gpu' });
   try {
-    assert.is.not(gatherCandidates(gpuSized, wide)[0], 'winograd');
+    assert.not.ok(['winograd', 'winograd4'].includes(gatherCandidates(gpuSized, wide)[0]!));
   } finally {
     gpuSized.destroy();
   }
-  await withConvTuning({ gather: 'winograd', weightGrad: null }, async () => {
-    for (const [c, transposed] of cases) await checkConv(c, transposed);
-    winogradChunk.bytes = 1;
-    await checkConv(cases[1][0], false);
+  for (const gather of ['winograd', 'winograd4'] as const) {
+    await withConvTuning({ gather, weightGrad: null }, async () => {
+      for (const [c, transposed] of cases) await checkConv(c, transposed);
+      winogradChunk.bytes = 1;
+      await checkConv(cases[1][0], false);
+    });
+  }
+  // 12 x 12: whole 4x4 tiles, 64 -> 32 channels (the grad-input 32 -> 64 as well), F(4x4, 3x3)'s rounding
+  // over a longer reduction.
+  await withConvTuning({ gather: 'winograd4', weightGrad: null }, async () => {
+    await checkConv({ x: [2, 64, 12, 12], weight: [32, 64, 3, 3], ...k3s1p1, bias: true }, false);
   });
 });
 

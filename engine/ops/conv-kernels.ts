@@ -13,7 +13,7 @@ import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION, workgroupSizeFor } from './grid.ts';
 import { winogradApplies, winogradByDefault, winogradGather } from './conv-winograd.ts';
-import { winogradK3Applies, winogradK3ByDefault, winogradK3Gather } from './conv-winograd-k3.ts';
+import { winogradK3Applies, winogradK3F4Applies, winogradK3F4ByDefault, winogradK3F4Gather, winogradK3Gather } from './conv-winograd-k3.ts';
 import { winogradWeightGradApplies, winogradWeightGradByDefault, winogradWeightGradient, type WinogradWeightGradShape } from './conv-winograd-grad-weight.ts';
 
 const packKernel = kernel('conv_pack_weights');
@@ -69,7 +69,7 @@ const SPLIT_TILE_VARIANTS = ['tile64x64s', 'tile128x128s'] as const;
 export type GatherTileVariant = TileVariant | 'tile32x32k4' | typeof SPLIT_TILE_VARIANTS[number];
 /** Every variant by name (what convTuning may force; flags and the randomised sweep check against these). */
 export const GATHER_VARIANTS = ['subgroup32', 'subgroup16', 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip16', 'strip8', 'strip4',
-  'gather16', 'gather8', 'gather4', 'winograd', ...TILE_VARIANTS, 'tile32x32k4', ...SPLIT_TILE_VARIANTS] as const;
+  'gather16', 'gather8', 'gather4', 'winograd', 'winograd4', ...TILE_VARIANTS, 'tile32x32k4', ...SPLIT_TILE_VARIANTS] as const;
 export const WEIGHT_GRAD_VARIANTS = ['taps16', 'rows32', 'rows16', 'rows8', 'subgroup32', 'subgroup16', 'subgroup8', 'plain16', 'plain8', 'plain4',
   'winograd', ...TILE_VARIANTS] as const;
 
@@ -255,7 +255,7 @@ export function vec4StripHalo(g: GatherGeometry, columnPhase?: number): { left: 
  * subgroup16 0.58-0.68x subgroup32's time), except that pixels8 comes before pixels16 (slower: on the
  * SRGAN's 64 -> 1 k9 layer 1.25x pixels16's time; but half its shader compile time, 1.9 against 4.0 s,
  * which a first `xraygen generate` pays), and that on a
- * CPU adapter the Winograd gather comes first where winogradByDefault or winogradK3ByDefault says it
+ * CPU adapter a Winograd gather comes first where winogradByDefault or winogradK3F4ByDefault says it
  * pays (elsewhere it is the tuner's last candidate).
  */
 export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVariant[] {
@@ -263,20 +263,22 @@ export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVaria
   const strip = stripGeometry(g).width <= MAX_STRIP_WIDTH;
   const subgroups = engine.subgroupMinSize >= 8;
   const wide = stripGeometry(g).columnTaps > 4;
-  const all: GatherVariant[] = [...(wide ? ['subgroup16', 'subgroup32'] as const : ['subgroup32', 'subgroup16'] as const), 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4', 'winograd'];
+  const all: GatherVariant[] = [...(wide ? ['subgroup16', 'subgroup32'] as const : ['subgroup32', 'subgroup16'] as const), 'subgroup8', 'phases8', 'pixels8', 'pixels16', 'strip8', 'strip16', 'strip4', 'gather8', 'gather16', 'gather4', 'winograd', 'winograd4'];
   const tiles = engine.adapterKind === 'gpu' ? gatherTiles(g) : [];
   const blocked = all.filter((v) => {
     if (v === 'winograd') return subgroups && (winogradApplies(g) || winogradK3Applies(g));
+    if (v === 'winograd4') return subgroups && winogradK3F4Applies(g);
     if (v === 'phases8') return useful === 4 && subgroups && isUpsampleK4S2(g);
     if (v.startsWith('pixels')) return useful === 4 && subgroups && stripGeometry(g, channelsOf(v)).width <= MAX_PIXEL_STRIP;
     // subgroup32 reads the same 16-channel-padded weights; it only needs 32 channels to fill.
     if (v === 'subgroup32') return g.outChannels >= 32 && strip && subgroups;
     return channelsOf(v) <= useful && (!v.startsWith('subgroup') || (strip && subgroups)) && (!v.startsWith('strip') || strip);
   });
-  // On a CPU adapter the Winograd gather first where it pays (winogradByDefault, winogradK3ByDefault); in
+  // On a CPU adapter a Winograd gather first where it pays (winogradK3F4ByDefault, winogradByDefault); in
   // a dry run (no subgroups) too, so that it plans the buffers a lavapipe run allocates.
-  const winogradFirst = engine.adapterKind === 'cpu' && (subgroups || engine.isDryRun) && (winogradByDefault(g) || winogradK3ByDefault(g));
-  const ordered = winogradFirst ? ['winograd' as const, ...blocked.filter((v) => v !== 'winograd')] : blocked;
+  const cpuWinograd = engine.adapterKind === 'cpu' && (subgroups || engine.isDryRun);
+  const first = !cpuWinograd ? null : winogradK3F4ByDefault(g) ? 'winograd4' as const : winogradByDefault(g) ? 'winograd' as const : null;
+  const ordered = first ? [first, ...blocked.filter((v) => v !== first)] : blocked;
   // The tiles come first where they have 16 channels to fill (see weightGradCandidates).
   return g.outChannels >= 16 ? [...tiles, ...ordered] : [...ordered, ...tiles];
 }
@@ -538,8 +540,8 @@ export function gatherConvolution(
   if (!runnableGatherVariants(engine, g).includes(variant)) throw new Error(`conv: variant ${variant} cannot run ${JSON.stringify(g)}`);
   const out = engine.empty([g.batch, g.outChannels, g.outHeight, g.outWidth], 'f32', g.transposed ? 'convTranspose2d' : 'conv2d');
   const fused = activationOverrides(activation);
-  if (variant === 'winograd') {
-    (winogradApplies(g) ? winogradGather : winogradK3Gather)(x, weight, outputIsFirst, bias, out, g, fused);
+  if (variant === 'winograd' || variant === 'winograd4') {
+    (variant === 'winograd4' ? winogradK3F4Gather : winogradApplies(g) ? winogradGather : winogradK3Gather)(x, weight, outputIsFirst, bias, out, g, fused);
     return out;
   }
   const packed = packWeights(weight, outputIsFirst);

@@ -1,8 +1,9 @@
-// The Winograd F(2x2, 3x3) gather for k3 s1 p1 layers (conv2d keeping the size, and so its grad-input,
-// a convTranspose2d of the same geometry): 16 multiplies where the direct gather does 36 per 2x2
-// outputs and (ci, co) pair. shaders/conv_winograd_k3.wgsl has the algebra. The passes, layouts and
-// chunks are those of the k4 s2 p1 Winograd gather (runWinogradGather, engine/ops/conv-winograd.ts),
-// with 4x4 input tiles at a step of 2 and 2x2 output tiles.
+// The Winograd gathers for k3 s1 p1 layers (conv2d keeping the size, and so its grad-input, a
+// convTranspose2d of the same geometry): F(2x2, 3x3), 16 multiplies where the direct gather does 36 per
+// 2x2 outputs and (ci, co) pair (shaders/conv_winograd_k3.wgsl has the algebra), and F(4x4, 3x3), 36
+// where it does 144 per 4x4 outputs (shaders/conv_winograd_k3_f4.wgsl). The passes, layouts and chunks
+// are those of the k4 s2 p1 Winograd gather (runWinogradGather, engine/ops/conv-winograd.ts), with 4x4
+// input tiles at a step of 2 and 2x2 output tiles, or 6x6 ones at a step of 4 and 4x4 output tiles.
 
 import type { Tensor } from '../tensor.ts';
 import type { GatherGeometry } from './conv-kernels.ts';
@@ -22,28 +23,17 @@ function sizesOf(g: GatherGeometry): WinogradSizes {
  * transformed tiles and products within MAX_IMAGE_BYTES.
  */
 export function winogradK3Applies(g: GatherGeometry): boolean {
+  return k3Fits(g, sizesOf(g), TILE_POSITIONS);
+}
+
+/** The k3 s1 p1 geometry, an even reduction, GEMM_CHANNELS output channels, and one image's tiles of `positions` within MAX_IMAGE_BYTES. */
+function k3Fits(g: GatherGeometry, { k, m, tilesY, tilesX }: WinogradSizes, positions: number): boolean {
   if (g.kernelHeight !== 3 || g.kernelWidth !== 3 || g.stride !== 1 || g.padding !== 1) return false;
-  const { k, m, tilesY, tilesX } = sizesOf(g);
-  const imageBytes = 4 * TILE_POSITIONS * Math.max(k, m) * tilesY * tilesX;
   return g.outHeight === g.inHeight && g.outWidth === g.inWidth && k % K_STEP === 0 && g.outChannels >= GEMM_CHANNELS
-    && imageBytes <= MAX_IMAGE_BYTES;
+    && 4 * positions * Math.max(k, m) * tilesY * tilesX <= MAX_IMAGE_BYTES;
 }
 
-/** Reduction and output size from which the k3 Winograd gather is the default on a CPU adapter. */
-const DEFAULT_MIN_REDUCTION = 128;
-const DEFAULT_MIN_SIZE = 8;
-
-/**
- * Whether the k3 Winograd gather should be `g`'s default on lavapipe: it applies, the reduction (input
- * channels) is 128 or more and the output at least 8 x 8. Timed shape by shape at batch 16, it took
- * 0.67-0.80x the best direct gather's CPU time with 128-512 input channels, 0.89-1.05x with 64
- * (bench/RESULTS.md). `--autotune` picks shape by shape.
- */
-export function winogradK3ByDefault(g: GatherGeometry): boolean {
-  return winogradK3Applies(g) && g.inChannels >= DEFAULT_MIN_REDUCTION && Math.min(g.outHeight, g.outWidth) >= DEFAULT_MIN_SIZE;
-}
-
-const K3_FORM: WinogradGatherForm = { name: 'winograd k3', sizes: sizesOf, ...winogradGatherPasses('conv_winograd_k3') };
+const K3_FORM: WinogradGatherForm = { name: 'winograd k3', positions: TILE_POSITIONS, sizes: sizesOf, ...winogradGatherPasses('conv_winograd_k3') };
 
 /**
  * out = `fused` activation of the gather of x with `weight` ([Cout, Cin, 3, 3] in the gather's channels
@@ -53,4 +43,38 @@ export function winogradK3Gather(
   x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, out: Tensor, g: GatherGeometry, fused: Record<string, number>,
 ): void {
   runWinogradGather(K3_FORM, x, weight, outputIsFirst, bias, out, g, fused);
+}
+
+/** F(4x4, 3x3): 6x6 tiles, 36 positions, 4x4 tiles of the output. */
+const F4_POSITIONS = 36;
+
+function sizesOf4(g: GatherGeometry): WinogradSizes {
+  return { ...sizesOf(g), tilesY: Math.ceil(g.outHeight / 4), tilesX: Math.ceil(g.outWidth / 4) };
+}
+
+/** Whether the F(4x4, 3x3) gather computes `g`: as winogradK3Applies, with its own tiles' bytes per image. */
+export function winogradK3F4Applies(g: GatherGeometry): boolean {
+  return k3Fits(g, sizesOf4(g), F4_POSITIONS);
+}
+
+/** Output size from which the F(4x4, 3x3) gather is the default on a CPU adapter (4x4 tiles waste little). */
+const F4_DEFAULT_MIN_SIZE = 8;
+
+/**
+ * Whether the F(4x4, 3x3) gather should be `g`'s default on lavapipe: it applies and the output is at
+ * least 8 x 8. On the SRGAN's k3 s1 shapes (64-512 channels, 12-128 px) it took 0.56-0.74x the time of
+ * F(2x2, 3x3) and 0.40-0.75x that of subgroup32, 64 input channels included (bench/RESULTS.md), so
+ * F(2x2, 3x3), the default from 128 input channels before it, is now a tuner candidate only.
+ */
+export function winogradK3F4ByDefault(g: GatherGeometry): boolean {
+  return winogradK3F4Applies(g) && Math.min(g.outHeight, g.outWidth) >= F4_DEFAULT_MIN_SIZE;
+}
+
+const K3_F4_FORM: WinogradGatherForm = { name: 'winograd k3 f4', positions: F4_POSITIONS, sizes: sizesOf4, ...winogradGatherPasses('conv_winograd_k3_f4') };
+
+/** winogradK3Gather with F(4x4, 3x3), for a `g` that winogradK3F4Applies to. */
+export function winogradK3F4Gather(
+  x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, out: Tensor, g: GatherGeometry, fused: Record<string, number>,
+): void {
+  runWinogradGather(K3_F4_FORM, x, weight, outputIsFirst, bias, out, g, fused);
 }

@@ -107,6 +107,8 @@ export function winogradByDefault(g: GatherGeometry): boolean {
  */
 export interface WinogradGatherForm {
   name: string;
+  /** Positions of a transformed tile (16 for 4x4 tiles, 36 for 6x6): one GEMM each. */
+  positions: number;
   sizes: (g: GatherGeometry) => WinogradSizes;
   transformWeights: Kernel;
   transformInput: Kernel;
@@ -124,7 +126,7 @@ export function winogradGatherPasses(shader: string): Pick<WinogradGatherForm, '
   };
 }
 
-const K4_FORM: WinogradGatherForm = { name: 'winograd', sizes: sizesOf, ...winogradGatherPasses('conv_winograd') };
+const K4_FORM: WinogradGatherForm = { name: 'winograd', positions: TILE_POSITIONS, sizes: sizesOf, ...winogradGatherPasses('conv_winograd') };
 
 /**
  * out = `fused` activation of the gather of x with `weight` (conv2d's [Cout, Cin, 4, 4] layout in the
@@ -147,15 +149,16 @@ export function runWinogradGather(
 ): void {
   const engine = x.engine;
   const { k, m, realM, tilesY, tilesX } = form.sizes(g);
+  const positions = form.positions;
   const tilesPerImage = tilesY * tilesX;
-  const chunks = imageChunks(g.batch, Math.max(1, Math.floor(winogradChunk.bytes / (4 * TILE_POSITIONS * Math.max(k, m) * tilesPerImage))));
+  const chunks = imageChunks(g.batch, Math.max(1, Math.floor(winogradChunk.bytes / (4 * positions * Math.max(k, m) * tilesPerImage))));
   const chunkTiles = (images: number) => Math.ceil((images * tilesPerImage) / 4) * 4;
   const shared = {
     inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth, outChannels: g.outChannels, outHeight: g.outHeight,
     outWidth: g.outWidth, transposed: g.transposed ? 1 : 0, hasBias: bias ? 1 : 0, outputIsFirst: outputIsFirst ? 1 : 0,
     k, m, realM, tilesY, tilesX,
   };
-  const weights = engine.empty([TILE_POSITIONS * k * m], 'f32', 'winograd weights');
+  const weights = engine.empty([positions * k * m], 'f32', 'winograd weights');
   engine.run(form.transformWeights, {
     buffers: { weight, transformedWeights: weights },
     params: { ...shared, tiles: 4, firstImage: 0, images: 1 },
@@ -165,8 +168,8 @@ export function runWinogradGather(
     bytes: (weight.size + weights.size) * 4,
   });
   const largest = chunkTiles(Math.max(...chunks.map((c) => c.images)));
-  const input = engine.empty([TILE_POSITIONS * k * largest], 'f32', 'winograd input tiles');
-  const products = engine.empty([TILE_POSITIONS * m * largest], 'f32', 'winograd products');
+  const input = engine.empty([positions * k * largest], 'f32', 'winograd input tiles');
+  const products = engine.empty([positions * m * largest], 'f32', 'winograd products');
   for (const { firstImage, images } of chunks) {
     const tiles = chunkTiles(images);
     const chunk = { ...shared, tiles, firstImage, images };
@@ -179,16 +182,16 @@ export function runWinogradGather(
       overrides: { TRANSFORM_THREADS: threadsFor(tileQuads) },
       workgroups: [Math.ceil(tileQuads / threadsFor(tileQuads)), k, 1],
       label: `${form.name} input ${label}`,
-      bytes: (images * g.inChannels * g.inHeight * g.inWidth + TILE_POSITIONS * k * tiles) * 4,
+      bytes: (images * g.inChannels * g.inHeight * g.inWidth + positions * k * tiles) * 4,
     });
     engine.run(form.multiply, {
       buffers: { inputQuads: input, weightQuads: weights, productQuads: products },
       params: chunk,
       overrides: { K_STEP, GEMM_THREADS: threadsFor(tileQuads) },
-      workgroups: [Math.ceil(tileQuads / threadsFor(tileQuads)), m / GEMM_CHANNELS, TILE_POSITIONS],
+      workgroups: [Math.ceil(tileQuads / threadsFor(tileQuads)), m / GEMM_CHANNELS, positions],
       label: `${form.name} multiply k${k} m${m} ${label}`,
-      flops: 2 * TILE_POSITIONS * k * m * tiles,
-      bytes: TILE_POSITIONS * (k * tiles + k * m + m * tiles) * 4,
+      flops: 2 * positions * k * m * tiles,
+      bytes: positions * (k * tiles + k * m + m * tiles) * 4,
     });
     engine.run(form.transformOutput, {
       buffers: { products, bias: bias ?? products, out },
@@ -196,7 +199,7 @@ export function runWinogradGather(
       overrides: { ...fused, TRANSFORM_THREADS: threadsFor(outputQuads) },
       workgroups: [Math.ceil(outputQuads / threadsFor(outputQuads)), g.outChannels, 1],
       label: `${form.name} output ${label}`,
-      bytes: (TILE_POSITIONS * realM * tiles + images * g.outChannels * g.outHeight * g.outWidth) * 4,
+      bytes: (positions * realM * tiles + images * g.outChannels * g.outHeight * g.outWidth) * 4,
     });
   }
   for (const t of [weights, input, products]) t.dispose();

@@ -1,0 +1,175 @@
+// Winograd F(4x4, 3x3) for the k3 s1 p1 gathers (engine/ops/conv-winograd-k3.ts): the geometry of
+// conv_winograd_k3.wgsl (conv2d keeping the size, and its grad-input, the same convolution with the
+// kernel flipped) with 6x6 input tiles at (4 ty - 1, 4 tx - 1), each giving 4x4 outputs: 36 multiplies
+// per 144 for each (ci, co) pair, against F(2x2, 3x3)'s 16 per 36, and 36 transformed values per 16
+// outputs against 16 per 4. Lavin and Gray's matrices (points 0, +-1, +-2, infinity):
+//   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+//   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+//   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+//
+// Layouts as conv_winograd.wgsl's with 36 positions: U [36][k][m] (m: Cout padded to a multiple of 32
+// with zeros), V [36][k][tiles], products [36][m][tiles]; tiles padded to a multiple of 4.
+
+enable subgroups;
+diagnostic(off, subgroup_uniformity);
+
+// #include winograd_gather_params
+
+// #include winograd_tiles
+
+// B^T v for a column or row v of 6.
+fn inputTransform6(v: array<f32, 6>) -> array<f32, 6> {
+  return array<f32, 6>(
+    4.0 * v[0] - 5.0 * v[2] + v[4],
+    v[3] + v[4] - 4.0 * (v[1] + v[2]),
+    v[4] - v[3] + 4.0 * (v[1] - v[2]),
+    v[4] - v[2] + 2.0 * (v[3] - v[1]),
+    v[4] - v[2] + 2.0 * (v[1] - v[3]),
+    4.0 * v[1] - 5.0 * v[3] + v[5],
+  );
+}
+
+// G v for a column or row v of 3 filter values.
+fn filterTransform6(v: vec3<f32>) -> array<f32, 6> {
+  let even = v.x + v.z;
+  return array<f32, 6>(
+    0.25 * v.x,
+    -(even + v.y) / 6.0,
+    -(even - v.y) / 6.0,
+    v.x / 24.0 + v.y / 12.0 + v.z / 6.0,
+    v.x / 24.0 - v.y / 12.0 + v.z / 6.0,
+    v.z,
+  );
+}
+
+// A^T v for a column or row v of 6 products.
+fn outputTransform6(v: array<f32, 6>) -> vec4<f32> {
+  let sum12 = v[1] + v[2];
+  let difference12 = v[1] - v[2];
+  let sum34 = v[3] + v[4];
+  let difference34 = v[3] - v[4];
+  return vec4<f32>(v[0] + sum12 + sum34, difference12 + 2.0 * difference34, sum12 + 4.0 * sum34, difference12 + 8.0 * difference34 + v[5]);
+}
+
+// --- transform_weights: U[pos][ci][m] = (G g G^T)[pos] for the 3x3 filter g of (ci, m); one thread per
+// 4 consecutive m, so that the stores are vec4s.
+
+@group(0) @binding(1) var<storage, read> weight: array<f32>;
+@group(0) @binding(2) var<storage, read_write> transformedWeights: array<vec4<f32>>;
+
+@compute @workgroup_size(TRANSFORM_THREADS)
+fn transform_weights(@builtin(global_invocation_id) id: vec3<u32>) {
+  let quad = id.x;
+  let ci = id.y;
+  if (4u * quad >= params.m) { return; }
+  let flipped = params.transposed != 0u;
+  // [pos]: the 4 channels' values.
+  var quads: array<vec4<f32>, 36>;
+  for (var e = 0u; e < 4u; e++) {
+    let co = 4u * quad + e;
+    let present = co < params.realM;
+    let pair = select(ci * params.outChannels + co, co * params.inChannels + ci, params.outputIsFirst != 0u);
+    // Rows of g G^T: the filter's rows a (zero for padding channels), transformed along them.
+    var rows: array<array<f32, 6>, 3>;
+    for (var a = 0u; a < 3u; a++) {
+      var values = vec3<f32>(0.0);
+      for (var b = 0u; b < 3u; b++) {
+        let tap = select(a * 3u + b, (2u - a) * 3u + 2u - b, flipped);
+        values[b] = select(0.0, weight[select(0u, pair * 9u + tap, present)], present);
+      }
+      rows[a] = filterTransform6(values);
+    }
+    for (var j = 0u; j < 6u; j++) {
+      let column = filterTransform6(vec3<f32>(rows[0][j], rows[1][j], rows[2][j]));
+      for (var i = 0u; i < 6u; i++) { quads[i * 6u + j][e] = column[i]; }
+    }
+  }
+  let plane = params.k * params.m / 4u;
+  for (var pos = 0u; pos < 36u; pos++) { transformedWeights[pos * plane + ci * params.m / 4u + quad] = quads[pos]; }
+}
+
+// --- transform_input: V[pos][ci][t] = (B^T d B)[pos] for the 6x6 input tile d of (ci, t) at (4 ty - 1,
+// 4 tx - 1); one thread per 4 consecutive tiles, so that the stores are vec4s.
+
+@group(0) @binding(3) var<storage, read> x: array<f32>;
+@group(0) @binding(4) var<storage, read_write> transformedInput: array<vec4<f32>>;
+
+@compute @workgroup_size(TRANSFORM_THREADS)
+fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
+  let quad = id.x;
+  let ci = id.y;
+  if (4u * quad >= params.tiles) { return; }
+  // [pos]: the 4 tiles' values.
+  var tiles: array<vec4<f32>, 36>;
+  var at = tilePlace(4u * quad);
+  for (var e = 0u; e < 4u; e++) {
+    // Padding tiles read image 0 (and multiply by nothing: they are zeros).
+    let channelStart = (select(0u, at.n, at.present) * params.inChannels + ci) * params.inHeight * params.inWidth;
+    // Rows of d B: each input row transformed along it as it is read.
+    var rows: array<array<f32, 6>, 6>;
+    for (var i = 0; i < 6; i++) {
+      let row = 4 * i32(at.ty) + i - 1;
+      var values: array<f32, 6>;
+      for (var j = 0; j < 6; j++) {
+        let column = 4 * i32(at.tx) + j - 1;
+        let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
+        values[j] = select(0.0, x[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
+      }
+      rows[i] = inputTransform6(values);
+    }
+    for (var j = 0u; j < 6u; j++) {
+      let column = inputTransform6(array<f32, 6>(rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j]));
+      for (var i = 0u; i < 6u; i++) { tiles[i * 6u + j][e] = column[i]; }
+    }
+    at = nextTile(at);
+  }
+  let plane = params.k * params.tiles / 4u;
+  for (var pos = 0u; pos < 36u; pos++) { transformedInput[pos * plane + ci * params.tiles / 4u + quad] = tiles[pos]; }
+}
+
+// --- multiply (shaders/winograd_multiply.wgsl): products[pos][m][t] = sum over ci of U[pos][ci][m] V[pos][ci][t].
+
+// #include winograd_multiply
+
+// --- transform_output: the 4x4 outputs A^T P A of (co, t), plus bias and activation; one thread per 4
+// consecutive tiles, which load their products as vec4s.
+
+@group(0) @binding(8) var<storage, read> products: array<vec4<f32>>;
+@group(0) @binding(9) var<storage, read> bias: array<f32>;
+@group(0) @binding(10) var<storage, read_write> out: array<f32>;
+
+// #include conv_epilogue
+
+@compute @workgroup_size(TRANSFORM_THREADS)
+fn transform_output(@builtin(global_invocation_id) id: vec3<u32>) {
+  let quad = id.x;
+  let co = id.y;
+  let realTiles = params.images * params.tilesY * params.tilesX;
+  if (4u * quad >= realTiles) { return; }
+  let biasValue = select(0.0, bias[co], params.hasBias != 0u);
+  let plane = params.m * params.tiles / 4u;
+  var quads: array<vec4<f32>, 36>;
+  for (var pos = 0u; pos < 36u; pos++) { quads[pos] = products[pos * plane + co * params.tiles / 4u + quad]; }
+  var at = tilePlace(4u * quad);
+  for (var e = 0u; e < 4u; e++) {
+    if (!at.present) { break; }
+    // Columns of A^T P, then each of its 4 rows through A.
+    var rows: array<array<f32, 6>, 4>;
+    for (var j = 0u; j < 6u; j++) {
+      let column = outputTransform6(array<f32, 6>(quads[j][e], quads[6u + j][e], quads[12u + j][e], quads[18u + j][e], quads[24u + j][e], quads[30u + j][e]));
+      for (var i = 0u; i < 4u; i++) { rows[i][j] = column[i]; }
+    }
+    let channelStart = (at.n * params.outChannels + co) * params.outHeight * params.outWidth;
+    for (var i = 0u; i < 4u; i++) {
+      let row = 4u * at.ty + i;
+      let values = outputTransform6(rows[i]);
+      for (var j = 0u; j < 4u; j++) {
+        let column = 4u * at.tx + j;
+        if (row < params.outHeight && column < params.outWidth) {
+          out[channelStart + row * params.outWidth + column] = epilogue(values[j] + biasValue);
+        }
+      }
+    }
+    at = nextTile(at);
+  }
+}
