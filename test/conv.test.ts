@@ -508,13 +508,16 @@ test('the Winograd F(2x2, 3x3) and F(4x4, 3x3) gathers for k3 s1 p1 agree with t
   });
 });
 
-test('the Winograd F(3x3, 2x2) weight gradient for k3 s1 p1 agrees with the reference: conv2d, convTranspose2d, chunks', async () => {
+test('the Winograd F(3x3, 2x2) and F(3x3, 4x4) weight gradients for k3 s1 p1 agree with the reference: conv2d, convTranspose2d, chunks', async () => {
   const k3s1p1 = { stride: 1, padding: 1, bias: false };
   const cases: [Case, boolean][] = [
     // Odd sizes (partial 2x2 tiles), 33 gradient channels (m padded to 64), 8 input channels.
     [{ x: [2, 8, 7, 9], weight: [33, 8, 3, 3], ...k3s1p1 }, false],
     // convTranspose2d: x (32 channels) is the gradient side, dy (12 channels) the input side.
     [{ x: [3, 32, 5, 6], weight: [32, 12, 3, 3], ...k3s1p1 }, true],
+    // Gradient sides of 8 x 8 or more take F(3x3, 4x4): partial 4x4 tiles (9 x 10), whole ones (12 x 8).
+    [{ x: [2, 8, 9, 10], weight: [33, 8, 3, 3], ...k3s1p1 }, false],
+    [{ x: [2, 32, 12, 8], weight: [32, 16, 3, 3], ...k3s1p1 }, true],
   ];
   const engine = await testEngine();
   const shape = (gradChannels: number, inChannels: number) => ({

@@ -1,21 +1,23 @@
 // Winograd weight gradients: F(2x2, 3x3) for the k4 s2 p1 layers (conv2d halving the size,
 // convTranspose2d doubling it; shaders/conv_winograd_grad_weight.wgsl), 16 multiplies where the direct
 // sums do 36 per 2x2 taps of a kernel phase and 3x3 gradient positions; F(3x3, 2x2) for the k3 s1 p1
-// layers (shaders/conv_winograd_k3_grad_weight.wgsl), 16 per 36 for 3x3 taps and 2x2 gradient positions.
-// Per chunk of images: the gradient side's tiles and the input side's 4x4 tiles transformed, then the
-// 16 GEMMs, which add each chunk's sums to the last; then the kernel taps transformed back. Chunks keep
-// the transformed tiles under winogradChunk.bytes each, whatever the batch.
+// layers (shaders/conv_winograd_k3_grad_weight.wgsl), 16 per 36 for 3x3 taps and 2x2 gradient positions,
+// or F(3x3, 4x4) where the gradient side is 8 x 8 or more (shaders/conv_winograd_k3_f4_grad_weight.wgsl),
+// 36 per 144. Per chunk of images: the gradient side's tiles and the input side's tiles transformed, then
+// the GEMMs (one per tile position), which add each chunk's sums to the last; then the kernel taps
+// transformed back. Chunks keep the transformed tiles under winogradChunk.bytes each, whatever the batch.
 
 import { kernel } from '../kernel.ts';
 import { shapeString, type Tensor } from '../tensor.ts';
 import { GEMM_CHANNELS, imageChunks, K_STEP, MAX_IMAGE_BYTES, threadsFor, TILE_POSITIONS, winogradChunk } from './conv-winograd.ts';
 import { MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 
-/** A form: its kernel size, gradient positions per tile side, and its shader's passes. */
-function defineForm(shader: string, kernelSize: number, tileStep: number) {
+/** A form: its kernel size, gradient positions per tile side, transformed tile positions, and its shader's passes. */
+function defineForm(shader: string, kernelSize: number, tileStep: number, positions: number) {
   return {
     kernelSize,
     tileStep,
+    positions,
     transformPlane: kernel(shader, 'transform_plane'),
     transformGradient: kernel(shader, 'transform_gradient'),
     multiply: kernel(shader, 'multiply'),
@@ -23,8 +25,12 @@ function defineForm(shader: string, kernelSize: number, tileStep: number) {
   };
 }
 type Form = ReturnType<typeof defineForm>;
-const K4_FORM = defineForm('conv_winograd_grad_weight', 4, 3);
-const K3_FORM = defineForm('conv_winograd_k3_grad_weight', 3, 2);
+const K4_FORM = defineForm('conv_winograd_grad_weight', 4, 3, TILE_POSITIONS);
+const K3_FORM = defineForm('conv_winograd_k3_grad_weight', 3, 2, TILE_POSITIONS);
+/** F(3x3, 4x4): 6x6 tiles of the input side per 4x4 of the gradient side, 36 positions. */
+const K3_F4_FORM = defineForm('conv_winograd_k3_f4_grad_weight', 3, 4, 36);
+/** Gradient size from which the k3 form is F(3x3, 4x4) (4x4 tiles waste little). */
+const F4_MIN_GRADIENT_SIZE = 8;
 
 /** A weight gradient's sides: gradient [N, A, GH, GW] and input [N, B, H, W], and its kernel. */
 export interface WinogradWeightGradShape {
@@ -48,7 +54,9 @@ export interface WinogradWeightGradShape {
 function formOf(s: WinogradWeightGradShape): Form | null {
   if (s.kernelHeight !== s.kernelWidth || s.padding !== 1) return null;
   if (s.kernelHeight === 4 && s.stride === 2 && s.inHeight === 2 * s.gradHeight && s.inWidth === 2 * s.gradWidth) return K4_FORM;
-  if (s.kernelHeight === 3 && s.stride === 1 && s.inHeight === s.gradHeight && s.inWidth === s.gradWidth && s.inChannels % 4 === 0) return K3_FORM;
+  if (s.kernelHeight === 3 && s.stride === 1 && s.inHeight === s.gradHeight && s.inWidth === s.gradWidth && s.inChannels % 4 === 0) {
+    return Math.min(s.gradHeight, s.gradWidth) >= F4_MIN_GRADIENT_SIZE ? K3_F4_FORM : K3_FORM;
+  }
   return null;
 }
 
@@ -61,8 +69,8 @@ function sizesOf(s: WinogradWeightGradShape, form: Form) {
   const columns = form.kernelSize === 4 ? 4 * s.inChannels : s.inChannels;
   const tilesY = Math.ceil(s.gradHeight / form.tileStep);
   const tilesX = Math.ceil(s.gradWidth / form.tileStep);
-  const imageBytes = 4 * TILE_POSITIONS * tilesY * tilesX * Math.max(columns, m);
-  const productBytes = 4 * TILE_POSITIONS * m * columns;
+  const imageBytes = 4 * form.positions * tilesY * tilesX * Math.max(columns, m);
+  const productBytes = 4 * form.positions * m * columns;
   return { m, columns, tilesY, tilesX, imageBytes, productBytes };
 }
 
@@ -118,9 +126,9 @@ export function winogradWeightGradient(gradient: Tensor, input: Tensor, kernelSi
     throw new Error(`conv weight grad: ${shapeString(gradient.shape)} is too large for the Winograd transforms' dispatches`);
   }
   const shared = { aChannels: gradChannels, bChannels: inChannels, gradHeight, gradWidth, inHeight, inWidth, m, tiles: columns, tilesY, tilesX };
-  const planes = engine.empty([TILE_POSITIONS * largest * columns], 'f32', 'winograd weight grad input tiles');
-  const gradients = engine.empty([TILE_POSITIONS * largest * m], 'f32', 'winograd weight grad gradient tiles');
-  const products = engine.empty([TILE_POSITIONS * m * columns], 'f32', 'winograd weight grad products');
+  const planes = engine.empty([form.positions * largest * columns], 'f32', 'winograd weight grad input tiles');
+  const gradients = engine.empty([form.positions * largest * m], 'f32', 'winograd weight grad gradient tiles');
+  const products = engine.empty([form.positions * m * columns], 'f32', 'winograd weight grad products');
   // One thread per quad of columns in the input transform, the GEMM and the output transform.
   const columnThreads = threadsFor(columnQuads);
   const gradientThreads = threadsFor(m / 4);
@@ -134,7 +142,7 @@ export function winogradWeightGradient(gradient: Tensor, input: Tensor, kernelSi
       overrides: { TRANSFORM_THREADS: columnThreads },
       workgroups: [Math.ceil(columnQuads / columnThreads), tiles, 1],
       label: `winograd weight grad input ${label}`,
-      bytes: (images * inChannels * inHeight * inWidth + TILE_POSITIONS * tiles * columns) * 4,
+      bytes: (images * inChannels * inHeight * inWidth + form.positions * tiles * columns) * 4,
     });
     engine.run(form.transformGradient, {
       buffers: { gradient, transformedGradients: gradients },
@@ -142,16 +150,16 @@ export function winogradWeightGradient(gradient: Tensor, input: Tensor, kernelSi
       overrides: { TRANSFORM_THREADS: gradientThreads },
       workgroups: [Math.ceil(m / 4 / gradientThreads), tiles, 1],
       label: `winograd weight grad gradient ${label}`,
-      bytes: (images * gradChannels * gradHeight * gradWidth + TILE_POSITIONS * tiles * m) * 4,
+      bytes: (images * gradChannels * gradHeight * gradWidth + form.positions * tiles * m) * 4,
     });
     engine.run(form.multiply, {
       buffers: { inputQuads: planes, weightQuads: gradients, productQuads: products },
       params: chunk,
       overrides: { K_STEP, GEMM_THREADS: columnThreads, ACCUMULATE: firstImage > 0 ? 1 : 0 },
-      workgroups: [Math.ceil(columnQuads / columnThreads), m / GEMM_CHANNELS, TILE_POSITIONS],
+      workgroups: [Math.ceil(columnQuads / columnThreads), m / GEMM_CHANNELS, form.positions],
       label: `winograd weight grad multiply m${m} ${label}`,
-      flops: 2 * TILE_POSITIONS * tiles * m * columns,
-      bytes: TILE_POSITIONS * (tiles * columns + tiles * m + m * columns * (firstImage > 0 ? 2 : 1)) * 4,
+      flops: 2 * form.positions * tiles * m * columns,
+      bytes: form.positions * (tiles * columns + tiles * m + m * columns * (firstImage > 0 ? 2 : 1)) * 4,
     });
   }
   const result = engine.empty([gradChannels, inChannels, kernelSize, kernelSize], 'f32', 'conv weight grad');
