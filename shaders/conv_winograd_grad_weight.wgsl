@@ -26,7 +26,8 @@ diagnostic(off, subgroup_uniformity);
 // --- transform_plane: V[pos][t][b] = (B^T d B)[pos] for the 4 phase tiles d of channel b at tile t; one
 // thread per (b, t): the 4 phases together read an 8 x 8 patch of X once, and store vec4s.
 
-@group(0) @binding(1) var<storage, read> input: array<f32>;
+// X, the input side.
+@group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> transformedPlanes: array<vec4<f32>>;
 
 @compute @workgroup_size(TRANSFORM_THREADS)
@@ -48,7 +49,7 @@ fn transform_plane(@builtin(global_invocation_id) id: vec3<u32>) {
       for (var j = 0; j < 4; j++) {
         let column = 2 * (3 * i32(at.tx) + j) + px - 1;
         let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
-        values[j] = select(0.0, input[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
+        values[j] = select(0.0, x[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
       }
       d[i] = values;
     }

@@ -17,17 +17,7 @@ diagnostic(off, subgroup_uniformity);
 
 // #include winograd_tiles
 
-// B^T v for a column or row v of 6.
-fn inputTransform6(v: array<f32, 6>) -> array<f32, 6> {
-  return array<f32, 6>(
-    4.0 * v[0] - 5.0 * v[2] + v[4],
-    v[3] + v[4] - 4.0 * (v[1] + v[2]),
-    v[4] - v[3] + 4.0 * (v[1] - v[2]),
-    v[4] - v[2] + 2.0 * (v[3] - v[1]),
-    v[4] - v[2] + 2.0 * (v[1] - v[3]),
-    4.0 * v[1] - 5.0 * v[3] + v[5],
-  );
-}
+// #include winograd_b6
 
 // G v for a column or row v of 3 filter values.
 fn filterTransform6(v: vec3<f32>) -> array<f32, 6> {
@@ -105,21 +95,9 @@ fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
   for (var e = 0u; e < 4u; e++) {
     // Padding tiles read image 0 (and multiply by nothing: they are zeros).
     let channelStart = (select(0u, at.n, at.present) * params.inChannels + ci) * params.inHeight * params.inWidth;
-    // Rows of d B: each input row transformed along it as it is read.
-    var rows: array<array<f32, 6>, 6>;
-    for (var i = 0; i < 6; i++) {
-      let row = 4 * i32(at.ty) + i - 1;
-      var values: array<f32, 6>;
-      for (var j = 0; j < 6; j++) {
-        let column = 4 * i32(at.tx) + j - 1;
-        let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
-        values[j] = select(0.0, x[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
-      }
-      rows[i] = inputTransform6(values);
-    }
-    for (var j = 0u; j < 6u; j++) {
-      let column = inputTransform6(array<f32, 6>(rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j]));
-      for (var i = 0u; i < 6u; i++) { tiles[i * 6u + j][e] = column[i]; }
+    let tile = transformedTile6(channelStart, 4 * i32(at.ty) - 1, 4 * i32(at.tx) - 1, params.inHeight, params.inWidth, at.present);
+    for (var i = 0u; i < 6u; i++) {
+      for (var j = 0u; j < 6u; j++) { tiles[i * 6u + j][e] = tile[i][j]; }
     }
     at = nextTile(at);
   }

@@ -14,17 +14,7 @@ diagnostic(off, subgroup_uniformity);
 
 // #include winograd_tiles
 
-// B^T v for a column or row v of 6.
-fn inputTransform6(v: array<f32, 6>) -> array<f32, 6> {
-  return array<f32, 6>(
-    4.0 * v[0] - 5.0 * v[2] + v[4],
-    v[3] + v[4] - 4.0 * (v[1] + v[2]),
-    v[4] - v[3] + 4.0 * (v[1] - v[2]),
-    v[4] - v[2] + 2.0 * (v[3] - v[1]),
-    v[4] - v[2] + 2.0 * (v[1] - v[3]),
-    4.0 * v[1] - 5.0 * v[3] + v[5],
-  );
-}
+// #include winograd_b6
 
 // A v for a column or row v of 4 gradient values (the rows of A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0;
 // 0 1 -1 8 -8 1], read down).
@@ -49,7 +39,8 @@ fn tapTransform(v: array<f32, 6>) -> vec3<f32> {
 // --- transform_plane: V[pos][t][b] = (B^T d B)[pos] for X's 6x6 tile d of channel b at tile t; one thread
 // per (4 consecutive b, t), so that the stores are vec4s.
 
-@group(0) @binding(1) var<storage, read> input: array<f32>;
+// The input side X (`x`, as winograd_b6's transformedTile6 reads it).
+@group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read_write> transformedPlanes: array<vec4<f32>>;
 
 @compute @workgroup_size(TRANSFORM_THREADS)
@@ -62,20 +53,9 @@ fn transform_plane(@builtin(global_invocation_id) id: vec3<u32>) {
   var tiles: array<vec4<f32>, 36>;
   for (var e = 0u; e < 4u; e++) {
     let channelStart = (select(0u, at.n, at.present) * params.bChannels + 4u * quad + e) * params.inHeight * params.inWidth;
-    var rows: array<array<f32, 6>, 6>;
-    for (var i = 0; i < 6; i++) {
-      let row = 4 * i32(at.ty) + i - 1;
-      var values: array<f32, 6>;
-      for (var j = 0; j < 6; j++) {
-        let column = 4 * i32(at.tx) + j - 1;
-        let inside = at.present && row >= 0 && row < i32(params.inHeight) && column >= 0 && column < i32(params.inWidth);
-        values[j] = select(0.0, input[channelStart + u32(select(0, row * i32(params.inWidth) + column, inside))], inside);
-      }
-      rows[i] = inputTransform6(values);
-    }
-    for (var j = 0u; j < 6u; j++) {
-      let column = inputTransform6(array<f32, 6>(rows[0][j], rows[1][j], rows[2][j], rows[3][j], rows[4][j], rows[5][j]));
-      for (var i = 0u; i < 6u; i++) { tiles[i * 6u + j][e] = column[i]; }
+    let tile = transformedTile6(channelStart, 4 * i32(at.ty) - 1, 4 * i32(at.tx) - 1, params.inHeight, params.inWidth, at.present);
+    for (var i = 0u; i < 6u; i++) {
+      for (var j = 0u; j < 6u; j++) { tiles[i * 6u + j][e] = tile[i][j]; }
     }
   }
   let plane = params.k * params.bChannels / 4u;

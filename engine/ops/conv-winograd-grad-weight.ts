@@ -137,7 +137,7 @@ export function winogradWeightGradient(gradient: Tensor, input: Tensor, kernelSi
     const chunk = { ...shared, k: tiles, firstImage, images };
     const label = `images ${firstImage}-${firstImage + images - 1}, ${tiles} tiles`;
     engine.run(form.transformPlane, {
-      buffers: { input, transformedPlanes: planes },
+      buffers: { x: input, transformedPlanes: planes },
       params: chunk,
       overrides: { TRANSFORM_THREADS: columnThreads },
       workgroups: [Math.ceil(columnQuads / columnThreads), tiles, 1],
