@@ -20,11 +20,13 @@ struct Params {
   m: u32,
   realM: u32,
   tiles: u32,
-  // Tiles per image row and column, and the images of this chunk.
+  // Tile rows per image of this chunk (from firstTileRow: a band of each image's rows where one image's
+  // tiles would overflow a chunk) and tile columns, and the images of this chunk.
   tilesY: u32,
   tilesX: u32,
   firstImage: u32,
   images: u32,
+  firstTileRow: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

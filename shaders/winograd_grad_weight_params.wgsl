@@ -22,6 +22,8 @@ struct Params {
   tilesX: u32,
   firstImage: u32,
   images: u32,
+  // The first tile row (winograd_tiles.wgsl reads it; always 0: weight gradients chunk whole images).
+  firstTileRow: u32,
 }
 
 @group(0) @binding(0) var<uniform> params: Params;

@@ -1,6 +1,6 @@
 // Included by the conv_winograd*.wgsl shaders (`// #include winograd_tiles`): the
 // data transform B^T of F(3x3, 2x2) and F(2x2, 3x3) alike (points 0, 1, -1, infinity), and where a tile
-// of a chunk of images lies (params.tilesY, tilesX, firstImage and images).
+// of a chunk of images lies (params.tilesY tile rows from firstTileRow, tilesX, firstImage and images).
 
 // B^T v for a column or row v of 4.
 fn inputTransform(v: vec4<f32>) -> vec4<f32> {
@@ -33,7 +33,7 @@ fn tilePlace(t: u32) -> TilePlace {
   let image = t / tilesPerImage;
   let within = t - image * tilesPerImage;
   let ty = within / params.tilesX;
-  return TilePlace(image < params.images, params.firstImage + image, ty, within - ty * params.tilesX);
+  return TilePlace(image < params.images, params.firstImage + image, params.firstTileRow + ty, within - ty * params.tilesX);
 }
 
 fn nextTile(at: TilePlace) -> TilePlace {
@@ -42,8 +42,8 @@ fn nextTile(at: TilePlace) -> TilePlace {
   if (next.tx == params.tilesX) {
     next.tx = 0u;
     next.ty += 1u;
-    if (next.ty == params.tilesY) {
-      next.ty = 0u;
+    if (next.ty == params.firstTileRow + params.tilesY) {
+      next.ty = params.firstTileRow;
       next.n += 1u;
       next.present = next.n < params.firstImage + params.images;
     }

@@ -421,7 +421,7 @@ test('the Winograd F(3x3, 2x2) gather agrees with the reference: conv2d, convTra
       assert.is(winogradApplies({ ...dy, outChannels: cin, outHeight: h, outWidth: w }), gradInput, `${describe(c)} grad-input`);
       await checkConv(c, transposed);
     }
-    // One image per chunk; then a chunk of one image and one of two (case 2's forward: k 40, 2 tiles an image).
+    // One tile row per chunk (bands of each image); then a chunk of one image and one of two (case 2's forward: k 40, 2 tiles an image).
     winogradChunk.bytes = 1;
     await checkConv(cases[0][0], false);
     await checkConv(cases[3][0], true);
@@ -497,10 +497,18 @@ test('the Winograd F(2x2, 3x3) and F(4x4, 3x3) gathers for k3 s1 p1 agree with t
   for (const gather of ['winograd', 'winograd4'] as const) {
     await withConvTuning({ gather, weightGrad: null }, async () => {
       for (const [c, transposed] of cases) await checkConv(c, transposed);
+      // One tile row per chunk: each image in bands.
       winogradChunk.bytes = 1;
       await checkConv(cases[1][0], false);
     });
   }
+  // Images over a chunk go in bands of tile rows: 16 x 16 (4 F(4x4, 3x3) tile rows of 36 x 64 x 4 floats
+  // = 36,864 bytes each, so bands of at most 2 rows in a chunk of 80,000 bytes) and 20 x 16 (5 rows: 1, 2, 2).
+  await withConvTuning({ gather: 'winograd4', weightGrad: null }, async () => {
+    winogradChunk.bytes = 80_000;
+    await checkConv({ x: [2, 8, 16, 16], weight: [64, 8, 3, 3], ...k3s1p1, bias: true }, false);
+    await checkConv({ x: [1, 8, 20, 16], weight: [64, 8, 3, 3], ...k3s1p1, bias: false }, false);
+  });
   // 12 x 12: whole 4x4 tiles, 64 -> 32 channels (the grad-input 32 -> 64 as well), F(4x4, 3x3)'s rounding
   // over a longer reduction.
   await withConvTuning({ gather: 'winograd4', weightGrad: null }, async () => {

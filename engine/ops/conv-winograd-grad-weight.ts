@@ -125,7 +125,7 @@ export function winogradWeightGradient(gradient: Tensor, input: Tensor, kernelSi
   if (largest > MAX_WORKGROUPS_PER_DIMENSION || gradChannels > MAX_WORKGROUPS_PER_DIMENSION) {
     throw new Error(`conv weight grad: ${shapeString(gradient.shape)} is too large for the Winograd transforms' dispatches`);
   }
-  const shared = { aChannels: gradChannels, bChannels: inChannels, gradHeight, gradWidth, inHeight, inWidth, m, tiles: columns, tilesY, tilesX };
+  const shared = { aChannels: gradChannels, bChannels: inChannels, gradHeight, gradWidth, inHeight, inWidth, m, tiles: columns, tilesY, tilesX, firstTileRow: 0 };
   const planes = engine.empty([form.positions * largest * columns], 'f32', 'winograd weight grad input tiles');
   const gradients = engine.empty([form.positions * largest * m], 'f32', 'winograd weight grad gradient tiles');
   const products = engine.empty([form.positions * m * columns], 'f32', 'winograd weight grad products');

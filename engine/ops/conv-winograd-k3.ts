@@ -19,18 +19,21 @@ function sizesOf(g: GatherGeometry): WinogradSizes {
 
 /**
  * Whether the k3 Winograd gather computes `g`: a 3x3 kernel at stride 1 and padding 1 (the output the
- * input's size), an even reduction (K_STEP), at least GEMM_CHANNELS output channels, and one image's
+ * input's size), an even reduction (K_STEP), at least GEMM_CHANNELS output channels, and one tile row's
  * transformed tiles and products within MAX_IMAGE_BYTES.
  */
 export function winogradK3Applies(g: GatherGeometry): boolean {
   return k3Fits(g, sizesOf(g), TILE_POSITIONS);
 }
 
-/** The k3 s1 p1 geometry, an even reduction, GEMM_CHANNELS output channels, and one image's tiles of `positions` within MAX_IMAGE_BYTES. */
-function k3Fits(g: GatherGeometry, { k, m, tilesY, tilesX }: WinogradSizes, positions: number): boolean {
+/**
+ * The k3 s1 p1 geometry, an even reduction, GEMM_CHANNELS output channels, and one tile row's
+ * transformed tiles of `positions` within MAX_IMAGE_BYTES (runWinogradGather bands larger images).
+ */
+function k3Fits(g: GatherGeometry, { k, m, tilesX }: WinogradSizes, positions: number): boolean {
   if (g.kernelHeight !== 3 || g.kernelWidth !== 3 || g.stride !== 1 || g.padding !== 1) return false;
   return g.outHeight === g.inHeight && g.outWidth === g.inWidth && k % K_STEP === 0 && g.outChannels >= GEMM_CHANNELS
-    && 4 * positions * Math.max(k, m) * tilesY * tilesX <= MAX_IMAGE_BYTES;
+    && 4 * positions * Math.max(k, m) * tilesX <= MAX_IMAGE_BYTES;
 }
 
 const K3_FORM: WinogradGatherForm = { name: 'winograd k3', positions: TILE_POSITIONS, sizes: sizesOf, ...winogradGatherPasses('conv_winograd_k3') };
@@ -52,7 +55,7 @@ function sizesOf4(g: GatherGeometry): WinogradSizes {
   return { ...sizesOf(g), tilesY: Math.ceil(g.outHeight / 4), tilesX: Math.ceil(g.outWidth / 4) };
 }
 
-/** Whether the F(4x4, 3x3) gather computes `g`: as winogradK3Applies, with its own tiles' bytes per image. */
+/** Whether the F(4x4, 3x3) gather computes `g`: as winogradK3Applies, with its own tiles' bytes. */
 export function winogradK3F4Applies(g: GatherGeometry): boolean {
   return k3Fits(g, sizesOf4(g), F4_POSITIONS);
 }

@@ -43,6 +43,22 @@ export function imageChunks(batch: number, most: number): { firstImage: number; 
   });
 }
 
+/** A chunk of a Winograd gather: whole images, or (one image at a time) a band of an image's tile rows. */
+interface GatherChunk { firstImage: number; images: number; firstTileRow: number; tileRows: number }
+
+/**
+ * A gather's chunks: whole images (imageChunks) where one image's transformed tiles, `rowBytes` a tile
+ * row, fit winogradChunk.bytes; else each image in bands of tile rows that do (the SRGAN's 64 -> 256
+ * conv at 256 x 256, 151 MB of F(4x4, 3x3) tiles an image, in 5 bands).
+ */
+function gatherChunks(batch: number, tilesY: number, rowBytes: number): GatherChunk[] {
+  if (rowBytes * tilesY <= winogradChunk.bytes) {
+    return imageChunks(batch, Math.floor(winogradChunk.bytes / (rowBytes * tilesY))).map((c) => ({ ...c, firstTileRow: 0, tileRows: tilesY }));
+  }
+  const bands = imageChunks(tilesY, Math.max(1, Math.floor(winogradChunk.bytes / rowBytes)));
+  return Array.from({ length: batch }, (_, n) => bands.map((b) => ({ firstImage: n, images: 1, firstTileRow: b.firstImage, tileRows: b.images }))).flat();
+}
+
 /** The most bytes of transformed input, or of products, of one image (under every adapter's binding limit). */
 export const MAX_IMAGE_BYTES = 64 * 2 ** 20;
 
@@ -150,39 +166,40 @@ export function runWinogradGather(
   const engine = x.engine;
   const { k, m, realM, tilesY, tilesX } = form.sizes(g);
   const positions = form.positions;
-  const tilesPerImage = tilesY * tilesX;
-  const chunks = imageChunks(g.batch, Math.max(1, Math.floor(winogradChunk.bytes / (4 * positions * Math.max(k, m) * tilesPerImage))));
-  const chunkTiles = (images: number) => Math.ceil((images * tilesPerImage) / 4) * 4;
+  const chunks = gatherChunks(g.batch, tilesY, 4 * positions * Math.max(k, m) * tilesX);
+  const chunkTiles = (c: GatherChunk) => Math.ceil((c.images * c.tileRows * tilesX) / 4) * 4;
   const shared = {
     inChannels: g.inChannels, inHeight: g.inHeight, inWidth: g.inWidth, outChannels: g.outChannels, outHeight: g.outHeight,
     outWidth: g.outWidth, transposed: g.transposed ? 1 : 0, hasBias: bias ? 1 : 0, outputIsFirst: outputIsFirst ? 1 : 0,
-    k, m, realM, tilesY, tilesX,
+    k, m, realM, tilesX,
   };
   const weights = engine.empty([positions * k * m], 'f32', 'winograd weights');
   engine.run(form.transformWeights, {
     buffers: { weight, transformedWeights: weights },
-    params: { ...shared, tiles: 4, firstImage: 0, images: 1 },
+    params: { ...shared, tilesY, tiles: 4, firstImage: 0, images: 1, firstTileRow: 0 },
     overrides: { TRANSFORM_THREADS: threadsFor(m / 4) },
     workgroups: [Math.ceil(m / 4 / threadsFor(m / 4)), k, 1],
     label: `${form.name} weights k${k} m${m}`,
     bytes: (weight.size + weights.size) * 4,
   });
-  const largest = chunkTiles(Math.max(...chunks.map((c) => c.images)));
+  const largest = Math.max(...chunks.map(chunkTiles));
   const input = engine.empty([positions * k * largest], 'f32', 'winograd input tiles');
   const products = engine.empty([positions * m * largest], 'f32', 'winograd products');
-  for (const { firstImage, images } of chunks) {
-    const tiles = chunkTiles(images);
-    const chunk = { ...shared, tiles, firstImage, images };
-    const label = `images ${firstImage}-${firstImage + images - 1}, ${tiles} tiles`;
+  for (const c of chunks) {
+    const { firstImage, images, firstTileRow, tileRows } = c;
+    const tiles = chunkTiles(c);
+    const chunk = { ...shared, tilesY: tileRows, tiles, firstImage, images, firstTileRow };
+    const rows = tileRows < tilesY ? ` tile rows ${firstTileRow}-${firstTileRow + tileRows - 1}` : '';
+    const label = `images ${firstImage}-${firstImage + images - 1}${rows}, ${tiles} tiles`;
     const tileQuads = tiles / 4;
-    const outputQuads = Math.ceil((images * tilesPerImage) / 4);
+    const outputQuads = Math.ceil((images * tileRows * tilesX) / 4);
     engine.run(form.transformInput, {
       buffers: { x, transformedInput: input },
       params: chunk,
       overrides: { TRANSFORM_THREADS: threadsFor(tileQuads) },
       workgroups: [Math.ceil(tileQuads / threadsFor(tileQuads)), k, 1],
       label: `${form.name} input ${label}`,
-      bytes: (images * g.inChannels * g.inHeight * g.inWidth + positions * k * tiles) * 4,
+      bytes: ((images * g.inChannels * g.inHeight * g.inWidth * tileRows) / tilesY + positions * k * tiles) * 4,
     });
     engine.run(form.multiply, {
       buffers: { inputQuads: input, weightQuads: weights, productQuads: products },
@@ -199,7 +216,7 @@ export function runWinogradGather(
       overrides: { ...fused, TRANSFORM_THREADS: threadsFor(outputQuads) },
       workgroups: [Math.ceil(outputQuads / threadsFor(outputQuads)), g.outChannels, 1],
       label: `${form.name} output ${label}`,
-      bytes: (positions * realM * tiles + images * g.outChannels * g.outHeight * g.outWidth) * 4,
+      bytes: (positions * realM * tiles + (images * g.outChannels * g.outHeight * g.outWidth * tileRows) / tilesY) * 4,
     });
   }
   for (const t of [weights, input, products]) t.dispose();
