@@ -9,7 +9,7 @@
 
 import { kernel } from '../kernel.ts';
 import { shapeString, type Tensor } from '../tensor.ts';
-import { GEMM_CHANNELS, imageChunks, K_STEP, MAX_IMAGE_BYTES, threadsFor, TILE_POSITIONS, winogradChunk } from './conv-winograd.ts';
+import { GEMM_CHANNELS, imageChunks, K_STEP, MAX_IMAGE_BYTES, threadsFor, TILE6_POSITIONS, TILE_POSITIONS, winogradChunk } from './conv-winograd.ts';
 import { MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
 
 /** A form: its kernel size, gradient positions per tile side, transformed tile positions, and its shader's passes. */
@@ -28,7 +28,7 @@ type Form = ReturnType<typeof defineForm>;
 const K4_FORM = defineForm('conv_winograd_grad_weight', 4, 3, TILE_POSITIONS);
 const K3_FORM = defineForm('conv_winograd_k3_grad_weight', 3, 2, TILE_POSITIONS);
 /** F(3x3, 4x4): 6x6 tiles of the input side per 4x4 of the gradient side, 36 positions. */
-const K3_F4_FORM = defineForm('conv_winograd_k3_f4_grad_weight', 3, 4, 36);
+const K3_F4_FORM = defineForm('conv_winograd_k3_f4_grad_weight', 3, 4, TILE6_POSITIONS);
 /** Gradient size from which the k3 form is F(3x3, 4x4) (4x4 tiles waste little). */
 const F4_MIN_GRADIENT_SIZE = 8;
 

@@ -8,7 +8,7 @@
 import type { Tensor } from '../tensor.ts';
 import type { GatherGeometry } from './conv-kernels.ts';
 import {
-  GEMM_CHANNELS, K_STEP, MAX_IMAGE_BYTES, runWinogradGather, TILE_POSITIONS, winogradGatherPasses, type WinogradGatherForm, type WinogradSizes,
+  GEMM_CHANNELS, K_STEP, MAX_IMAGE_BYTES, runWinogradGather, TILE6_POSITIONS, TILE_POSITIONS, winogradGatherPasses, type WinogradGatherForm, type WinogradSizes,
 } from './conv-winograd.ts';
 
 /** The GEMMs' sizes: the input channels into the output channels, 2x2 tiles of the output. */
@@ -48,16 +48,14 @@ export function winogradK3Gather(
   runWinogradGather(K3_FORM, x, weight, outputIsFirst, bias, out, g, fused);
 }
 
-/** F(4x4, 3x3): 6x6 tiles, 36 positions, 4x4 tiles of the output. */
-const F4_POSITIONS = 36;
-
+/** F(4x4, 3x3)'s GEMM sizes: those of sizesOf over 4x4 tiles of the output. */
 function sizesOf4(g: GatherGeometry): WinogradSizes {
   return { ...sizesOf(g), tilesY: Math.ceil(g.outHeight / 4), tilesX: Math.ceil(g.outWidth / 4) };
 }
 
 /** Whether the F(4x4, 3x3) gather computes `g`: as winogradK3Applies, with its own tiles' bytes. */
 export function winogradK3F4Applies(g: GatherGeometry): boolean {
-  return k3Fits(g, sizesOf4(g), F4_POSITIONS);
+  return k3Fits(g, sizesOf4(g), TILE6_POSITIONS);
 }
 
 /** Output size from which the F(4x4, 3x3) gather is the default on a CPU adapter (4x4 tiles waste little). */
@@ -73,7 +71,7 @@ export function winogradK3F4ByDefault(g: GatherGeometry): boolean {
   return winogradK3F4Applies(g) && Math.min(g.outHeight, g.outWidth) >= F4_DEFAULT_MIN_SIZE;
 }
 
-const K3_F4_FORM: WinogradGatherForm = { name: 'winograd k3 f4', positions: F4_POSITIONS, sizes: sizesOf4, ...winogradGatherPasses('conv_winograd_k3_f4') };
+const K3_F4_FORM: WinogradGatherForm = { name: 'winograd k3 f4', positions: TILE6_POSITIONS, sizes: sizesOf4, ...winogradGatherPasses('conv_winograd_k3_f4') };
 
 /** winogradK3Gather with F(4x4, 3x3), for a `g` that winogradK3F4Applies to. */
 export function winogradK3F4Gather(

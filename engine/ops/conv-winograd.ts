@@ -14,6 +14,8 @@ import { workgroupSizeFor } from './grid.ts';
 
 /** Positions of a 4x4 tile: one GEMM each. */
 export const TILE_POSITIONS = 16;
+/** Positions of a 6x6 tile (F(4x4, 3x3) and F(3x3, 4x4)): one GEMM each. */
+export const TILE6_POSITIONS = 36;
 /** Output channels per thread of `multiply` (its accumulators); m is padded to a multiple. */
 export const GEMM_CHANNELS = 32;
 /** Inputs summed per accumulator update in `multiply` (2 was best on lavapipe: bench/RESULTS.md). */
@@ -55,6 +57,7 @@ function gatherChunks(batch: number, tilesY: number, rowBytes: number): GatherCh
   if (rowBytes * tilesY <= winogradChunk.bytes) {
     return imageChunks(batch, Math.floor(winogradChunk.bytes / (rowBytes * tilesY))).map((c) => ({ ...c, firstTileRow: 0, tileRows: tilesY }));
   }
+  // The same even split over an image's tile rows.
   const bands = imageChunks(tilesY, Math.max(1, Math.floor(winogradChunk.bytes / rowBytes)));
   return Array.from({ length: batch }, (_, n) => bands.map((b) => ({ firstImage: n, images: 1, firstTileRow: b.firstImage, tileRows: b.images }))).flat();
 }
