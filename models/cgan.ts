@@ -8,7 +8,7 @@ import { convTranspose2d, conv2d } from '../engine/ops/conv.ts';
 import { dropout } from '../engine/ops/random.ts';
 import { concatChannels, embedding, reshape } from '../engine/ops/layout.ts';
 import { Module, batchNormSpecs, constant, normal, parameter, type TensorSpec } from './module.ts';
-import { runBatchNorm } from './batchnorm-layer.ts';
+import { convBatchNorm } from './batchnorm-layer.ts';
 
 export interface CganConfig {
   numClasses: number;
@@ -74,8 +74,8 @@ export class CganGenerator extends Module {
     let h = concatChannels([reshape(z, [n, this.config.zDim, 1, 1]), reshape(embedded, [n, this.config.embedDim, 1, 1])]);
     this.config.generatorChannels.forEach((_, i) => {
       const [stride, padding] = i === 0 ? [1, 0] : [2, 1];
-      h = convTranspose2d(h, this.tensor(`blocks.${i}.deconv.weight`), null, { stride, padding });
-      h = runBatchNorm(this, `blocks.${i}.bn`, h, training, { leakyRelu: this.config.slope });
+      const layer = { weight: this.tensor(`blocks.${i}.deconv.weight`), bias: null, stride, padding, transposed: true };
+      h = convBatchNorm(this, `blocks.${i}.bn`, h, layer, training, { leakyRelu: this.config.slope });
     });
     // tanh applied by the conv as it stores the image (one pass and one image-sized tensor fewer).
     return convTranspose2d(h, this.tensor('to_image.weight'), this.tensor('to_image.bias'), { stride: 2, padding: 1, activation: 'tanh' });
@@ -99,8 +99,7 @@ export class CganDiscriminator extends Module {
         h = conv2d(h, weight, this.tensor('blocks.0.conv.bias'), { stride: 2, padding: 1, activation: { leakyRelu: this.config.slope } });
         return;
       }
-      h = conv2d(h, weight, null, { stride: 2, padding: 1 });
-      h = runBatchNorm(this, `blocks.${i}.bn`, h, training, { leakyRelu: this.config.slope });
+      h = convBatchNorm(this, `blocks.${i}.bn`, h, { weight, bias: null, stride: 2, padding: 1 }, training, { leakyRelu: this.config.slope });
       h = dropout(h, this.config.dropout, training);
     });
     const logits = conv2d(h, this.tensor('to_logit.weight'), this.tensor('to_logit.bias'), { stride: 1, padding: 0 });

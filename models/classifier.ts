@@ -5,12 +5,11 @@
 
 import type { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
-import { conv2d } from '../engine/ops/conv.ts';
 import { globalAvgPool, reshape } from '../engine/ops/layout.ts';
 import { linear } from '../engine/ops/matmul.ts';
 import { dropout } from '../engine/ops/random.ts';
 import { Module, batchNormSpecs, constant, fanInUniform, normal, parameter, type TensorSpec } from './module.ts';
-import { runBatchNorm } from './batchnorm-layer.ts';
+import { convBatchNorm } from './batchnorm-layer.ts';
 
 export interface ClassifierConfig {
   numClasses: number;
@@ -61,8 +60,8 @@ export class Classifier extends Module {
     const n = images.shape[0];
     let h = images;
     this.config.channels.forEach((_, i) => {
-      h = conv2d(h, this.tensor(`blocks.${i}.conv.weight`), null, { stride: 2, padding: 1 });
-      h = runBatchNorm(this, `blocks.${i}.bn`, h, training, { leakyRelu: this.config.slope });
+      const layer = { weight: this.tensor(`blocks.${i}.conv.weight`), bias: null, stride: 2, padding: 1 };
+      h = convBatchNorm(this, `blocks.${i}.bn`, h, layer, training, { leakyRelu: this.config.slope });
     });
     const features = reshape(globalAvgPool(h), [n, classifierFeatureSize(this.config)]);
     const logits = linear(dropout(features, this.config.dropout, training), this.tensor('fc.weight'), this.tensor('fc.bias'));

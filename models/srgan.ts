@@ -4,10 +4,11 @@
 import type { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { conv2d } from '../engine/ops/conv.ts';
+import type { ConvActivation } from '../engine/ops/conv-kernels.ts';
 import { add, prelu } from '../engine/ops/elementwise.ts';
 import { globalAvgPool, pixelShuffle, reshape } from '../engine/ops/layout.ts';
 import { Module, batchNormSpecs, constant, fanInUniform, parameter, type TensorSpec } from './module.ts';
-import { runBatchNorm } from './batchnorm-layer.ts';
+import { convBatchNorm, foldsForInference, type ConvLayer } from './batchnorm-layer.ts';
 
 export interface SrganConfig {
   channels: number;
@@ -59,28 +60,41 @@ export function srDiscriminatorSpecs(config: SrganConfig): TensorSpec[] {
   return specs;
 }
 
+const maybeShuffle = (x: Tensor, factor: number) => (factor === 1 ? x : pixelShuffle(x, factor));
+
 export class SrGenerator extends Module {
   constructor(engine: Engine, readonly config: SrganConfig) {
     super(engine, 'generator', srGeneratorSpecs(config));
   }
 
-  private conv(name: string, x: Tensor, padding: number, activation: 'none' | 'tanh' = 'none'): Tensor {
+  /** The stride-1 conv layer `name`. */
+  private layer(name: string, padding: number): ConvLayer {
+    return { weight: this.tensor(`${name}.weight`), bias: this.tensor(`${name}.bias`), stride: 1, padding };
+  }
+
+  private conv(name: string, x: Tensor, padding: number, activation: ConvActivation = 'none'): Tensor {
     return conv2d(x, this.tensor(`${name}.weight`), this.tensor(`${name}.bias`), { stride: 1, padding, activation });
+  }
+
+  /** PReLU `slope` of conv `name` (then pixel shuffled by `shuffle`): in inference, in the conv's stores. */
+  private convPrelu(name: string, x: Tensor, padding: number, slope: Tensor, shuffle: number, inference: boolean): Tensor {
+    // One slope for every channel: it commutes with the pixel shuffle.
+    if (inference) return maybeShuffle(this.conv(name, x, padding, { prelu: slope }), shuffle);
+    return prelu(maybeShuffle(this.conv(name, x, padding), shuffle), slope);
   }
 
   /** lr: [N, 1, h, w] in [-1, 1] -> [N, 1, 4h, 4w] in [-1, 1]. */
   forward(lr: Tensor, training: boolean): Tensor {
-    const head = prelu(this.conv('head', lr, 4), this.tensor('head_act.weight'));
+    const inference = foldsForInference(lr.engine, training);
+    const head = this.convPrelu('head', lr, 4, this.tensor('head_act.weight'), 1, inference);
     let h = head;
     for (let i = 0; i < this.config.residualBlocks; i++) {
-      let r = runBatchNorm(this, `res.${i}.bn1`, this.conv(`res.${i}.conv1`, h, 1), training, { prelu: this.tensor(`res.${i}.act.weight`) });
-      r = runBatchNorm(this, `res.${i}.bn2`, this.conv(`res.${i}.conv2`, r, 1), training);
+      let r = convBatchNorm(this, `res.${i}.bn1`, h, this.layer(`res.${i}.conv1`, 1), training, { prelu: this.tensor(`res.${i}.act.weight`) });
+      r = convBatchNorm(this, `res.${i}.bn2`, r, this.layer(`res.${i}.conv2`, 1), training);
       h = add(h, r);
     }
-    h = add(head, runBatchNorm(this, 'trunk.bn', this.conv('trunk.conv', h, 1), training));
-    for (let j = 0; j < this.config.upsampleBlocks; j++) {
-      h = prelu(pixelShuffle(this.conv(`up.${j}.conv`, h, 1), 2), this.tensor(`up.${j}.act.weight`));
-    }
+    h = add(head, convBatchNorm(this, 'trunk.bn', h, this.layer('trunk.conv', 1), training));
+    for (let j = 0; j < this.config.upsampleBlocks; j++) h = this.convPrelu(`up.${j}.conv`, h, 1, this.tensor(`up.${j}.act.weight`), 2, inference);
     // tanh applied by the conv as it stores the image.
     return this.conv('tail', h, 4, 'tanh');
   }
@@ -102,7 +116,7 @@ export class SrDiscriminator extends Module {
         h = conv2d(h, weight, this.tensor('features.0.conv.bias'), { stride, padding: 1, activation: { leakyRelu: this.config.slope } });
         return;
       }
-      h = runBatchNorm(this, `features.${k}.bn`, conv2d(h, weight, null, { stride, padding: 1 }), training, { leakyRelu: this.config.slope });
+      h = convBatchNorm(this, `features.${k}.bn`, h, { weight, bias: null, stride, padding: 1 }, training, { leakyRelu: this.config.slope });
     });
     h = globalAvgPool(h);
     const fused = { stride: 1, padding: 0, activation: { leakyRelu: this.config.slope } };

@@ -23,7 +23,7 @@
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-// epilogue(value): the activation fused into the store (ACTIVATION, a pipeline constant).
+// epilogue(value, slope): the activation fused into the store (ACTIVATION, a pipeline constant).
 // #include conv_epilogue
 
 // Where the taps of one output row (or column) read the input: input = origin + tapStep * j for the
@@ -232,6 +232,7 @@ fn store(at: Position) {
   let columnStart = select(at.column0, at.phaseColumn + s * at.column0, params.transposed != 0u);
   // A copy, so that the dynamic indexing below does not push `acc` itself out of registers.
   let accumulators = acc;
+  let slope = epilogueSlope();
   for (var i = 0; i < 4; i++) {
     if (at.column0 + i >= at.columns) { break; }
     let outColumn = u32(columnStart + columnStep * i);
@@ -240,7 +241,7 @@ fn store(at: Position) {
       if (co >= params.outChannels) { break; }
       var value = accumulators[i + 4 * i32(k / 4u)][k % 4u];
       if (params.hasBias != 0u) { value += bias[co]; }
-      out[(u32(at.n) * params.outChannels + co) * outPlane + outRow * params.outWidth + outColumn] = epilogue(value);
+      out[(u32(at.n) * params.outChannels + co) * outPlane + outRow * params.outWidth + outColumn] = epilogue(value, slope);
     }
   }
 }

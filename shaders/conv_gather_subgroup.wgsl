@@ -31,7 +31,7 @@ diagnostic(off, subgroup_uniformity);
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 @group(0) @binding(4) var<uniform> params: Params;
 
-// epilogue(value): the activation fused into the store (ACTIVATION, a pipeline constant).
+// epilogue(value, slope): the activation fused into the store (ACTIVATION, a pipeline constant).
 // #include conv_epilogue
 // The same buffer as x, for the aligned loads of VEC4_STRIP.
 @group(0) @binding(5) var<storage, read> x4: array<vec4<f32>>;
@@ -344,6 +344,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
 
   let outPlane = params.outHeight * params.outWidth;
   let accumulators = acc;
+  let slope = epilogueSlope();
   for (var i = 0; i < 4; i++) {
     if (at.column0 + i >= at.columns) { break; }
     let outColumn = u32(at.outColumn0 + at.outColumnStep * i);
@@ -352,7 +353,7 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_id) gro
       if (co >= params.outChannels) { break; }
       var value = accumulators[k][i];
       if (params.hasBias != 0u) { value += bias[co]; }
-      out[(u32(at.n) * params.outChannels + co) * outPlane + at.outRow * params.outWidth + outColumn] = epilogue(value);
+      out[(u32(at.n) * params.outChannels + co) * outPlane + at.outRow * params.outWidth + outColumn] = epilogue(value, slope);
     }
   }
 }
@@ -442,11 +443,12 @@ fn main_pixels(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_
 
   let outPlane = params.outHeight * params.outWidth;
   let accumulators = pixelAcc;
+  let slope = epilogueSlope();
   for (var p = 0; p < i32(PIXELS); p++) {
     if (at.column0 + p >= at.columns) { break; }
     var value = accumulators[p];
     if (params.hasBias != 0u) { value += bias[co]; }
-    out[(u32(at.n) * params.outChannels + co) * outPlane + at.outRow * params.outWidth + u32(at.outColumn0 + at.outColumnStep * p)] = epilogue(value);
+    out[(u32(at.n) * params.outChannels + co) * outPlane + at.outRow * params.outWidth + u32(at.outColumn0 + at.outColumnStep * p)] = epilogue(value, slope);
   }
 }
 
@@ -566,12 +568,13 @@ fn main_phases(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_
   let outPlane = params.outHeight * params.outWidth;
   let outStart = (u32(n) * params.outChannels + co) * outPlane;
   let biasValue = select(0.0, bias[co], params.hasBias != 0u);
+  let slope = epilogueSlope();
   for (var a = 0u; a < 2u; a++) {
     let outRow = u32(2 * r) + a;
     for (var column = 0u; column < 2u * PHASE_COLUMNS; column++) {
       let outColumn = u32(2 * q0) + column;
       if (outColumn >= params.outWidth) { break; }
-      out[outStart + outRow * params.outWidth + outColumn] = epilogue(sums[a][column] + biasValue);
+      out[outStart + outRow * params.outWidth + outColumn] = epilogue(sums[a][column] + biasValue, slope);
     }
   }
 }

@@ -26,7 +26,7 @@
 @group(0) @binding(5) var<storage, read> partialOutputs: array<f32>;
 @group(0) @binding(6) var<storage, read_write> result: array<f32>;
 
-// epilogue(value): the activation fused into the store (ACTIVATION, a pipeline constant).
+// epilogue(value, slope): the activation fused into the store (ACTIVATION, a pipeline constant).
 // #include conv_epilogue
 
 // Outputs per thread: THREAD_C channels x THREAD_P pixels (4 or 8 each), in vec4s of 4 neighbours
@@ -278,6 +278,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   // A split writes its own partial output; reduce_splits adds the bias and applies the activation.
   let splitBase = split * params.batch * params.outChannels * outPlane;
   let whole = SPLITS == 1u;
+  let slope = epilogueSlope();
   for (var j = 0u; j < THREAD_P; j++) {
     let p = p0 + 4u * (tx + GROUP_X * (j / 4u)) + j % 4u;
     if (p >= pixels) { continue; }
@@ -292,7 +293,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       if (co >= params.outChannels) { continue; }
       var value = acc[i][j / 4u][j % 4u];
       if (whole && params.hasBias != 0u) { value += bias[co]; }
-      out[splitBase + base + co * outPlane] = select(value, epilogue(value), whole);
+      out[splitBase + base + co * outPlane] = select(value, epilogue(value, slope), whole);
     }
   }
 }
@@ -307,5 +308,5 @@ fn reduce_splits(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_work
   var total = 0.0;
   for (var s = 0u; s < SPLITS; s++) { total += partialOutputs[s * count + i]; }
   if (params.hasBias != 0u) { total += bias[(i / outPlane) % params.outChannels]; }
-  result[i] = epilogue(total);
+  result[i] = epilogue(total, epilogueSlope());
 }

@@ -116,6 +116,7 @@ fn transform_output(@builtin(global_invocation_id) id: vec3<u32>) {
   let transposed = params.transposed != 0u;
   let step = select(1, 2, transposed);
   let biasValue = select(0.0, bias[co], params.hasBias != 0u);
+  let slope = epilogueSlope();
   let plane = params.m * params.tiles / 4u;
   // convTranspose2d's 4 output phases (m = q * outChannels + co) in one thread: their outputs
   // interleave, and threads writing alternate columns of one cache line on both cores took 2x the
@@ -144,7 +145,7 @@ fn transform_output(@builtin(global_invocation_id) id: vec3<u32>) {
         for (var j = 0; j < 3; j++) {
           let column = step * (3 * i32(at.tx) + j - qx) + qx;
           if (row >= 0 && row < i32(params.outHeight) && column >= 0 && column < i32(params.outWidth)) {
-            out[channelStart + u32(row) * params.outWidth + u32(column)] = epilogue(values[j] + biasValue);
+            out[channelStart + u32(row) * params.outWidth + u32(column)] = epilogue(values[j] + biasValue, slope);
           }
         }
       }

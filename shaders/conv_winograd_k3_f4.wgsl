@@ -125,6 +125,7 @@ fn transform_output(@builtin(global_invocation_id) id: vec3<u32>) {
   let realTiles = params.images * params.tilesY * params.tilesX;
   if (4u * quad >= realTiles) { return; }
   let biasValue = select(0.0, bias[co], params.hasBias != 0u);
+  let slope = epilogueSlope();
   let plane = params.m * params.tiles / 4u;
   var quads: array<vec4<f32>, 36>;
   for (var pos = 0u; pos < 36u; pos++) { quads[pos] = products[pos * plane + co * params.tiles / 4u + quad]; }
@@ -144,7 +145,7 @@ fn transform_output(@builtin(global_invocation_id) id: vec3<u32>) {
       for (var j = 0u; j < 4u; j++) {
         let column = 4u * at.tx + j;
         if (row < params.outHeight && column < params.outWidth) {
-          out[channelStart + row * params.outWidth + column] = epilogue(values[j] + biasValue);
+          out[channelStart + row * params.outWidth + column] = epilogue(values[j] + biasValue, slope);
         }
       }
     }

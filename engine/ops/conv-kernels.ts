@@ -497,14 +497,16 @@ function packWeights(weight: Tensor, outputIsFirst: boolean): Tensor {
 /**
  * An activation a gather applies to its outputs as it stores them (the shaders' `epilogue`). Its
  * backward works from the output, so a LeakyReLU slope must be positive (the output's sign is then the
- * pre-activation's).
+ * pre-activation's). A PReLU (one learned slope) is for inference only: its slope reaches the kernels
+ * in the bias binding, after the biases (engine/ops/conv.ts packs them).
  */
-export type ConvActivation = 'none' | 'tanh' | { leakyRelu: number };
+export type ConvActivation = 'none' | 'tanh' | { leakyRelu: number } | { prelu: Tensor };
 
 /** The epilogue's pipeline constants for `activation` (none at all without one: those kernels compile as before). */
 function activationOverrides(activation: ConvActivation): Record<string, number> {
   if (activation === 'none') return {};
   if (activation === 'tanh') return { ACTIVATION: 1 };
+  if ('prelu' in activation) return { ACTIVATION: 3 };
   return { ACTIVATION: 2, SLOPE: activation.leakyRelu };
 }
 
@@ -532,7 +534,10 @@ function phaseMacs(g: GatherGeometry, phase: number, taps: number): number {
   return g.batch * g.outChannels * pixels * g.inChannels * taps;
 }
 
-/** out [N, Cout, OH, OW] = `activation` of the conv2d (or convTranspose2d, if g.transposed) of x, plus bias. */
+/**
+ * out [N, Cout, OH, OW] = `activation` of the conv2d (or convTranspose2d, if g.transposed) of x, plus
+ * bias (for a PReLU, bias holds the Cout biases and then the slope).
+ */
 export function gatherConvolution(
   x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry, variant: GatherVariant, activation: ConvActivation = 'none',
 ): Tensor {

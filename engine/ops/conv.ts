@@ -2,13 +2,14 @@
 // directions are one implicit-GEMM gather (the grad-input of each op is the other op's forward)
 // and one chunked weight-gradient GEMM: engine/ops/conv-kernels.ts, shaders/conv_*.wgsl.
 
-import { record } from '../autograd.ts';
+import { isRecording, record } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { convolutionWeightGradient, gatherConvolution, weightGradSwap, type ConvActivation, type GatherGeometry } from './conv-kernels.ts';
 import { leakyReluGradient, tanhGradient } from './elementwise.ts';
 import { gatherVariant, weightGradVariant } from './conv-autotune.ts';
 import { reduceOuterInner } from './reduce.ts';
+import { concatChannels } from './layout.ts';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -23,7 +24,8 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
 /**
  * An activation applied as the conv stores its outputs ('tanh': the generators' last layer;
  * `{ leakyRelu: slope }`: the discriminators' first), so the pre-activation is never written; backward
- * goes through it from the output, which for LeakyReLU needs a positive slope.
+ * goes through it from the output, which for LeakyReLU needs a positive slope. `{ prelu: slope }` (one
+ * learned slope) only where no gradient is recorded: a model's inference (models/batchnorm-layer.ts).
  */
 export interface ConvActivationOption {
   activation?: ConvActivation;
@@ -40,17 +42,40 @@ function checkShapes(op: string, x: Tensor, weight: Tensor, bias: Tensor | null,
 
 /** One gather with the variant chosen for its shape (engine/ops/conv-autotune.ts). */
 function gather(x: Tensor, weight: Tensor, outputIsFirst: boolean, bias: Tensor | null, g: GatherGeometry, activation: ConvActivation = 'none'): Tensor {
-  return gatherConvolution(x, weight, outputIsFirst, bias, g, gatherVariant(x.engine, g), activation);
+  const variant = gatherVariant(x.engine, g);
+  if (typeof activation !== 'object' || !('prelu' in activation)) return gatherConvolution(x, weight, outputIsFirst, bias, g, variant, activation);
+  const biasAndSlope = packBiasAndSlope(bias, activation.prelu, g.outChannels);
+  const out = gatherConvolution(x, weight, outputIsFirst, biasAndSlope, g, variant, activation);
+  biasAndSlope.dispose();
+  return out;
 }
 
-function checkActivation(op: string, activation: ConvActivation): void {
-  if (typeof activation === 'object' && !(activation.leakyRelu > 0)) {
+/** A fused PReLU's bias binding: the biases (zeros without any), then the slope (shaders/conv_epilogue.wgsl). */
+function packBiasAndSlope(bias: Tensor | null, slope: Tensor, channels: number): Tensor {
+  const engine = slope.engine;
+  const biases = bias ? engine.view(bias, [1, channels, 1, 1]) : engine.fromArray(new Float32Array(channels), [1, channels, 1, 1], 'f32', 'zero bias');
+  const slopeView = engine.view(slope, [1, 1, 1, 1]);
+  const packed = concatChannels([biases, slopeView]);
+  biases.dispose();
+  slopeView.dispose();
+  return packed;
+}
+
+function checkActivation(op: string, activation: ConvActivation, inputs: Array<Tensor | null>): void {
+  if (typeof activation !== 'object') return;
+  if ('prelu' in activation) {
+    const slope = activation.prelu;
+    if (slope.size !== 1) throw new Error(`${op}: a fused PReLU takes one slope, got ${shapeString(slope.shape)}`);
+    if (isRecording(slope.engine) && [...inputs, slope].some((t) => t?.requiresGrad)) {
+      throw new Error(`${op}: a fused PReLU is for inference (it has no backward); run it under noGrad`);
+    }
+  } else if (!(activation.leakyRelu > 0)) {
     throw new Error(`${op}: a fused LeakyReLU needs a positive slope (its gradient is taken from the output), got ${activation.leakyRelu}`);
   }
 }
 
 /** dy through the fused activation to the pre-activation, from the conv's output y. */
-function activationGradient(activation: Exclude<ConvActivation, 'none'>, y: Tensor, dy: Tensor): Tensor {
+function activationGradient(activation: 'tanh' | { leakyRelu: number }, y: Tensor, dy: Tensor): Tensor {
   return activation === 'tanh' ? tanhGradient(y, dy) : leakyReluGradient(y, dy, activation.leakyRelu);
 }
 
@@ -62,6 +87,8 @@ function recordConv(
   out: Tensor, inputs: Tensor[], name: string, activation: ConvActivation, saved: Tensor[], grads: (dz: Tensor) => Array<Tensor | null>,
 ): Tensor {
   if (activation === 'none') return record(out, inputs, name, grads, saved);
+  // Never recorded (checkActivation refuses it where a gradient would be).
+  if (typeof activation === 'object' && 'prelu' in activation) return out;
   return record(out, inputs, `${name}+${activation === 'tanh' ? 'tanh' : 'leakyRelu'}`, (dy) => {
     const dz = activationGradient(activation, out, dy);
     const result = grads(dz);
@@ -87,7 +114,7 @@ function biasGradient(dy: Tensor): Tensor {
 /** x: [N, Cin, H, W]; weight: [Cout, Cin, kH, kW]; bias: [Cout] -> [N, Cout, OH, OW]. */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, { stride = 1, padding = 0, activation = 'none' }: Conv2dOptions & ConvActivationOption = {}): Tensor {
   checkShapes('conv2d', x, weight, bias, 1);
-  checkActivation('conv2d', activation);
+  checkActivation('conv2d', activation, [x, weight, bias]);
   const [batch, inChannels, inHeight, inWidth] = x.shape;
   const [outChannels, , kernelHeight, kernelWidth] = weight.shape;
   const outHeight = Math.floor((inHeight + 2 * padding - kernelHeight) / stride) + 1;
@@ -125,7 +152,7 @@ export function convTranspose2d(
   x: Tensor, weight: Tensor, bias: Tensor | null, { stride = 1, padding = 0, outputPadding = 0, activation = 'none' }: ConvTranspose2dOptions & ConvActivationOption = {},
 ): Tensor {
   checkShapes('convTranspose2d', x, weight, bias, 0);
-  checkActivation('convTranspose2d', activation);
+  checkActivation('convTranspose2d', activation, [x, weight, bias]);
   if (outputPadding >= stride) throw new Error(`convTranspose2d: outputPadding ${outputPadding} must be smaller than stride ${stride}`);
   const [batch, inChannels, inHeight, inWidth] = x.shape;
   const [, outChannels, kernelHeight, kernelWidth] = weight.shape;
