@@ -372,6 +372,11 @@ override COLUMN_TAPS: u32 = 9u;
 // rows a multiple of 4 long, strips starting at a multiple of 4, as the SRGAN's k9 p4 layers' do):
 // lavapipe loads storage lane by lane, and a vec4 costs less per float than a scalar (bench/load-costs.ts).
 override PIXEL_VEC4: bool = false;
+// Input channels a multiple of 8, so that every bank is whole: the bank's channel loop then has no exit
+// test and LLVM unrolls it, where lavapipe keeps a rolled loop's carried accumulators in stack slots (the
+// SRGAN's 64 -> 1 k9 tail: 0.65x the time). A partial bank keeps the test (reading its missing channels
+// as zeros instead took 1.18x the time on 5 channels).
+override PIXEL_WHOLE_BANKS: bool = false;
 
 var<private> pixelAcc: array<f32, 16>;
 // [strip offset of the tap][input channel within the bank of 8]
@@ -410,7 +415,7 @@ fn main_pixels(@builtin(global_invocation_id) id: vec3<u32>, @builtin(workgroup_
       }
       for (var k = 0u; k < 8u; k++) {
         let channel = firstInput + k;
-        if (channel >= params.inChannels) { break; }
+        if (!PIXEL_WHOLE_BANKS && channel >= params.inChannels) { break; }
         var strip: array<f32, 32>;
         if (PIXEL_VEC4) {
           // A vec4 lies wholly inside the row or wholly outside it.

@@ -198,6 +198,8 @@ test('every register blocking and gather entry point of convTuning agrees with t
       Object.assign(convTuning, { gather, weightGrad: null });
       await checkConv({ x: [1, 5, 13, 11], weight: [2, 5, 4, 4], stride: 2, padding: 1, bias: true }, false);
       await checkConv({ x: [2, 10, 6, 7], weight: [10, 1, 4, 4], stride: 2, padding: 1, bias: true }, true);
+      // Input channels a multiple of 8 (PIXEL_WHOLE_BANKS: the bank loop without its exit test).
+      await checkConv({ x: [1, 16, 9, 7], weight: [2, 16, 4, 4], stride: 2, padding: 1, bias: false }, false);
     }
   } finally {
     Object.assign(convTuning, saved);
@@ -655,6 +657,8 @@ test('pixels8 and pixels16 with aligned vec4 strips (PIXEL_VEC4) agree with the 
     [{ x: [2, 5, 6, 16], weight: [2, 5, 9, 9], ...k9s1p4, bias: true }, false],
     [{ x: [1, 9, 4, 12], weight: [1, 9, 9, 9], ...k9s1p4, bias: true, activation: 'tanh' }, false],
     [{ x: [2, 6, 5, 12], weight: [6, 3, 9, 9], ...k9s1p4, bias: false }, true],
+    // 16 input channels to 1, as the tail's 64: whole banks of 8 (PIXEL_WHOLE_BANKS).
+    [{ x: [2, 16, 5, 12], weight: [1, 16, 9, 9], ...k9s1p4, bias: true }, false],
   ];
   // Not aligned: padding 1 (strips start at -1), a row of 10, stride 2.
   const unaligned: [Case, boolean][] = [

@@ -591,7 +591,10 @@ export function gatherConvolution(
   const strip = stripGeometry(g, pixels);
   const alignedPixels = variant.startsWith('pixels') && pixelStripAligned(g, pixels);
   const [kernelToRun, overrides] = variant.startsWith('pixels')
-    ? [pixelsGatherKernel, { PIXELS: pixels, PIXEL_STRIP: strip.width, COLUMN_TAPS: strip.columnTaps, STRIP_PIXEL_STEP: strip.pixelStep, PIXEL_VEC4: alignedPixels ? 1 : 0 }]
+    ? [pixelsGatherKernel, {
+      PIXELS: pixels, PIXEL_STRIP: strip.width, COLUMN_TAPS: strip.columnTaps, STRIP_PIXEL_STEP: strip.pixelStep, PIXEL_VEC4: alignedPixels ? 1 : 0,
+      PIXEL_WHOLE_BANKS: g.inChannels % 8 === 0 ? 1 : 0,
+    }]
     : variant.startsWith('strip') ? [stripGatherKernel, { CHANNEL_QUADS: channels / 4, STRIP_WIDTH: strip.width, STRIP_PIXEL_STEP: strip.pixelStep }]
     : [gatherKernel, { CHANNEL_QUADS: channels / 4 }];
   engine.run(kernelToRun, {
