@@ -69,7 +69,9 @@ test('a PReLU fused into the conv stores agrees with the reference in every gath
     // The Winograd forms' output transforms: k4 s2 p1 (F(3x3, 2x2)), k3 s1 p1 (F(2x2, 3x3) and F(4x4, 3x3)).
     ['winograd', [{ x: [2, 8, 8, 8], weight: [32, 8, 4, 4], stride: 2, padding: 1, bias: true, transposed: false },
       { x: [2, 8, 7, 9], weight: [33, 8, 3, 3], stride: 1, padding: 1, bias: false, transposed: false }]],
-    ['winograd4', [{ x: [2, 8, 12, 10], weight: [32, 8, 3, 3], stride: 1, padding: 1, bias: true, transposed: false }]],
+    // F(4x4, 3x3) on rows of 10 (scalar stores) and of 12 (a vec4 per tile row).
+    ['winograd4', [{ x: [2, 8, 12, 10], weight: [32, 8, 3, 3], stride: 1, padding: 1, bias: true, transposed: false },
+      { x: [1, 8, 9, 12], weight: [32, 8, 3, 3], stride: 1, padding: 1, bias: false, transposed: false }]],
   ];
   for (const [variant, cases] of families) {
     for (const c of cases) {

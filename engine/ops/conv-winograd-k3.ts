@@ -5,6 +5,7 @@
 // are those of the k4 s2 p1 Winograd gather (runWinogradGather, engine/ops/conv-winograd.ts), with 4x4
 // input tiles at a step of 2 and 2x2 output tiles, or 6x6 ones at a step of 4 and 4x4 output tiles.
 
+import { kernel } from '../kernel.ts';
 import type { Tensor } from '../tensor.ts';
 import type { GatherGeometry } from './conv-kernels.ts';
 import {
@@ -71,7 +72,10 @@ export function winogradK3F4ByDefault(g: GatherGeometry): boolean {
   return winogradK3F4Applies(g) && Math.min(g.outHeight, g.outWidth) >= F4_DEFAULT_MIN_SIZE;
 }
 
-const K3_F4_FORM: WinogradGatherForm = { name: 'winograd k3 f4', positions: TILE6_POSITIONS, sizes: sizesOf4, ...winogradGatherPasses('conv_winograd_k3_f4') };
+const K3_F4_FORM: WinogradGatherForm = {
+  name: 'winograd k3 f4', positions: TILE6_POSITIONS, sizes: sizesOf4, ...winogradGatherPasses('conv_winograd_k3_f4'),
+  transformOutputVec4: kernel('conv_winograd_k3_f4', 'transform_output_vec4'),
+};
 
 /** winogradK3Gather with F(4x4, 3x3), for a `g` that winogradK3F4Applies to. */
 export function winogradK3F4Gather(

@@ -133,6 +133,8 @@ export interface WinogradGatherForm {
   transformInput: Kernel;
   multiply: Kernel;
   transformOutput: Kernel;
+  /** The output transform storing each tile row as one vec4, for outputs whose rows are a multiple of 4 long (4-wide tiles). */
+  transformOutputVec4?: Kernel;
 }
 
 /** The four passes of a Winograd gather shader. */
@@ -213,8 +215,9 @@ export function runWinogradGather(
       flops: 2 * positions * k * m * tiles,
       bytes: positions * (k * tiles + k * m + m * tiles) * 4,
     });
-    engine.run(form.transformOutput, {
-      buffers: { products, bias: bias ?? products, out },
+    const vec4Output = form.transformOutputVec4 && g.outWidth % 4 === 0;
+    engine.run(vec4Output ? form.transformOutputVec4! : form.transformOutput, {
+      buffers: { products, bias: bias ?? products, [vec4Output ? 'out4' : 'out']: out },
       params: chunk,
       overrides: { ...fused, TRANSFORM_THREADS: threadsFor(outputQuads) },
       workgroups: [Math.ceil(outputQuads / threadsFor(outputQuads)), g.outChannels, 1],
