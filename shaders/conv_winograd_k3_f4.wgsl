@@ -105,6 +105,57 @@ fn transform_input(@builtin(global_invocation_id) id: vec3<u32>) {
   for (var pos = 0u; pos < 36u; pos++) { transformedInput[pos * plane + ci * params.tiles / 4u + quad] = tiles[pos]; }
 }
 
+// The same buffer as x seen as vec4s, for transform_input_rows.
+@group(0) @binding(11) var<storage, read> x4: array<vec4<f32>>;
+
+// transform_input where the input rows are a multiple of 16 long (rows of tiles a multiple of 4, chunks of
+// whole tile rows, no padding tiles): a thread's 4 tiles lie side by side in one tile row, so it reads
+// each of their 6 input rows once, 4 aligned vec4s and a column either side: 6 loads where the 4 tiles
+// read 24 scalars (lavapipe loads lane by lane; the loads were about half of transform_input's time).
+@compute @workgroup_size(TRANSFORM_THREADS)
+fn transform_input_rows(@builtin(global_invocation_id) id: vec3<u32>) {
+  let quad = id.x;
+  let ci = id.y;
+  if (4u * quad >= params.tiles) { return; }
+  let at = tilePlace(4u * quad);
+  let width = params.inWidth;
+  let channelStart = (at.n * params.inChannels + ci) * params.inHeight * width;
+  // Columns 4 tx - 1 .. 4 tx + 16 of the 4 tiles' input rows, each row transformed along per tile: [tile][row].
+  var rowTransforms: array<array<array<f32, 6>, 6>, 4>;
+  for (var i = 0u; i < 6u; i++) {
+    let row = 4 * i32(at.ty) - 1 + i32(i);
+    let inside = row >= 0 && row < i32(params.inHeight);
+    let rowStart = channelStart + u32(select(0, row, inside)) * width;
+    let left = 4u * at.tx;
+    var values: array<f32, 18>;
+    values[0] = select(0.0, x[select(rowStart, rowStart + left - 1u, left > 0u)], inside && left > 0u);
+    for (var m = 0u; m < 4u; m++) {
+      let v = select(vec4<f32>(0.0), x4[rowStart / 4u + at.tx + m], inside);
+      values[1u + 4u * m] = v.x;
+      values[2u + 4u * m] = v.y;
+      values[3u + 4u * m] = v.z;
+      values[4u + 4u * m] = v.w;
+    }
+    let right = left + 16u < width;
+    values[17] = select(0.0, x[select(rowStart, rowStart + left + 16u, right)], inside && right);
+    for (var e = 0u; e < 4u; e++) {
+      rowTransforms[e][i] = inputTransform6(array<f32, 6>(values[4u * e], values[4u * e + 1u], values[4u * e + 2u], values[4u * e + 3u],
+        values[4u * e + 4u], values[4u * e + 5u]));
+    }
+  }
+  // B^T along the columns; [pos]: the 4 tiles' values.
+  var tiles: array<vec4<f32>, 36>;
+  for (var e = 0u; e < 4u; e++) {
+    for (var j = 0u; j < 6u; j++) {
+      let column = inputTransform6(array<f32, 6>(rowTransforms[e][0][j], rowTransforms[e][1][j], rowTransforms[e][2][j], rowTransforms[e][3][j],
+        rowTransforms[e][4][j], rowTransforms[e][5][j]));
+      for (var i = 0u; i < 6u; i++) { tiles[i * 6u + j][e] = column[i]; }
+    }
+  }
+  let plane = params.k * params.tiles / 4u;
+  for (var pos = 0u; pos < 36u; pos++) { transformedInput[pos * plane + ci * params.tiles / 4u + quad] = tiles[pos]; }
+}
+
 // --- multiply (shaders/winograd_multiply.wgsl): products[pos][m][t] = sum over ci of U[pos][ci][m] V[pos][ci][t].
 
 // #include winograd_multiply

@@ -512,9 +512,12 @@ test('the Winograd F(2x2, 3x3) and F(4x4, 3x3) gathers for k3 s1 p1 agree with t
     await checkConv({ x: [1, 8, 20, 16], weight: [64, 8, 3, 3], ...k3s1p1, bias: false }, false);
   });
   // 12 x 12: whole 4x4 tiles, 64 -> 32 channels (the grad-input 32 -> 64 as well), F(4x4, 3x3)'s rounding
-  // over a longer reduction.
+  // over a longer reduction. Rows of 32 and 48: the input transform reads a thread's 4 tiles' rows as vec4s
+  // (transform_input_rows), the right-hand column from the next thread's first tile.
   await withConvTuning({ gather: 'winograd4', weightGrad: null }, async () => {
     await checkConv({ x: [2, 64, 12, 12], weight: [32, 64, 3, 3], ...k3s1p1, bias: true }, false);
+    await checkConv({ x: [2, 8, 6, 32], weight: [32, 8, 3, 3], ...k3s1p1, bias: true }, false);
+    await checkConv({ x: [1, 8, 9, 48], weight: [32, 8, 3, 3], ...k3s1p1, bias: false }, false);
   });
 });
 

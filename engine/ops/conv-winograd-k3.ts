@@ -75,6 +75,7 @@ export function winogradK3F4ByDefault(g: GatherGeometry): boolean {
 const K3_F4_FORM: WinogradGatherForm = {
   name: 'winograd k3 f4', positions: TILE6_POSITIONS, sizes: sizesOf4, ...winogradGatherPasses('conv_winograd_k3_f4'),
   transformOutputVec4: kernel('conv_winograd_k3_f4', 'transform_output_vec4'),
+  transformInputRows: kernel('conv_winograd_k3_f4', 'transform_input_rows'),
 };
 
 /** winogradK3Gather with F(4x4, 3x3), for a `g` that winogradK3F4Applies to. */

@@ -135,6 +135,8 @@ export interface WinogradGatherForm {
   transformOutput: Kernel;
   /** The output transform storing each tile row as one vec4, for outputs whose rows are a multiple of 4 long (4-wide tiles). */
   transformOutputVec4?: Kernel;
+  /** The input transform reading a thread's 4 tiles' rows as vec4s, for inputs whose rows are a multiple of 16 long (4-wide tiles). */
+  transformInputRows?: Kernel;
 }
 
 /** The four passes of a Winograd gather shader. */
@@ -198,8 +200,9 @@ export function runWinogradGather(
     const label = `images ${firstImage}-${firstImage + images - 1}${rows}, ${tiles} tiles`;
     const tileQuads = tiles / 4;
     const outputQuads = Math.ceil((images * tileRows * tilesX) / 4);
-    engine.run(form.transformInput, {
-      buffers: { x, transformedInput: input },
+    const rowsInput = form.transformInputRows && g.inWidth % 16 === 0 && g.inWidth === 4 * tilesX;
+    engine.run(rowsInput ? form.transformInputRows! : form.transformInput, {
+      buffers: { x, ...(rowsInput ? { x4: x } : {}), transformedInput: input },
       params: chunk,
       overrides: { TRANSFORM_THREADS: threadsFor(tileQuads) },
       workgroups: [Math.ceil(tileQuads / threadsFor(tileQuads)), k, 1],
