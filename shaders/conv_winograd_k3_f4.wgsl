@@ -173,75 +173,84 @@ fn transform_input_rows(@builtin(global_invocation_id) id: vec3<u32>) {
 
 // #include conv_epilogue
 
-// The products of the thread's 4 tiles for output channel co: [pos] holds the 4 tiles' values.
-fn tileProducts(quad: u32, co: u32) -> array<vec4<f32>, 36> {
-  let plane = params.m * params.tiles / 4u;
-  var quads: array<vec4<f32>, 36>;
-  for (var pos = 0u; pos < 36u; pos++) { quads[pos] = products[pos * plane + co * params.tiles / 4u + quad]; }
-  return quads;
+// A thread of the output transforms: output channel co of 4 consecutive tiles, their products ([pos]: the
+// 4 tiles' values), the first tile's place, and the bias and activation slope of its stores. Not `valid`
+// past the chunk's real tiles.
+struct OutputThread {
+  valid: bool,
+  co: u32,
+  quads: array<vec4<f32>, 36>,
+  at: TilePlace,
+  biasValue: f32,
+  slope: f32,
 }
 
-// The 4x4 outputs A^T P A of tile e of `quads`, as rows.
-fn tileOutputs(quads: array<vec4<f32>, 36>, e: u32) -> array<vec4<f32>, 4> {
+fn outputThread(id: vec3<u32>) -> OutputThread {
+  var t: OutputThread;
+  let quad = id.x;
+  t.co = id.y;
+  t.valid = 4u * quad < params.images * params.tilesY * params.tilesX;
+  if (!t.valid) { return t; }
+  t.biasValue = select(0.0, bias[t.co], params.hasBias != 0u);
+  t.slope = epilogueSlope();
+  let plane = params.m * params.tiles / 4u;
+  for (var pos = 0u; pos < 36u; pos++) { t.quads[pos] = products[pos * plane + t.co * params.tiles / 4u + quad]; }
+  t.at = tilePlace(4u * quad);
+  return t;
+}
+
+// Tile e's 4x4 outputs A^T P A plus the bias, through the activation, as rows.
+fn tileOutputs(t: OutputThread, e: u32) -> array<vec4<f32>, 4> {
   // Columns of A^T P, then each of its 4 rows through A.
   var rows: array<array<f32, 6>, 4>;
   for (var j = 0u; j < 6u; j++) {
-    let column = outputTransform6(array<f32, 6>(quads[j][e], quads[6u + j][e], quads[12u + j][e], quads[18u + j][e], quads[24u + j][e], quads[30u + j][e]));
+    let q = t.quads;
+    let column = outputTransform6(array<f32, 6>(q[j][e], q[6u + j][e], q[12u + j][e], q[18u + j][e], q[24u + j][e], q[30u + j][e]));
     for (var i = 0u; i < 4u; i++) { rows[i][j] = column[i]; }
   }
-  return array<vec4<f32>, 4>(outputTransform6(rows[0]), outputTransform6(rows[1]), outputTransform6(rows[2]), outputTransform6(rows[3]));
+  var result: array<vec4<f32>, 4>;
+  for (var i = 0u; i < 4u; i++) {
+    let v = outputTransform6(rows[i]) + t.biasValue;
+    result[i] = vec4<f32>(epilogue(v.x, t.slope), epilogue(v.y, t.slope), epilogue(v.z, t.slope), epilogue(v.w, t.slope));
+  }
+  return result;
+}
+
+// Where output channel co of the tile at `at` starts in out.
+fn outputPlane(t: OutputThread) -> u32 {
+  return (t.at.n * params.outChannels + t.co) * params.outHeight * params.outWidth;
 }
 
 @compute @workgroup_size(TRANSFORM_THREADS)
 fn transform_output(@builtin(global_invocation_id) id: vec3<u32>) {
-  let quad = id.x;
-  let co = id.y;
-  let realTiles = params.images * params.tilesY * params.tilesX;
-  if (4u * quad >= realTiles) { return; }
-  let biasValue = select(0.0, bias[co], params.hasBias != 0u);
-  let slope = epilogueSlope();
-  let quads = tileProducts(quad, co);
-  var at = tilePlace(4u * quad);
+  var t = outputThread(id);
+  if (!t.valid) { return; }
   for (var e = 0u; e < 4u; e++) {
-    if (!at.present) { break; }
-    let rows = tileOutputs(quads, e);
-    let channelStart = (at.n * params.outChannels + co) * params.outHeight * params.outWidth;
+    if (!t.at.present) { break; }
+    let rows = tileOutputs(t, e);
     for (var i = 0u; i < 4u; i++) {
-      let row = 4u * at.ty + i;
+      let row = 4u * t.at.ty + i;
       for (var j = 0u; j < 4u; j++) {
-        let column = 4u * at.tx + j;
-        if (row < params.outHeight && column < params.outWidth) {
-          out[channelStart + row * params.outWidth + column] = epilogue(rows[i][j] + biasValue, slope);
-        }
+        let column = 4u * t.at.tx + j;
+        if (row < params.outHeight && column < params.outWidth) { out[outputPlane(t) + row * params.outWidth + column] = rows[i][j]; }
       }
     }
-    at = nextTile(at);
+    t.at = nextTile(t.at);
   }
 }
 
+// Rows a multiple of 4 long: a tile row is the vec4 at column 4 tx, wholly inside the row.
 @compute @workgroup_size(TRANSFORM_THREADS)
 fn transform_output_vec4(@builtin(global_invocation_id) id: vec3<u32>) {
-  let quad = id.x;
-  let co = id.y;
-  let realTiles = params.images * params.tilesY * params.tilesX;
-  if (4u * quad >= realTiles) { return; }
-  let biasValue = select(0.0, bias[co], params.hasBias != 0u);
-  let slope = epilogueSlope();
-  let quads = tileProducts(quad, co);
-  var at = tilePlace(4u * quad);
+  var t = outputThread(id);
+  if (!t.valid) { return; }
   for (var e = 0u; e < 4u; e++) {
-    if (!at.present) { break; }
-    let rows = tileOutputs(quads, e);
-    // Rows a multiple of 4 long: a tile row is the vec4 at column 4 tx, wholly inside the row.
-    let channelStart = (at.n * params.outChannels + co) * params.outHeight * params.outWidth;
+    if (!t.at.present) { break; }
+    let rows = tileOutputs(t, e);
     for (var i = 0u; i < 4u; i++) {
-      let row = 4u * at.ty + i;
-      if (row < params.outHeight) {
-        let v = rows[i] + biasValue;
-        out4[(channelStart + row * params.outWidth) / 4u + at.tx] =
-          vec4<f32>(epilogue(v.x, slope), epilogue(v.y, slope), epilogue(v.z, slope), epilogue(v.w, slope));
-      }
+      let row = 4u * t.at.ty + i;
+      if (row < params.outHeight) { out4[(outputPlane(t) + row * params.outWidth) / 4u + t.at.tx] = rows[i]; }
     }
-    at = nextTile(at);
+    t.at = nextTile(t.at);
   }
 }

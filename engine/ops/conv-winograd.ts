@@ -200,7 +200,8 @@ export function runWinogradGather(
     const label = `images ${firstImage}-${firstImage + images - 1}${rows}, ${tiles} tiles`;
     const tileQuads = tiles / 4;
     const outputQuads = Math.ceil((images * tileRows * tilesX) / 4);
-    const rowsInput = form.transformInputRows && g.inWidth % 16 === 0 && g.inWidth === 4 * tilesX;
+    // 4-wide tiles over the input's rows: 16 columns hold a thread's 4 tiles.
+    const rowsInput = form.transformInputRows && g.inWidth % 16 === 0;
     engine.run(rowsInput ? form.transformInputRows! : form.transformInput, {
       buffers: { x, ...(rowsInput ? { x4: x } : {}), transformedInput: input },
       params: chunk,
