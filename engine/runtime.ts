@@ -31,7 +31,11 @@ export interface EngineOptions extends DeviceOptions {
    * SUBMIT_EVERY_ON_GPU on a GPU.
    */
   submitEvery?: number;
+  /** How the training tape keeps activations for backward: 'f16' stores them at half the bytes (engine/ops/half-storage.ts). */
+  savedActivations?: SavedActivationStorage;
 }
+
+export type SavedActivationStorage = 'f32' | 'f16';
 
 const SUBMIT_EVERY_ON_GPU = 64;
 
@@ -102,6 +106,8 @@ export class Engine {
   submitCount = 0;
   /** See EngineOptions.submitEvery; may be changed between steps. */
   submitEvery: number;
+  /** See EngineOptions.savedActivations; may change between steps. */
+  savedActivations: SavedActivationStorage;
   private dispatchesSinceSubmit = 0;
   /**
    * Dispatches before the next submit: 1 once the queue has drained (a wait), doubling with each submit
@@ -129,6 +135,7 @@ export class Engine {
   private constructor(readonly gpu: GpuContext | null, options: EngineOptions) {
     this.seed = options.seed ?? 0;
     this.kindOverride = options.adapterKind;
+    this.savedActivations = options.savedActivations ?? 'f32';
     this.submitEvery = options.submitEvery ?? (gpu?.kind === 'gpu' ? SUBMIT_EVERY_ON_GPU : 0);
     this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
     this.maxWorkgroupStorageBytes = gpu?.device.limits.maxComputeWorkgroupStorageSize ?? 16 * 2 ** 10;

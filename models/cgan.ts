@@ -8,6 +8,7 @@ import { convTranspose2d, conv2d } from '../engine/ops/conv.ts';
 import { dropout } from '../engine/ops/random.ts';
 import { concatChannels, embedding, reshape } from '../engine/ops/layout.ts';
 import { Module, batchNormSpecs, constant, normal, parameter, type TensorSpec } from './module.ts';
+import { runLayers, type Layer } from './layer-sequence.ts';
 import { convBatchNorm } from './batchnorm-layer.ts';
 
 export interface CganConfig {
@@ -71,14 +72,15 @@ export class CganGenerator extends Module {
   forward(z: Tensor, labels: Tensor, training: boolean): Tensor {
     const n = z.shape[0];
     const embedded = embedding(labels, this.tensor('label_embed.weight'));
-    let h = concatChannels([reshape(z, [n, this.config.zDim, 1, 1]), reshape(embedded, [n, this.config.embedDim, 1, 1])]);
-    this.config.generatorChannels.forEach((_, i) => {
+    const input = concatChannels([reshape(z, [n, this.config.zDim, 1, 1]), reshape(embedded, [n, this.config.embedDim, 1, 1])]);
+    const blocks: Layer[] = this.config.generatorChannels.map((_, i) => (h) => {
       const [stride, padding] = i === 0 ? [1, 0] : [2, 1];
       const layer = { weight: this.tensor(`blocks.${i}.deconv.weight`), bias: null, stride, padding, transposed: true };
-      h = convBatchNorm(this, `blocks.${i}.bn`, h, layer, training, { leakyRelu: this.config.slope });
+      return convBatchNorm(this, `blocks.${i}.bn`, h, layer, training, { leakyRelu: this.config.slope });
     });
     // tanh applied by the conv as it stores the image (one pass and one image-sized tensor fewer).
-    return convTranspose2d(h, this.tensor('to_image.weight'), this.tensor('to_image.bias'), { stride: 2, padding: 1, activation: 'tanh' });
+    const toImage: Layer = (h) => convTranspose2d(h, this.tensor('to_image.weight'), this.tensor('to_image.bias'), { stride: 2, padding: 1, activation: 'tanh' });
+    return runLayers(input, [...blocks, toImage]);
   }
 }
 
@@ -91,18 +93,14 @@ export class CganDiscriminator extends Module {
   forward(images: Tensor, labels: Tensor, training: boolean): Tensor {
     const [n, , size] = images.shape;
     const labelMap = reshape(embedding(labels, this.tensor('label_embed.weight')), [n, 1, size, size]);
-    let h = concatChannels([images, labelMap]);
-    this.config.discriminatorChannels.forEach((_, i) => {
+    const blocks: Layer[] = this.config.discriminatorChannels.map((_, i) => (h) => {
       const weight = this.tensor(`blocks.${i}.conv.weight`);
-      if (i === 0) {
-        // Block 0 has no BatchNorm: its LeakyReLU goes into the conv's stores.
-        h = conv2d(h, weight, this.tensor('blocks.0.conv.bias'), { stride: 2, padding: 1, activation: { leakyRelu: this.config.slope } });
-        return;
-      }
-      h = convBatchNorm(this, `blocks.${i}.bn`, h, { weight, bias: null, stride: 2, padding: 1 }, training, { leakyRelu: this.config.slope });
-      h = dropout(h, this.config.dropout, training);
+      // Block 0 has no BatchNorm: its LeakyReLU goes into the conv's stores.
+      if (i === 0) return conv2d(h, weight, this.tensor('blocks.0.conv.bias'), { stride: 2, padding: 1, activation: { leakyRelu: this.config.slope } });
+      const normalised = convBatchNorm(this, `blocks.${i}.bn`, h, { weight, bias: null, stride: 2, padding: 1 }, training, { leakyRelu: this.config.slope });
+      return dropout(normalised, this.config.dropout, training);
     });
-    const logits = conv2d(h, this.tensor('to_logit.weight'), this.tensor('to_logit.bias'), { stride: 1, padding: 0 });
-    return reshape(logits, [n]);
+    const toLogit: Layer = (h) => conv2d(h, this.tensor('to_logit.weight'), this.tensor('to_logit.bias'), { stride: 1, padding: 0 });
+    return reshape(runLayers(concatChannels([images, labelMap]), [...blocks, toLogit]), [n]);
   }
 }

@@ -9,6 +9,7 @@ import { globalAvgPool, reshape } from '../engine/ops/layout.ts';
 import { linear } from '../engine/ops/matmul.ts';
 import { dropout } from '../engine/ops/random.ts';
 import { Module, batchNormSpecs, constant, fanInUniform, normal, parameter, type TensorSpec } from './module.ts';
+import { runLayers, type Layer } from './layer-sequence.ts';
 import { convBatchNorm } from './batchnorm-layer.ts';
 
 export interface ClassifierConfig {
@@ -58,12 +59,11 @@ export class Classifier extends Module {
   /** images: [N, 1, S, S] in [-1, 1] -> logits and features. */
   forward(images: Tensor, training: boolean): ClassifierOutput {
     const n = images.shape[0];
-    let h = images;
-    this.config.channels.forEach((_, i) => {
+    const blocks: Layer[] = this.config.channels.map((_, i) => (h) => {
       const layer = { weight: this.tensor(`blocks.${i}.conv.weight`), bias: null, stride: 2, padding: 1 };
-      h = convBatchNorm(this, `blocks.${i}.bn`, h, layer, training, { leakyRelu: this.config.slope });
+      return convBatchNorm(this, `blocks.${i}.bn`, h, layer, training, { leakyRelu: this.config.slope });
     });
-    const features = reshape(globalAvgPool(h), [n, classifierFeatureSize(this.config)]);
+    const features = reshape(globalAvgPool(runLayers(images, blocks)), [n, classifierFeatureSize(this.config)]);
     const logits = linear(dropout(features, this.config.dropout, training), this.tensor('fc.weight'), this.tensor('fc.bias'));
     return { logits, features };
   }

@@ -8,6 +8,7 @@ import type { ConvActivation } from '../engine/ops/conv-kernels.ts';
 import { add, prelu } from '../engine/ops/elementwise.ts';
 import { globalAvgPool, pixelShuffle, reshape } from '../engine/ops/layout.ts';
 import { Module, batchNormSpecs, constant, fanInUniform, parameter, type TensorSpec } from './module.ts';
+import { runLayers, type Layer } from './layer-sequence.ts';
 import { convBatchNorm, foldsForInference, type ConvLayer } from './batchnorm-layer.ts';
 
 export interface SrganConfig {
@@ -86,17 +87,16 @@ export class SrGenerator extends Module {
   /** lr: [N, 1, h, w] in [-1, 1] -> [N, 1, 4h, 4w] in [-1, 1]. */
   forward(lr: Tensor, training: boolean): Tensor {
     const inference = foldsForInference(lr.engine, training);
-    const head = this.convPrelu('head', lr, 4, this.tensor('head_act.weight'), 1, inference);
-    let h = head;
-    for (let i = 0; i < this.config.residualBlocks; i++) {
-      let r = convBatchNorm(this, `res.${i}.bn1`, h, this.layer(`res.${i}.conv1`, 1), training, { prelu: this.tensor(`res.${i}.act.weight`) });
-      r = convBatchNorm(this, `res.${i}.bn2`, r, this.layer(`res.${i}.conv2`, 1), training);
-      h = add(h, r);
-    }
-    h = add(head, convBatchNorm(this, 'trunk.bn', h, this.layer('trunk.conv', 1), training));
-    for (let j = 0; j < this.config.upsampleBlocks; j++) h = this.convPrelu(`up.${j}.conv`, h, 1, this.tensor(`up.${j}.act.weight`), 2, inference);
+    const head: Layer = (x) => this.convPrelu('head', x, 4, this.tensor('head_act.weight'), 1, inference);
+    const residualBlocks = Array.from({ length: this.config.residualBlocks }, (_, i): Layer => (h) => {
+      const r = convBatchNorm(this, `res.${i}.bn1`, h, this.layer(`res.${i}.conv1`, 1), training, { prelu: this.tensor(`res.${i}.act.weight`) });
+      return add(h, convBatchNorm(this, `res.${i}.bn2`, r, this.layer(`res.${i}.conv2`, 1), training));
+    });
+    const trunk: Layer = (headOut) => add(headOut, convBatchNorm(this, 'trunk.bn', runLayers(headOut, residualBlocks), this.layer('trunk.conv', 1), training));
+    const upsample = Array.from({ length: this.config.upsampleBlocks }, (_, j): Layer => (h) => this.convPrelu(`up.${j}.conv`, h, 1, this.tensor(`up.${j}.act.weight`), 2, inference));
     // tanh applied by the conv as it stores the image.
-    return this.conv('tail', h, 4, 'tanh');
+    const tail: Layer = (h) => this.conv('tail', h, 4, 'tanh');
+    return runLayers(lr, [head, trunk, ...upsample, tail]);
   }
 }
 
@@ -107,21 +107,18 @@ export class SrDiscriminator extends Module {
 
   /** images: [N, 1, H, W] (any size) -> logits [N]. */
   forward(images: Tensor, training: boolean): Tensor {
-    let h = images;
-    this.config.discriminatorChannels.forEach((_, k) => {
+    const features: Layer[] = this.config.discriminatorChannels.map((_, k) => (h) => {
       const weight = this.tensor(`features.${k}.conv.weight`);
       const stride = k % 2 === 0 ? 1 : 2;
-      if (k === 0) {
-        // The first conv has no BatchNorm: its LeakyReLU goes into the conv's stores.
-        h = conv2d(h, weight, this.tensor('features.0.conv.bias'), { stride, padding: 1, activation: { leakyRelu: this.config.slope } });
-        return;
-      }
-      h = convBatchNorm(this, `features.${k}.bn`, h, { weight, bias: null, stride, padding: 1 }, training, { leakyRelu: this.config.slope });
+      // The first conv has no BatchNorm: its LeakyReLU goes into the conv's stores.
+      if (k === 0) return conv2d(h, weight, this.tensor('features.0.conv.bias'), { stride, padding: 1, activation: { leakyRelu: this.config.slope } });
+      return convBatchNorm(this, `features.${k}.bn`, h, { weight, bias: null, stride, padding: 1 }, training, { leakyRelu: this.config.slope });
     });
-    h = globalAvgPool(h);
     const fused = { stride: 1, padding: 0, activation: { leakyRelu: this.config.slope } };
-    h = conv2d(h, this.tensor('head.fc1.weight'), this.tensor('head.fc1.bias'), fused);
-    const logits = conv2d(h, this.tensor('head.fc2.weight'), this.tensor('head.fc2.bias'), { stride: 1, padding: 0 });
-    return reshape(logits, [images.shape[0]]);
+    const head: Layer = (h) => {
+      const hidden = conv2d(globalAvgPool(h), this.tensor('head.fc1.weight'), this.tensor('head.fc1.bias'), fused);
+      return conv2d(hidden, this.tensor('head.fc2.weight'), this.tensor('head.fc2.bias'), { stride: 1, padding: 0 });
+    };
+    return reshape(runLayers(images, [...features, head]), [images.shape[0]]);
   }
 }

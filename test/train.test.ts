@@ -3,7 +3,7 @@
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTraining } from '../pipeline/train/loop.ts';
@@ -25,6 +25,24 @@ async function options(model: 'cgan' | 'srgan', out: string, steps: number): Pro
 const losses = (run: string) => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => {
   const { images_per_second: _speed, live_bytes: _live, peak_bytes: _peak, ...rest } = JSON.parse(line);
   return rest;
+});
+
+test('--saved-activations f16: the run stays within its plan, records the setting, and its losses stay near f32\'s', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'xraygen-train-f16-'));
+  const runs = { f32: join(root, 'f32'), f16: join(root, 'f16') };
+  for (const mode of ['f32', 'f16'] as const) {
+    const result = await runTraining({ ...(await options('cgan', runs[mode], 3)), savedActivations: mode });
+    assert.ok(result.peakBytes <= result.plannedPeakBytes * 1.05, `${mode}: measured peak ${result.peakBytes} vs planned ${result.plannedPeakBytes}`);
+    assert.is(JSON.parse(readFileSync(join(runs[mode], 'config.json'), 'utf8')).savedActivations, mode);
+  }
+  const [f32, f16] = [losses(runs.f32), losses(runs.f16)];
+  f32.forEach((step, i) => {
+    for (const key of ['loss_d', 'loss_g']) {
+      const difference = Math.abs(f16[i][key] - step[key]);
+      assert.ok(difference < 1e-2 * Math.max(1, Math.abs(step[key])), `step ${i} ${key}: f16 ${f16[i][key]}, f32 ${step[key]}`);
+    }
+  });
+  rmSync(root, { recursive: true, force: true });
 });
 
 for (const model of ['cgan', 'srgan'] as const) {

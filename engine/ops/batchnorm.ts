@@ -3,6 +3,7 @@
 
 import { kernel } from '../kernel.ts';
 import { record } from '../autograd.ts';
+import { saveActivation, withActivation } from './half-storage.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { ELEMENTWISE_WORKGROUP, linearGrid, MAX_WORKGROUPS_PER_DIMENSION, workgroupSizeFor } from './grid.ts';
@@ -188,7 +189,8 @@ function normalizeRecorded(
   });
 
   const inputs = preluWeight ? [x, weight, bias, preluWeight] : [x, weight, bias];
-  const result = record(out, inputs, op, (dy) => {
+  const savedX = saveActivation(x, inputs);
+  const result = record(out, inputs, op, (dy) => withActivation(savedX, (savedInput) => {
     // One slot per part and channel; several parts are added below.
     const slots = [params.parts * channels];
     let gradBias = engine.empty(slots, 'f32', 'batchNorm.gradBias');
@@ -197,7 +199,7 @@ function normalizeRecorded(
     const slopePartials = slope ? engine.empty(slots, 'f32', 'batchNorm.slopePartials') : null;
     const activationBuffers: Record<string, Tensor> = slope ? { weight, bias, act_slope: slope, act_slope_partial: slopePartials! } : {};
     engine.run(pass.reduce, {
-      buffers: { ...elementBuffers({ x, dy }), saved_stats: stats, grad_weight: gradWeight, grad_bias: gradBias, ...activationBuffers },
+      buffers: { ...elementBuffers({ x: savedInput, dy }), saved_stats: stats, grad_weight: gradWeight, grad_bias: gradBias, ...activationBuffers },
       params, workgroups: [channels, params.parts], label: `${label} backward sums`, bytes: 2 * x.byteLength,
     });
     if (params.parts > 1) {
@@ -213,7 +215,7 @@ function normalizeRecorded(
     if (x.requiresGrad) {
       dx = engine.empty(x.shape, 'f32', 'batchNorm.dx');
       engine.run(pass.input, {
-        buffers: { ...elementBuffers({ x, dy, out: dx }), saved_stats: stats, weight, bias, ...withSlope, sum_dy: gradBias, sum_dy_xhat: gradWeight },
+        buffers: { ...elementBuffers({ x: savedInput, dy, out: dx }), saved_stats: stats, weight, bias, ...withSlope, sum_dy: gradBias, sum_dy_xhat: gradWeight },
         params, workgroups: elementwise.workgroups, overrides: elementwise.overrides, label: `${label} backward input`, bytes: 3 * x.byteLength,
       });
     }
@@ -223,8 +225,9 @@ function normalizeRecorded(
     if (!bias.requiresGrad) gradBias.dispose();
     const grads = [dx, weight.requiresGrad ? gradWeight : null, bias.requiresGrad ? gradBias : null];
     return preluWeight ? [...grads, gradSlope] : grads;
-  }, slope ? [x, weight, bias, stats, slope] : [x, weight, bias, stats]);
-  // The tape retained stats (and the slope) if it recorded; otherwise this frees them.
+  }), slope ? [savedX.stored, weight, bias, stats, slope] : [savedX.stored, weight, bias, stats]);
+  // The tape retained stats (and the slope, and x's f16 copy) if it recorded; otherwise this frees them.
+  savedX.release();
   stats.dispose();
   if (slope && !preluWeight) slope.dispose();
   return result;

@@ -10,6 +10,7 @@ import { leakyReluGradient, tanhGradient } from './elementwise.ts';
 import { gatherVariant, weightGradVariant } from './conv-autotune.ts';
 import { reduceOuterInner } from './reduce.ts';
 import { concatChannels } from './layout.ts';
+import { keepInF32, saveActivation, withActivation } from './half-storage.ts';
 
 export interface Conv2dOptions {
   stride?: number;
@@ -89,12 +90,16 @@ function recordConv(
   if (activation === 'none') return record(out, inputs, name, grads, saved);
   // Never recorded (checkActivation refuses it where a gradient would be).
   if (typeof activation === 'object' && 'prelu' in activation) return out;
-  return record(out, inputs, `${name}+${activation === 'tanh' ? 'tanh' : 'leakyRelu'}`, (dy) => {
-    const dz = activationGradient(activation, out, dy);
-    const result = grads(dz);
+  // tanh's gradient 1 - y^2 loses its digits near saturation if y is kept in f16; LeakyReLU's needs only y's sign.
+  const savedOut = activation === 'tanh' ? keepInF32(out) : saveActivation(out, inputs);
+  const result = record(out, inputs, `${name}+${activation === 'tanh' ? 'tanh' : 'leakyRelu'}`, (dy) => {
+    const dz = withActivation(savedOut, (y) => activationGradient(activation, y, dy));
+    const gradients = grads(dz);
     dz.dispose();
-    return result;
-  }, [...saved, out]);
+    return gradients;
+  }, [...saved, savedOut.stored]);
+  savedOut.release();
+  return result;
 }
 
 function weightGradient(gradient: Tensor, input: Tensor, kernelHeight: number, kernelWidth: number, stride: number, padding: number): Tensor {
@@ -124,11 +129,15 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, { stride 
     batch, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, kernelHeight, kernelWidth, stride, padding, transposed: false,
   }, activation);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return recordConv(out, inputs, 'conv2d', activation, [x, weight], (dy) => [
+  // x is read only by the weight gradient: kept only when the weight takes one (a frozen model's forward keeps none).
+  const savedX = weight.requiresGrad ? saveActivation(x, inputs) : null;
+  const result = recordConv(out, inputs, 'conv2d', activation, savedX ? [savedX.stored, weight] : [weight], (dy) => [
     x.requiresGrad ? conv2dGradInput(dy, weight, x.shape, { stride, padding }) : null,
-    weight.requiresGrad ? conv2dGradWeight(dy, x, weight.shape, { stride, padding }) : null,
+    savedX ? withActivation(savedX, (input) => conv2dGradWeight(dy, input, weight.shape, { stride, padding })) : null,
     bias?.requiresGrad ? biasGradient(dy) : null,
   ]);
+  savedX?.release();
+  return result;
 }
 
 /** conv2d's dx [N, Cin, H, W]: a convTranspose2d of dy with the same weight, cut to x's size. */
@@ -163,11 +172,15 @@ export function convTranspose2d(
     batch, inChannels, inHeight, inWidth, outChannels, outHeight, outWidth, kernelHeight, kernelWidth, stride, padding, transposed: true,
   }, activation);
   const inputs = bias ? [x, weight, bias] : [x, weight];
-  return recordConv(out, inputs, 'convTranspose2d', activation, [x, weight], (dy) => [
+  // x is read only by the weight gradient: kept only when the weight takes one (a frozen model's forward keeps none).
+  const savedX = weight.requiresGrad ? saveActivation(x, inputs) : null;
+  const result = recordConv(out, inputs, 'convTranspose2d', activation, savedX ? [savedX.stored, weight] : [weight], (dy) => [
     x.requiresGrad ? convTranspose2dGradInput(dy, weight, x.shape, { stride, padding }) : null,
-    weight.requiresGrad ? convTranspose2dGradWeight(dy, x, weight.shape, { stride, padding }) : null,
+    savedX ? withActivation(savedX, (input) => convTranspose2dGradWeight(dy, input, weight.shape, { stride, padding })) : null,
     bias?.requiresGrad ? biasGradient(dy) : null,
   ]);
+  savedX?.release();
+  return result;
 }
 
 /** convTranspose2d's dx [N, Cin, H, W]: a conv2d of dy with the weight read as [Cout' = Cin, Cin' = Cout, kH, kW]. */

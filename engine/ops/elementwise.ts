@@ -7,6 +7,7 @@ import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid } from './grid.ts';
 import { preluWeightGradient, sumToShape } from './reduce.ts';
+import { saveActivation, withActivation } from './half-storage.ts';
 
 const kernels = {
   add: kernel('elementwise', 'add'),
@@ -126,7 +127,10 @@ export function full(like: { engine: Tensor['engine']; shape: readonly number[] 
 
 export function leakyRelu(x: Tensor, slope = 0.2): Tensor {
   const out = map(kernels.leakyRelu, x, { a: x }, slope, 0, 'leakyRelu');
-  return record(out, [x], 'leakyRelu', (dy) => [leakyReluGradient(x, dy, slope)], [x]);
+  const savedX = saveActivation(x, [x]);
+  const result = record(out, [x], 'leakyRelu', (dy) => [withActivation(savedX, (input) => leakyReluGradient(input, dy, slope))], [savedX.stored]);
+  savedX.release();
+  return result;
 }
 
 /**
@@ -141,19 +145,22 @@ export function leakyReluGradient(x: Tensor, dy: Tensor, slope: number): Tensor 
 export function prelu(x: Tensor, weight: Tensor): Tensor {
   if (weight.size !== 1) throw new Error(`prelu: weight must have one element, got ${shapeString(weight.shape)}`);
   const out = map(kernels.prelu, x, { a: x, c: weight }, 0, 0, 'prelu');
-  return record(out, [x, weight], 'prelu', (dy) => {
-    const dx = x.requiresGrad ? map(kernels.preluBackward, x, { a: x, b: dy, c: weight }, 0, 0, 'preluBackward') : null;
+  const savedX = saveActivation(x, [x, weight]);
+  const result = record(out, [x, weight], 'prelu', (dy) => withActivation(savedX, (input) => {
+    const dx = x.requiresGrad ? map(kernels.preluBackward, input, { a: input, b: dy, c: weight }, 0, 0, 'preluBackward') : null;
     let dw: Tensor | null = null;
     if (weight.requiresGrad) {
-      dw = preluWeightGradient(x, dy);
+      dw = preluWeightGradient(input, dy);
       if (!dw) {
-        const terms = map(kernels.preluWeightTerms, x, { a: x, b: dy }, 0, 0, 'preluWeightTerms');
+        const terms = map(kernels.preluWeightTerms, input, { a: input, b: dy }, 0, 0, 'preluWeightTerms');
         dw = sumToShape(terms, [1]);
         terms.dispose();
       }
     }
     return [dx, dw];
-  }, [x, weight]);
+  }), [savedX.stored, weight]);
+  savedX.release();
+  return result;
 }
 
 export function tanh(x: Tensor): Tensor {

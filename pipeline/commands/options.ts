@@ -1,6 +1,7 @@
-// Parsing helpers for the data commands' flags: integers with ranges, reported as UsageError (exit 2).
+// Parsing helpers for the commands' flags (integers with ranges, enumerations), reported as UsageError (exit 2).
 
 import { UsageError } from '../../engine/errors.ts';
+import type { SavedActivationStorage } from '../../engine/runtime.ts';
 
 /** `value` as an integer >= `minimum` (decimal digits only: no '1e3', no '2.0'), or null. */
 export function integerAtLeast(value: string, minimum: number): number | null {
@@ -14,4 +15,10 @@ export function parseIntegerOption(flag: string, minimum: number): (value: strin
     if (parsed === null) throw new UsageError(`${flag} must be an integer >= ${minimum}, got '${value}'`);
     return parsed;
   };
+}
+
+/** `--saved-activations`: how training keeps activations for backward. */
+export function parseSavedActivations(value: string): SavedActivationStorage {
+  if (value !== 'f32' && value !== 'f16') throw new UsageError(`--saved-activations must be 'f32' or 'f16', got '${value}'`);
+  return value;
 }

@@ -4,7 +4,7 @@
 
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { Engine } from '../../engine/runtime.ts';
+import { Engine, type SavedActivationStorage } from '../../engine/runtime.ts';
 import { UsageError } from '../../engine/errors.ts';
 import { Profiler, profileSteps } from '../../engine/profile/profiler.ts';
 import { formatTable, kernelTable, summarize, type GroupBy, type KernelRow, type ProfileSummary } from '../../engine/profile/table.ts';
@@ -14,7 +14,7 @@ import { SrGenerator, srganConfigs, srGeneratorSpecs, type SrganConfig } from '.
 import { createTrainer, defaults, type TrainOptions } from '../train/setup.ts';
 import { generateImages } from '../generate/sample.ts';
 import { configFor, readWeights } from '../generate/weights.ts';
-import { parseIntegerOption } from './options.ts';
+import { parseIntegerOption, parseSavedActivations } from './options.ts';
 import { defaultTuningPath, finishAutotune, startAutotune, tuningPathFlag } from '../conv-tuning-file.ts';
 
 export const workloads = ['train-cgan', 'train-srgan', 'generate'] as const;
@@ -39,6 +39,8 @@ export interface ProfileOptions {
   disableFeatures?: string[];
   /** Conv autotuning first: the tuning file to read and extend (pipeline/conv-tuning-file.ts). */
   autotune?: string;
+  /** Training workloads: how the tape keeps activations (default 'f32'). */
+  savedActivations?: SavedActivationStorage;
 }
 
 export interface ProfileReport {
@@ -58,7 +60,6 @@ function presetOf<C>(presets: Record<string, C>, name: string): C {
   return config;
 }
 
-/** A training step on a synthetic batch (also bench/kernels.ts's steps section). */
 /** Training options for steps on synthetic batches: no data, no run folder, no budget. */
 export function syntheticTrainOptions(model: 'cgan' | 'srgan', config: string, batch: number, seed: number, fullImage: boolean): TrainOptions {
   return {
@@ -69,10 +70,11 @@ export function syntheticTrainOptions(model: 'cgan' | 'srgan', config: string, b
   };
 }
 
+/** A training step on a synthetic batch (also bench/kernels.ts's steps section). */
 export function trainingWorkload(engine: Engine, options: ProfileOptions): StepRunner {
   const model = options.workload === 'train-cgan' ? 'cgan' : 'srgan';
   const batch = options.batch ?? defaults[model].batch;
-  const trainOptions = syntheticTrainOptions(model, options.config, batch, options.seed, options.fullImage);
+  const trainOptions = { ...syntheticTrainOptions(model, options.config, batch, options.seed, options.fullImage), savedActivations: options.savedActivations };
   const trainer = createTrainer(engine, trainOptions, null, options.steps + 1);
   const data = trainer.syntheticBatch(batch);
   return {
@@ -152,6 +154,7 @@ interface ProfileFlags {
   sr: boolean;
   fullImage?: boolean;
   autotune?: string | boolean;
+  savedActivations: SavedActivationStorage;
 }
 
 export function register(program: Command): void {
@@ -171,13 +174,14 @@ export function register(program: Command): void {
     .option('--no-sr', 'generate: leave out the SRGAN x4 pass')
     .option('--full-image', 'train-srgan: whole 512/128 images instead of 96/24 crops')
     .option('--autotune [file]', `tune the conv kernel variants of the workload's shapes first (cached in FILE, default ${defaultTuningPath()})`)
+    .option('--saved-activations <f32|f16>', 'train-*: how activations are kept for backward', parseSavedActivations, 'f32')
     .action(async (workload: string, flags: ProfileFlags) => {
       if (!(workloads as readonly string[]).includes(workload)) throw new UsageError(`workload must be one of ${workloads.join(', ')}, got '${workload}'`);
       if (flags.by !== 'kernel' && flags.by !== 'label') throw new UsageError(`--by must be kernel or label, got '${flags.by}'`);
       const report = await runProfile({
         workload: workload as Workload, config: flags.config, steps: flags.steps, batch: flags.batch, seed: flags.seed, timestamps: flags.timestamps,
         groupBy: flags.by, weights: flags.weights, srWeights: flags.srWeights, sr: flags.sr, fullImage: flags.fullImage ?? false,
-        autotune: tuningPathFlag(flags.autotune),
+        autotune: tuningPathFlag(flags.autotune), savedActivations: flags.savedActivations,
       });
       console.log(report.table);
       if (flags.trace) {

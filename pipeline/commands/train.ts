@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { UsageError } from '../../engine/errors.ts';
 import { parseBytes } from '../../engine/memory.ts';
 import type { AdapterKind } from '../../engine/device.ts';
+import type { SavedActivationStorage } from '../../engine/runtime.ts';
 import { planMemory, runTraining, type StopFlag } from '../train/loop.ts';
 import type { TrainOptions } from '../train/setup.ts';
-import { parseIntegerOption } from './options.ts';
+import { parseIntegerOption, parseSavedActivations } from './options.ts';
 import { defaultTuningPath, tuningPathFlag } from '../conv-tuning-file.ts';
 import { registerTrainClassifier } from './train-classifier.ts';
 
@@ -34,6 +35,7 @@ interface TrainFlags {
   autotune?: string | boolean;
   ema?: string;
   mismatch?: string;
+  savedActivations?: SavedActivationStorage;
 }
 
 function parseDecay(value: string): number {
@@ -82,7 +84,8 @@ export function register(program: Command): void {
       .option('--dry-run', 'print the planned peak GPU bytes as JSON and exit')
       .option('--plan-for <kind>', "plan memory for a 'cpu' (software) or 'gpu' adapter; weight-gradient launches, and so their buffers, are sized by kind (default: this machine's)")
       .option('--phantom-count <n>', 'images in the phantom set made for --data phantom', parseIntegerOption('--phantom-count', 30), 300)
-      .option('--autotune [file]', `time each conv shape's kernel variants once (after step 1) and keep the fastest; choices cached in FILE (default ${defaultTuningPath()})`);
+      .option('--autotune [file]', `time each conv shape's kernel variants once (after step 1) and keep the fastest; choices cached in FILE (default ${defaultTuningPath()})`)
+      .option('--saved-activations <f32|f16>', "how activations are kept for backward: 'f16' halves their bytes (0.8-0.9x the planned peak of the paper models), the arithmetic stays f32", parseSavedActivations, 'f32');
     if (model === 'cgan') {
       command.option('--mismatch <weight>', 'also train D to call real images with a wrong label fake, with this loss weight (e.g. 1); default none, as in the paper');
       command.option('--ema <decay>', 'keep an exponential moving average of the generator weights (e.g. 0.999) for samples and weights.safetensors; default none, as in the paper');
@@ -116,6 +119,7 @@ export function register(program: Command): void {
         microBatch: flags.microBatch,
         phantomCount: flags.phantomCount,
         autotune: tuningPathFlag(flags.autotune),
+        savedActivations: flags.savedActivations,
         ema: flags.ema === undefined ? undefined : parseDecay(flags.ema),
         mismatch: flags.mismatch === undefined ? undefined : parseMismatchWeight(flags.mismatch),
         log: (line) => console.log(line),

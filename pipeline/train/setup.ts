@@ -3,7 +3,7 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Engine } from '../../engine/runtime.ts';
+import type { Engine, SavedActivationStorage } from '../../engine/runtime.ts';
 import type { AdapterKind } from '../../engine/device.ts';
 import { UsageError, BadInputFileError } from '../../engine/errors.ts';
 import { cganConfigs, type CganConfig } from '../../models/cgan.ts';
@@ -49,6 +49,8 @@ export interface TrainOptions {
   plannedFor?: AdapterKind;
   /** Conv autotuning: the tuning file to read and extend (pipeline/conv-tuning-file.ts). */
   autotune?: string;
+  /** How the tape keeps activations for backward ('f16': half the bytes; default 'f32'). */
+  savedActivations?: SavedActivationStorage;
   log: (line: string) => void;
   plain?: boolean;
 }
@@ -111,6 +113,8 @@ export function hrCropOf(options: Pick<TrainOptions, 'fullImage'>): number {
 
 export function createTrainer(engine: Engine, options: TrainOptions, cache: ImageCache | null, totalSteps: number): GanTrainer {
   const base = defaults[options.model];
+  // Set here, where every training run, memory plan and profile makes its trainer.
+  engine.savedActivations = options.savedActivations ?? 'f32';
   if (options.model === 'cgan') {
     return new CganTrainer(engine, { config: modelConfig(options) as CganConfig, seed: options.seed, lr: options.lr ?? base.lr, betas: base.betas, ema: options.ema ?? 0, mismatch: options.mismatch ?? 0 });
   }
