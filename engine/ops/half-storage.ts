@@ -62,6 +62,9 @@ export interface SavedActivation {
   release(): void;
 }
 
+/** Below this an f16 copy saves too little to pay for its two passes. */
+const MIN_HALF_ELEMENTS = 4096;
+
 // One f16 copy per activation, shared by every op that keeps it (a LeakyReLU'd conv output is kept
 // by that conv and by the next one); the copy lives while some tape node holds it.
 const halfCopies = new WeakMap<Tensor, Tensor>();
@@ -86,9 +89,6 @@ export function saveActivation(x: Tensor, inputs: Array<Tensor | null>): SavedAc
 export function keepInF32(x: Tensor): SavedActivation {
   return { stored: x, read: () => x.engine.view(x, x.shape), release: () => {} };
 }
-
-/** Below this an f16 copy saves too little to pay for its two passes. */
-const MIN_HALF_ELEMENTS = 4096;
 
 /** `fn(x in f32)`, disposing the unpacked copy afterwards. */
 export function withActivation<T>(saved: SavedActivation, fn: (x: Tensor) => T): T {
