@@ -9,7 +9,8 @@
 #                                 (TF.js on the same adapter, PyTorch on CUDA, full training steps),
 #                                 a profile of the CGAN training step, the test suite and bench/generate.ts, into OUT;
 #                                 STAGES (e.g. agreement,kernels,profile) runs only those, to save device time;
-#                                 `buffers` (only when named): an A/B of the gathers' double-buffered workgroup memory
+#                                 `buffers` (only when named): an A/B of the gathers' double-buffered workgroup memory;
+#                                 `saved` (only when named): bench/saved-activations.ts, f32 against f16 kept activations
 #   bash bench/gpu.sh with CMD...  there: unpacks .device/, then runs CMD (e.g. a training run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -96,6 +97,8 @@ run_all() {
   # Not by default: tiles with one copy of workgroup memory (B) against the default (A), kernel times.
   stage buffers 120 "${tsx[@]}" bench/kernels.ts --autotune --compare tileBuffers=1 --repeats 20
   stage profile 60 "${tsx[@]}" pipeline/cli.ts profile train-cgan --steps 3 --autotune --trace "$out/trace-cgan.json"
+  # Not by default: the training steps with activations kept in f32 and in f16 (what the packing costs on a GPU).
+  stage saved 90 "${tsx[@]}" bench/saved-activations.ts --rounds 4
   stage tests 90 "${tsx[@]}" node_modules/uvu/bin.js test '\.test\.ts$'
   # (Its figures are in generate.log: at most 8 files come back.)
   stage generate 60 "${tsx[@]}" bench/generate.ts
