@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { testEngine } from './helpers/engine.ts';
 import { mulberry32, randn, randUniform } from './helpers/random.ts';
+import { exactHalfValues, halfBits, halfOfWords, halfUlp, isHalf } from './helpers/half.ts';
 import { packHalf, unpackHalf } from '../engine/ops/half-storage.ts';
 import { conv2d, convTranspose2d } from '../engine/ops/conv.ts';
 import { batchNorm2d, batchNormActivation } from '../engine/ops/batchnorm.ts';
@@ -20,24 +21,6 @@ import type { Tensor } from '../engine/tensor.ts';
 import { runLayers } from '../models/layer-sequence.ts';
 import { plannedPeakBytes } from '../pipeline/train/memory-plan.ts';
 import { syntheticTrainOptions } from '../pipeline/commands/profile.ts';
-
-/** f16's spacing at |value| (its subnormal spacing below 2^-14). */
-function halfUlp(value: number): number {
-  return 2 ** (Math.max(Math.floor(Math.log2(Math.abs(value) || 2 ** -24)), -14) - 10);
-}
-
-function isHalf(value: number): boolean {
-  return Number.isInteger(value / halfUlp(value)) && Math.abs(value) <= 65504;
-}
-
-/** The IEEE binary16 bits of a value that f16 holds exactly. */
-function halfBits(value: number): number {
-  const sign = value < 0 || Object.is(value, -0) ? 0x8000 : 0;
-  const magnitude = Math.abs(value);
-  if (magnitude < 2 ** -14) return sign | Math.round(magnitude / 2 ** -24);
-  const exponent = Math.floor(Math.log2(magnitude));
-  return sign | ((exponent + 15) << 10) | Math.round((magnitude / 2 ** exponent - 1) * 1024);
-}
 
 async function roundTrip(engine: Engine, values: Float32Array): Promise<{ words: Uint32Array; back: Float32Array }> {
   const x = engine.fromArray(values, [values.length]);
@@ -53,16 +36,10 @@ test('packHalf / unpackHalf: values f16 holds come back exactly, in IEEE order t
   const rng = mulberry32(11);
   // Sizes for the per-word kernels (odd, even) and the vec4 ones, values across f16's range.
   for (const size of [1, 3, 6, 8, 4099, 4100]) {
-    const exact = Float32Array.from({ length: size }, (_, i) => {
-      const pick = [1, -2.5, 0.333251953125, 65504, -65504, 2 ** -14, -(2 ** -24), 3 * 2 ** -20, 0, 1026];
-      return i < pick.length ? pick[i] : Math.round(randn(1, rng)[0] * 256) / 64;
-    });
+    const exact = exactHalfValues(size, () => randn(1, rng)[0]);
     const { words, back } = await roundTrip(engine, exact);
     assert.equal(Array.from(back), Array.from(exact), `size ${size}: exact values`);
-    for (let i = 0; i < size; i++) {
-      const half = (words[i >> 1] >>> (16 * (i & 1))) & 0xffff;
-      assert.is(half, halfBits(exact[i]), `size ${size}: bits of element ${i} (${exact[i]})`);
-    }
+    for (let i = 0; i < size; i++) assert.is(halfOfWords(words, i), halfBits(exact[i]), `size ${size}: bits of element ${i} (${exact[i]})`);
     if (size % 2 === 1) assert.is(words[size >> 1] >>> 16, 0, `size ${size}: the last word's unused half`);
 
     const scales = randUniform(size, rng, -12, 12);

@@ -1,4 +1,4 @@
-// A subset of the kernel unit tests (conv2d, convTranspose2d, batchNorm2d, Adam) that runs the same
+// A subset of the kernel unit tests (conv2d, convTranspose2d, batchNorm2d, Adam, f16 packing) that runs the same
 // way in Node and in a browser: each case checks forward and gradients against the float64
 // reference with the shared `checkOp`, then returns its raw outputs so that the runner can also
 // compare the browser's numbers with Node's. Browser-safe: no Node imports.
@@ -11,10 +11,12 @@ import { conv2d, convTranspose2d } from '../../engine/ops/conv.ts';
 import { mul } from '../../engine/ops/elementwise.ts';
 import { sum } from '../../engine/ops/reduce.ts';
 import { Adam } from '../../engine/optim/adam.ts';
+import { packHalf, unpackHalf } from '../../engine/ops/half-storage.ts';
 import { ParameterGroup } from '../../engine/parameters.ts';
 import { assertClose } from '../helpers/finite-diff.ts';
 import { checkOp, type OpCheck } from '../helpers/gpu-check.ts';
 import { mulberry32, randn, randUniform } from '../helpers/random.ts';
+import { exactHalfValues, halfBits, halfOfWords } from '../helpers/half.ts';
 import * as ref from '../helpers/reference.ts';
 import type { Shape4 } from '../helpers/reference.ts';
 
@@ -139,6 +141,26 @@ const checks: OpCheck[] = [
   batchNormCheck([2, 3, 17, 19], false),
 ];
 
+/** f16 kept activations: values f16 holds pack to their binary16 bits and come back exactly; returns them unpacked. */
+async function halfStorageCase(engine: Engine): Promise<number[][]> {
+  const rng = mulberry32(13);
+  const results: number[][] = [];
+  for (const size of [7, 4100]) {
+    const exact = exactHalfValues(size, () => randn(1, rng)[0]!);
+    const x = engine.fromArray(exact, [size], 'f32', 'half.x');
+    const packed = packHalf(x);
+    const unpacked = unpackHalf(packed, x.shape);
+    const [words, back] = await engine.read([packed, unpacked]);
+    for (const t of [x, packed, unpacked]) t.dispose();
+    for (let i = 0; i < size; i++) {
+      if (halfOfWords(words as Uint32Array, i) !== halfBits(exact[i]!)) throw new Error(`size ${size}: element ${i} (${exact[i]}) packed as ${halfOfWords(words as Uint32Array, i)}`);
+      if (back![i] !== exact[i]) throw new Error(`size ${size}: element ${i} (${exact[i]}) came back as ${back![i]}`);
+    }
+    results.push(Array.from(back!));
+  }
+  return results;
+}
+
 /** Runs every case; a failing case is reported, not thrown, so one run shows them all. */
 export async function runKernelSuite(engine: Engine): Promise<KernelCaseResult[]> {
   const results: KernelCaseResult[] = [];
@@ -157,5 +179,6 @@ export async function runKernelSuite(engine: Engine): Promise<KernelCaseResult[]
     });
   }
   await attempt('Adam 6 steps on a 3-tensor group', () => adamCase(engine));
+  await attempt('packHalf / unpackHalf (f16 kept activations)', () => halfStorageCase(engine));
   return results;
 }
