@@ -39,6 +39,12 @@ export type SavedActivationStorage = 'f32' | 'f16';
 
 const SUBMIT_EVERY_ON_GPU = 64;
 
+/**
+ * The subgroups a dry run assumes of the adapter kind it plans for (lavapipe's 8 lanes, NVIDIA's 32), so
+ * that it picks the kernels, and so plans the temporary buffers, that such a device's run does.
+ */
+const DRY_RUN_SUBGROUP_SIZE: Record<AdapterKind, number> = { cpu: 8, gpu: 32 };
+
 export interface DispatchArgs {
   /** Storage buffers by their WGSL names. */
   buffers: Record<string, Tensor>;
@@ -169,12 +175,12 @@ export class Engine {
 
   /** The smallest subgroup size kernels can rely on; 0 when subgroups are unavailable. */
   get subgroupMinSize(): number {
-    return this.gpu?.subgroupMinSize ?? 0;
+    return this.gpu ? this.gpu.subgroupMinSize : DRY_RUN_SUBGROUP_SIZE[this.adapterKind];
   }
 
   /** The largest subgroup the adapter may run (NVIDIA 32, lavapipe 8); 0 when subgroups are unavailable. */
   get subgroupMaxSize(): number {
-    return this.gpu?.subgroupMaxSize ?? 0;
+    return this.gpu ? this.gpu.subgroupMaxSize : DRY_RUN_SUBGROUP_SIZE[this.adapterKind];
   }
 
   /** What the kernels' launches are sized for: the adapter's kind unless overridden (a dry run: 'gpu'). */

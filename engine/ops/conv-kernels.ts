@@ -274,9 +274,9 @@ export function gatherCandidates(engine: Engine, g: GatherGeometry): GatherVaria
     if (v === 'subgroup32') return g.outChannels >= 32 && strip && subgroups;
     return channelsOf(v) <= useful && (!v.startsWith('subgroup') || (strip && subgroups)) && (!v.startsWith('strip') || strip);
   });
-  // On a CPU adapter a Winograd gather first where it pays (winogradK3F4ByDefault, winogradByDefault); in
-  // a dry run (no subgroups) too, so that it plans the buffers a lavapipe run allocates.
-  const cpuWinograd = engine.adapterKind === 'cpu' && (subgroups || engine.isDryRun);
+  // On a CPU adapter a Winograd gather first where it pays (winogradK3F4ByDefault, winogradByDefault); a dry
+  // run planning for one assumes its subgroups (Engine.subgroupMinSize), so it plans the same buffers.
+  const cpuWinograd = engine.adapterKind === 'cpu' && subgroups;
   const first = !cpuWinograd ? null : winogradK3F4ByDefault(g) ? 'winograd4' as const : winogradByDefault(g) ? 'winograd' as const : null;
   const ordered = first ? [first, ...blocked.filter((v) => v !== first)] : blocked;
   // The tiles come first where they have 16 channels to fill (see weightGradCandidates).
@@ -428,9 +428,8 @@ export function weightGradCandidates(engine: Engine, gradChannels: number, kerne
   const rows = rowsOrder.filter((v) => blocked.includes(v as WeightGradVariant)) as WeightGradVariant[];
   const others = blocked.filter((v) => !v.startsWith('rows'));
   const rowsOrdered = taps === 4 ? [...others, ...rows] : [...others.filter((v) => v === 'taps16'), ...rows, ...others.filter((v) => v !== 'taps16')];
-  // On a CPU adapter the Winograd weight gradient first where it pays (winogradWeightGradByDefault); in a
-  // dry run too, as the gathers' (gatherCandidates).
-  const winogradFirst = engine.adapterKind === 'cpu' && (subgroups || engine.isDryRun) && !!kernel
+  // On a CPU adapter the Winograd weight gradient first where it pays (winogradWeightGradByDefault).
+  const winogradFirst = engine.adapterKind === 'cpu' && subgroups && !!kernel
     && winogradWeightGradByDefault(winogradShape(gradChannels, kernel));
   const ordered = winogradFirst ? ['winograd' as const, ...rowsOrdered.filter((v) => v !== 'winograd')] : rowsOrdered;
   // On a GPU the tiles come first: the register-blocked kernels, sized for a CPU's few cores, ran an
@@ -761,9 +760,9 @@ export function weightGradChunks(rows: number, blocks: number, size: number, kin
 export function weightGradSwap(gradChannels: number, inChannels: number, kernelHeight: number, kernelWidth: number, stride: number, padding: number,
   inWidth: number): boolean {
   if (stride !== 1 || kernelHeight !== kernelWidth || padding > kernelHeight - 1 || gradChannels > 2 || inChannels <= 2) return false;
-  // main_taps' conditions on the swapped shape, from the shape alone, so that a dry-run engine (no
-  // subgroups) plans the same buffers; without subgroups the swapped problem still blocks over its
-  // many gradient channels (plain16) where the original could not.
+  // main_taps' conditions on the swapped shape, from the shape alone, so that an adapter without subgroups
+  // swaps too and plans the same buffers; there the swapped problem still blocks over its many gradient
+  // channels (plain16) where the original could not.
   const swapped = { height: kernelHeight, width: kernelWidth, inChannels: gradChannels };
   return tapsTeam(swapped) <= GATHER_WORKGROUP && inWidth % 4 === 0;
 }
