@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTraining } from '../pipeline/train/loop.ts';
+import { main } from '../pipeline/cli.ts';
 import type { TrainOptions } from '../pipeline/train/setup.ts';
 import { readSafetensorsFile } from '../engine/io/safetensors-node.ts';
 import { toFloat32 } from '../engine/io/safetensors.ts';
@@ -43,6 +44,22 @@ test('--saved-activations f16: the run stays within its plan, records the settin
     }
   });
   rmSync(root, { recursive: true, force: true });
+});
+
+test('train and profile refuse an unknown --saved-activations in one line (exit 2), before any work', async () => {
+  for (const args of [['train', 'cgan', '--data', '/nonexistent', '--dry-run'], ['profile', 'train-cgan']]) {
+    const errors: string[] = [];
+    const original = console.error;
+    console.error = (...parts: unknown[]) => errors.push(parts.join(' '));
+    try {
+      assert.is(await main([...args, '--saved-activations', 'bf16']), 2, args.join(' '));
+    } finally {
+      console.error = original;
+    }
+    assert.is(errors.length, 1);
+    assert.match(errors[0], /--saved-activations must be 'f32' or 'f16', got 'bf16'/);
+    assert.not.match(errors[0], /\n/);
+  }
 });
 
 for (const model of ['cgan', 'srgan'] as const) {
