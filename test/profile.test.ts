@@ -52,6 +52,8 @@ function assertTableSumsToSteps(report: ProfileReport): void {
   assert.is(rows.reduce((sum, row) => sum + row.calls, 0), summary.dispatchesPerStep * summary.steps);
   assert.ok(summary.kernelMs > 0);
   assert.match(report.table, /kernel\s+calls\s+total ms\s+mean us\s+share\s+GFLOP\/s\s+GB\/s/);
+  assert.match(report.table, /GPU memory \(buffer pool, warm-up included\): peak [\d.]+ [KMG]iB held, [\d.]+ [KMG]iB in live tensors/);
+  assert.ok(report.memory.peakHeldBytes >= report.memory.peakLiveBytes && report.memory.peakLiveBytes > 0, JSON.stringify(report.memory));
 }
 
 test('timestamp profile of a CGAN step: Chrome trace with kernel spans, table sums, one mapAsync per step', async () => {

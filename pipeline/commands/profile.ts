@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { Engine, type SavedActivationStorage } from '../../engine/runtime.ts';
 import { UsageError } from '../../engine/errors.ts';
+import { formatBytes } from '../../engine/memory.ts';
 import { Profiler, profileSteps } from '../../engine/profile/profiler.ts';
 import { formatTable, kernelTable, summarize, type GroupBy, type KernelRow, type ProfileSummary } from '../../engine/profile/table.ts';
 import { buildTrace, type ChromeTrace } from '../../engine/profile/trace.ts';
@@ -50,6 +51,8 @@ export interface ProfileReport {
   trace: ChromeTrace;
   /** mapAsync readbacks made by the profiler itself. */
   profilerReadbacks: number;
+  /** The buffer pool's high-water marks over the run (warm-up step included), in bytes. */
+  memory: { peakHeldBytes: number; peakLiveBytes: number };
 }
 
 export type StepRunner = { runStep: (index: number) => Promise<unknown>; dispose: () => void; description: string };
@@ -130,8 +133,10 @@ export async function runProfile(options: ProfileOptions): Promise<ProfileReport
       const rows = kernelTable(steps, options.groupBy);
       const summary = summarize(steps);
       const trace = buildTrace(steps, { workload: workload.description, adapter: engine.describe(), clock: profiler.clock, date: new Date().toISOString() });
-      const table = `${workload.description} on ${engine.describe()}\n${formatTable(rows, summary)}`;
-      return { rows, summary, table, trace, profilerReadbacks: profiler.readbacks };
+      const { peakHeldBytes, peakLiveBytes } = engine.memory();
+      const memoryLine = `GPU memory (buffer pool, warm-up included): peak ${formatBytes(peakHeldBytes)} held, ${formatBytes(peakLiveBytes)} in live tensors`;
+      const table = `${workload.description} on ${engine.describe()}\n${formatTable(rows, summary)}\n${memoryLine}`;
+      return { rows, summary, table, trace, profilerReadbacks: profiler.readbacks, memory: { peakHeldBytes, peakLiveBytes } };
     } finally {
       profiler.detach();
       workload.dispose();
