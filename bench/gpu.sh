@@ -11,6 +11,7 @@
 #                                 STAGES (e.g. agreement,kernels,profile) runs only those, to save device time;
 #                                 `buffers` (only when named): an A/B of the gathers' double-buffered workgroup memory;
 #                                 `saved` (only when named): bench/saved-activations.ts, f32 against f16 kept activations
+#                                 `budget` (only when named): bench/vram-budget.ts, steps with and without evictions
 #   bash bench/gpu.sh with CMD...  there: unpacks .device/, then runs CMD (e.g. a training run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -99,6 +100,8 @@ run_all() {
   stage profile 60 "${tsx[@]}" pipeline/cli.ts profile train-cgan --steps 3 --autotune --trace "$out/trace-cgan.json"
   # Not by default: the training steps with activations kept in f32 and in f16 (what the packing costs on a GPU).
   stage saved 90 "${tsx[@]}" bench/saved-activations.ts --rounds 4
+  # Not by default: the training steps in budgets that make the pool evict (what re-creating buffers costs on a GPU).
+  stage budget 90 "${tsx[@]}" bench/vram-budget.ts --rounds 4
   stage tests 90 "${tsx[@]}" node_modules/uvu/bin.js test '\.test\.ts$'
   # (Its figures are in generate.log: at most 8 files come back.)
   stage generate 60 "${tsx[@]}" bench/generate.ts

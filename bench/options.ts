@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from 'commander';
 import { convTuning, GATHER_VARIANTS, WEIGHT_GRAD_VARIANTS } from '../engine/ops/conv-kernels.ts';
 import { integerAtLeast } from '../pipeline/commands/options.ts';
+import { parseBytes } from '../engine/memory.ts';
 import { layers, passNames, type Layer, type PassName } from './conv-layers.ts';
 
 /** A conv shape named on a command line: OP:NxCxHxW:AxBxKHxKW:sSpP. */
@@ -45,6 +46,15 @@ export function wholeNumber(minimum: number): (value: string) => number {
     if (n === null) throw new InvalidArgumentError(`expected a whole number >= ${minimum}.`);
     return n;
   };
+}
+
+/** A byte size ("500MiB", "4GiB"), refused in commander's way. */
+export function byteSize(value: string): number {
+  try {
+    return parseBytes(value);
+  } catch (error) {
+    throw new InvalidArgumentError(`${(error as Error).message}.`);
+  }
 }
 
 export function oneOf<T extends string>(known: readonly T[]): (value: string) => T {

@@ -145,13 +145,13 @@ export class Engine {
     this.submitEvery = options.submitEvery ?? (gpu?.kind === 'gpu' ? SUBMIT_EVERY_ON_GPU : 0);
     this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
     this.maxWorkgroupStorageBytes = gpu?.device.limits.maxComputeWorkgroupStorageSize ?? 16 * 2 ** 10;
-    // A trim destroys pooled buffers: the work recorded so far goes first, and the bind groups that
-    // name those buffers go with them.
-    const onTrim = () => {
+    // Before the pool destroys buffers (a trim, or an eviction under the budget), the work recorded so
+    // far is submitted, and the bind groups that name those buffers go.
+    const beforeDestroy = (entries: readonly PooledBuffer[]) => {
       this.flush();
-      this.bindGroups.clear();
+      this.forgetBindGroups(new Set(entries.map((entry) => entry.id)));
     };
-    this.pool = new BufferPool(gpu?.device ?? null, { maxBytes: options.maxBytes, onTrim });
+    this.pool = new BufferPool(gpu?.device ?? null, { maxBytes: options.maxBytes, beforeDestroy });
     this.uniforms = new UniformArena(gpu?.device ?? null);
     this.staging = gpu ? new StagingBuffers(gpu.device) : null;
   }
@@ -362,7 +362,7 @@ export class Engine {
       const tensor = buffers[binding.name];
       return { binding: binding.binding, pooled: tensor.pooled, offset: tensor.byteOffset, size: Math.max(4, tensor.byteLength) };
     });
-    // Pool ids are never reused, and a trim (which destroys buffers) clears this cache.
+    // Pool ids are never reused, and the pool's destroying of buffers drops the groups naming them.
     let key = String(compiled.id);
     for (const r of resources) key += `|${r.pooled.id}:${r.offset}:${r.size}`;
     let bindGroup = this.bindGroups.get(key);
@@ -375,6 +375,14 @@ export class Engine {
       this.bindGroups.set(key, bindGroup);
     }
     return bindGroup;
+  }
+
+  /** Drops the cached bind groups that name any of these pool buffers (keys: `pipeline|id:offset:size|...`). */
+  private forgetBindGroups(poolIds: ReadonlySet<number>): void {
+    for (const key of this.bindGroups.keys()) {
+      const names = key.split('|').slice(1).some((resource) => poolIds.has(Number(resource.slice(0, resource.indexOf(':')))));
+      if (names) this.bindGroups.delete(key);
+    }
   }
 
   private commandEncoder(): GPUCommandEncoder {

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { InvalidArgumentError } from 'commander';
-import { layerList, passList, tuningChange, wholeNumber } from '../bench/options.ts';
+import { byteSize, layerList, passList, tuningChange, wholeNumber } from '../bench/options.ts';
 
 function refusal(parse: () => unknown): string {
   try {
@@ -20,6 +20,12 @@ test('whole numbers: at least the minimum, no fractions or text', () => {
   assert.is(wholeNumber(1)('20'), 20);
   assert.is(wholeNumber(0)('0'), 0);
   for (const bad of ['0', '2.5', 'x', '']) assert.match(refusal(() => wholeNumber(1)(bad)), 'whole number >= 1');
+});
+
+test('byte sizes: units from B to TiB, nothing else', () => {
+  assert.is(byteSize('500MiB'), 500 * 2 ** 20);
+  assert.is(byteSize('4G'), 4 * 2 ** 30);
+  for (const bad of ['lots', '', '5 parsecs']) assert.match(refusal(() => byteSize(bad)), 'not a byte size');
 });
 
 test('layer and pass lists: known names only, layers in bench order', () => {

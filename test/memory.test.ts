@@ -57,7 +57,7 @@ test('an over-budget allocation fails before creating anything, naming size, liv
   assert.is(engine.memory().created, before.created, 'nothing was created');
   big.dispose();
   // Freed buffers held by the pool are given back to make room before the budget is declared broken.
-  const reused = engine.empty([200_000], 'f32', 'fits-after-trim');
+  const reused = engine.empty([200_000], 'f32', 'fits-after-eviction');
   reused.dispose();
   engine.destroy();
 });
@@ -120,6 +120,29 @@ test('a repeated step reuses its bind groups: the pool settles at the end of eac
   for (let i = 0; i < 6; i++) assert.is(await step(), 21);
   assert.is(engine.cachedBindGroups, cached, 'no new bind groups once the step repeats');
   x.dispose();
+});
+
+test('over budget, the pool evicts the smallest free buffer that covers the excess, else the largest, and nothing more', () => {
+  const destroyed: number[][] = [];
+  const pool = new BufferPool(null, { maxBytes: 64 * 1024, beforeDestroy: (entries) => destroyed.push(entries.map((entry) => entry.size)) });
+  const sizes = [4096, 8192, 8192, 16384, 20480];
+  const buffers = sizes.map((size) => pool.acquire(size, 'b'));
+  buffers.forEach((buffer) => pool.release(buffer));
+  // 56 KiB pooled: 12 KiB more needs 4 KiB freed, which the 4 KiB buffer covers exactly.
+  pool.acquire(12 * 1024, 'a');
+  assert.equal(destroyed, [[4096]]);
+  // 52 KiB pooled + 12 live: 40 KiB more needs 40 freed: no one buffer covers it, so the largest
+  // go first (20, then 16), and the 4 KiB still missing is covered by the smallest that can (8).
+  pool.acquire(40 * 1024, 'b');
+  assert.equal(destroyed[1], [20480, 16384, 8192]);
+  const stats = pool.stats();
+  assert.is(stats.evictedBytes, 4096 + 20480 + 16384 + 8192);
+  assert.is(stats.heldBytes, 60 * 1024);
+  assert.is(stats.pooledBytes, 8192);
+  // What only the live bytes could make room for is refused, with nothing destroyed.
+  assert.throws(() => pool.acquire(16 * 1024, 'c'), (error: unknown) => error instanceof OverBudgetError);
+  assert.is(destroyed.length, 2);
+  assert.is(pool.stats().pooledBytes, 8192);
 });
 
 test('double release is an error', () => {

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runTraining } from '../pipeline/train/loop.ts';
+import { planMemory } from '../pipeline/train/memory-plan.ts';
 import { main } from '../pipeline/cli.ts';
 import type { TrainOptions } from '../pipeline/train/setup.ts';
 import { readSafetensorsFile } from '../engine/io/safetensors-node.ts';
@@ -24,7 +25,7 @@ async function options(model: 'cgan' | 'srgan', out: string, steps: number): Pro
 }
 
 const losses = (run: string) => readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => {
-  const { images_per_second: _speed, live_bytes: _live, peak_bytes: _peak, ...rest } = JSON.parse(line);
+  const { images_per_second: _speed, live_bytes: _live, peak_bytes: _peak, evicted_bytes: _evicted, ...rest } = JSON.parse(line);
   return rest;
 });
 
@@ -182,13 +183,54 @@ test('a run folder with checkpoints is not overwritten without --resume', async 
   }
 });
 
+test('a budget at the live peak: the pool evicts as planned, and the run is the unbounded one', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'xraygen-train-evict-'));
+  const unbounded = { ...(await options('cgan', join(root, 'unbounded'), 3)), sampleEvery: 100, checkpointEvery: 100 };
+  const free = await planMemory(unbounded);
+  assert.is(free.evictedBytesPerStep, 0);
+  // Exactly the live peak: the tightest budget that fits (a quarter of the way up to the held peak, a step evicts nothing).
+  const budget = free.peakLiveBytes;
+  const logs: string[] = [];
+  const tight = { ...unbounded, out: join(root, 'tight'), vramBytes: budget, log: (line: string) => logs.push(line) };
+  const plan = await planMemory(tight);
+  assert.ok(plan.fits && plan.evictedBytesPerStep > 0 && plan.peakBytes <= budget, JSON.stringify(plan));
+  assert.is(plan.peakLiveBytes, free.peakLiveBytes);
+
+  const result = await runTraining(tight);
+  await runTraining(unbounded);
+  assert.is(result.peakBytes, result.plannedPeakBytes);
+  assert.equal(losses(tight.out), losses(unbounded.out));
+  const evicted = readFileSync(join(tight.out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).evicted_bytes);
+  assert.is(evicted[2], plan.evictedBytesPerStep, `evicted per step ${evicted}`);
+  assert.ok(logs.some((line) => /fits --vram .* with buffers evicted from the pool/.test(line)), logs.join('\n'));
+
+  // One byte under the live peak does not fit.
+  const under = await planMemory({ ...tight, vramBytes: free.peakLiveBytes - 1 });
+  assert.not.ok(under.fits);
+  assert.is(under.largestBatch, 3);
+  rmSync(root, { recursive: true, force: true });
+});
+
 test('a budget too small is refused before training, with the largest batch that fits', async () => {
   const out = mkdtempSync(join(tmpdir(), 'xraygen-train-budget-'));
   try {
-    await runTraining({ ...(await options('cgan', out, 2)), vramBytes: 6 * 2 ** 20 });
+    await runTraining({ ...(await options('cgan', out, 2)), vramBytes: 4 * 2 ** 20 });
     assert.unreachable();
   } catch (error) {
-    assert.match((error as Error).message, /batch 4 needs a planned peak of .* over the --vram budget of .*; the largest batch that fits is \d+/);
+    assert.match((error as Error).message, /batch 4 needs a planned peak of .* MiB in live tensors, over the --vram budget of 4\.00 MiB; the largest batch that fits is \d+/);
+  }
+  assert.not.ok(existsSync(join(out, 'checkpoints')));
+});
+
+test('a batch no budget can hold (a tensor over the storage binding limit) is refused as such', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'xraygen-train-unrunnable-'));
+  // Whole 512-px images in micro-batches of 4: the paper SRGAN's 4 x 64 x 512 x 512 activations pass 128 MiB.
+  const options512 = { ...(await options('srgan', out, 1)), config: 'paper', batch: 4, microBatch: 4, fullImage: true, vramBytes: 4 * 2 ** 30, plannedFor: 'gpu' as const };
+  try {
+    await runTraining(options512);
+    assert.unreachable();
+  } catch (error) {
+    assert.match((error as Error).message, /^batch 4 in micro-batches of 4 cannot run on this adapter at any --vram \(.*storage binding limit.*\); the largest batch that fits is 2$/);
   }
   assert.not.ok(existsSync(join(out, 'checkpoints')));
 });

@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import { Engine } from '../../engine/runtime.ts';
-import { probeAdapterKind, type AdapterKind } from '../../engine/device.ts';
+import { formatBytes } from '../../engine/memory.ts';
 import { BadInputFileError, UsageError } from '../../engine/errors.ts';
 import { writeSafetensorsFileAtomic } from '../../engine/io/safetensors-node.ts';
 import { writeGreyPng } from '../data/png.ts';
@@ -12,7 +12,7 @@ import { startTrainingProgress } from './progress.ts';
 import { RunDirectory } from './run-dir.ts';
 import { checkpointName, listCheckpoints, loadCheckpoint, pruneCheckpoints, saveCheckpoint, type TrainingState } from './checkpoint.ts';
 import { createTrainer, defaults, hrCropOf, modelConfig, resolveData, type TrainOptions } from './setup.ts';
-import { assertFits, largestFittingBatch, largestFittingMicroBatch, plannedPeakBytes } from './memory-plan.ts';
+import { assertFits, planMemory } from './memory-plan.ts';
 import { writeReport } from './report.ts';
 import { finishAutotune, startAutotune } from '../conv-tuning-file.ts';
 import { scheduledLearningRate } from './lr-schedule.ts';
@@ -31,31 +31,6 @@ export interface StopFlag {
   stop: boolean;
 }
 
-export interface MemoryPlan {
-  peakBytes: number;
-  batch: number;
-  /** Set when the whole batch does not fit but gradient accumulation over micro-batches does. */
-  microBatch?: number;
-  fits: boolean;
-  largestBatch?: number;
-  /** The adapter kind planned for. */
-  plannedFor: AdapterKind;
-}
-
-/** The planned peak for the options; a too-large SRGAN batch falls back to micro-batches that fit. */
-export async function planMemory(requested: TrainOptions): Promise<MemoryPlan> {
-  // Planned for this machine's adapter (a GPU's, the larger, when there is none).
-  const options = { ...requested, plannedFor: requested.plannedFor ?? (await probeAdapterKind()) ?? 'gpu' };
-  const batch = options.batch ?? defaults[options.model].batch;
-  const peakBytes = await plannedPeakBytes(options, batch);
-  if (peakBytes <= options.vramBytes) return { peakBytes, batch, microBatch: options.microBatch, fits: true, plannedFor: options.plannedFor };
-  if (options.microBatch === undefined) {
-    const microBatch = await largestFittingMicroBatch(options, batch, options.vramBytes);
-    if (microBatch > 0) return { peakBytes: await plannedPeakBytes({ ...options, microBatch }, batch), batch, microBatch, fits: true, plannedFor: options.plannedFor };
-  }
-  return { peakBytes, batch, microBatch: options.microBatch, fits: false, largestBatch: await largestFittingBatch(options, batch, options.vramBytes), plannedFor: options.plannedFor };
-}
-
 export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = { stop: false }): Promise<TrainResult> {
   const began = Date.now();
   let options = requested;
@@ -64,8 +39,11 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
   if (options.steps === undefined && options.epochs === undefined) throw new UsageError('give --steps or --epochs');
 
   const plan = await planMemory(options);
-  if (!plan.fits) assertFits(plan.peakBytes, options.vramBytes, plan.largestBatch ?? 0, batch);
+  assertFits(plan, options.vramBytes);
   const planned = plan.peakBytes;
+  if (plan.evictedBytesPerStep > 0) {
+    options.log(`batch ${batch} fits --vram ${formatBytes(options.vramBytes)} with buffers evicted from the pool: live tensors peak at ${formatBytes(plan.peakLiveBytes)}, and a step creates ${formatBytes(plan.evictedBytesPerStep)} of buffers again`);
+  }
   if (plan.microBatch !== options.microBatch) {
     options = { ...options, microBatch: plan.microBatch };
     options.log(`batch ${batch} fits the budget as micro-batches of ${plan.microBatch} (gradient accumulation; BatchNorm statistics per micro-batch)`);
@@ -117,6 +95,7 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
   const batches = prefetchBatches(cache, { ...trainer.batchOptions, batchSize: batch, seed: options.seed, epochs: Math.ceil(totalSteps / stepsPerEpoch) + 1, dropLast: true, skip: state.step });
   try {
     if (state.step === 0) await sample();
+    let evictedBefore = engine.memory().evictedBytes;
     for await (const data of batches) {
       if (state.step >= totalSteps) break;
       const stepBegan = performance.now();
@@ -127,6 +106,8 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
         if (!Number.isFinite(value)) throw new Error(`${name} is ${value} at step ${state.step}: training diverged; the last good checkpoint is ${lastCheckpoint ?? previous ?? 'none'}`);
       }
       const memory = engine.memory();
+      const evictedBytes = memory.evictedBytes - evictedBefore;
+      evictedBefore = memory.evictedBytes;
       const imagesPerSecond = batch / ((performance.now() - stepBegan) / 1000);
       // The first step met every shape; time the variants of the new ones before going on.
       if (options.autotune) {
@@ -134,7 +115,7 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
         if (tuned) options.log(`conv autotuning: tuned ${tuned} shape(s), saved in ${options.autotune}`);
       }
       state = { step: state.step + 1, epoch: Math.floor((state.step + 1) / stepsPerEpoch), randomCounter: engine.randomCounter };
-      run.appendMetrics({ step: state.step, epoch: state.epoch, ...metrics, lr, images_per_second: imagesPerSecond, live_bytes: memory.liveBytes, peak_bytes: memory.peakHeldBytes });
+      run.appendMetrics({ step: state.step, epoch: state.epoch, ...metrics, lr, images_per_second: imagesPerSecond, live_bytes: memory.liveBytes, peak_bytes: memory.peakHeldBytes, evicted_bytes: evictedBytes });
       progress.update(state.step, state.epoch, metrics, imagesPerSecond);
       if (state.step % options.sampleEvery === 0) await sample();
       if (state.step % options.checkpointEvery === 0 || state.step === totalSteps) lastCheckpoint = await checkpoint();

@@ -1,24 +1,54 @@
 // "Does this fit?": replays training steps on a dry-run engine (allocations only, no kernels) and
-// reports the pool's peak; when a batch does not fit, finds the largest that does.
+// reports the pool's peak. A batch fits when its live tensors do: above that, the pool evicts the
+// buffers it keeps for reuse, and a second replay with the budget in force measures how many bytes a
+// step then re-creates. When a batch does not fit, finds the largest that does.
 
 import { Engine } from '../../engine/runtime.ts';
-import { KernelBindingError, OverBudgetError } from '../../engine/errors.ts';
-import { createTrainer, type TrainOptions } from './setup.ts';
+import { formatBytes } from '../../engine/memory.ts';
+import { KernelBindingError, OverBudgetError, UsageError } from '../../engine/errors.ts';
+import { probeAdapterKind, type AdapterKind } from '../../engine/device.ts';
+import { createTrainer, defaults, type TrainOptions } from './setup.ts';
 
-/**
- * Peak GPU bytes (pool high-water mark) of two training steps at `batch`; Infinity when a tensor
- * would exceed the storage binding limit, which no budget can fix.
- */
-export async function plannedPeakBytes(options: TrainOptions, batch: number): Promise<number> {
-  const engine = await Engine.create({ dryRun: true, seed: options.seed, adapterKind: options.plannedFor });
+export interface StepReplay {
+  /** The pool's high-water mark (live + pooled for reuse): what the run holds. */
+  peakHeldBytes: number;
+  peakLiveBytes: number;
+  /** Bytes of pooled buffers evicted (and so created again) in the last step: the cost of a tight budget. */
+  evictedBytesPerStep: number;
+  /** Why no budget lets it run (a tensor over the storage binding limit); the peaks are then Infinity. */
+  unrunnable?: string;
+}
+
+/** Two training steps at `batch` and a sample grid, allocations only, with no budget. */
+export async function replaySteps(options: TrainOptions, batch: number): Promise<StepReplay> {
+  return (await replay(options, batch, Infinity))!;
+}
+
+/** The replay of `batch` under `budget`: unbounded when that fits, else with evictions; null when it does not fit. */
+export async function replayWithin(options: TrainOptions, batch: number, budget: number): Promise<StepReplay | null> {
+  const unbounded = await replaySteps(options, batch);
+  if (unbounded.peakLiveBytes > budget) return null;
+  return unbounded.peakHeldBytes <= budget ? unbounded : replay(options, batch, budget);
+}
+
+/** The replay itself, the pool held to `budget`: null when it does not fit. */
+async function replay(options: TrainOptions, batch: number, budget: number): Promise<StepReplay | null> {
+  const engine = await Engine.create({ dryRun: true, seed: options.seed, adapterKind: options.plannedFor, maxBytes: budget });
   const trainer = createTrainer(engine, options, null, 0);
   try {
-    // Step numbers past any pre-training phase: the adversarial step is the larger one.
-    for (let step = 0; step < 2; step++) await trainer.step(trainer.syntheticBatch(batch), Number.MAX_SAFE_INTEGER - 1);
+    let evictedBefore = 0;
+    for (let step = 0; step < 2; step++) {
+      evictedBefore = engine.memory().evictedBytes;
+      // A step number past any pre-training phase: the adversarial step is the larger one.
+      await trainer.step(trainer.syntheticBatch(batch), Number.MAX_SAFE_INTEGER - 1);
+    }
+    const evictedBytesPerStep = engine.memory().evictedBytes - evictedBefore;
     await trainer.sampleGrid();
-    return engine.memory().peakHeldBytes;
+    const { peakHeldBytes, peakLiveBytes } = engine.memory();
+    return { peakHeldBytes, peakLiveBytes, evictedBytesPerStep };
   } catch (error) {
-    if (error instanceof KernelBindingError) return Infinity;
+    if (error instanceof KernelBindingError) return { peakHeldBytes: Infinity, peakLiveBytes: Infinity, evictedBytesPerStep: 0, unrunnable: error.message };
+    if (error instanceof OverBudgetError) return null;
     throw error;
   } finally {
     trainer.dispose();
@@ -26,13 +56,26 @@ export async function plannedPeakBytes(options: TrainOptions, batch: number): Pr
   }
 }
 
-/** The largest batch <= `upTo` whose planned peak is within `budget` (0 when even 1 does not fit). */
+/** Peak GPU bytes (pool high-water mark) of training at `batch` with no budget; Infinity when it cannot run. */
+export async function plannedPeakBytes(options: TrainOptions, batch: number): Promise<number> {
+  return (await replaySteps(options, batch)).peakHeldBytes;
+}
+
+/**
+ * Whether `batch` fits `budget`: its live tensors must (the pool evicts everything else before it
+ * gives up, and what is live does not depend on what it evicts).
+ */
+async function liveFits(options: TrainOptions, batch: number, budget: number): Promise<boolean> {
+  return (await replaySteps(options, batch)).peakLiveBytes <= budget;
+}
+
+/** The largest batch <= `upTo` that fits `budget` (0 when even 1 does not fit). */
 export async function largestFittingBatch(options: TrainOptions, upTo: number, budget: number): Promise<number> {
   let low = 0;
   let high = upTo;
   while (low < high) {
     const middle = Math.ceil((low + high) / 2);
-    if ((await plannedPeakBytes(options, middle)) <= budget) low = middle;
+    if (await liveFits(options, middle, budget)) low = middle;
     else high = middle - 1;
   }
   return low;
@@ -45,13 +88,56 @@ export async function largestFittingBatch(options: TrainOptions, upTo: number, b
 export async function largestFittingMicroBatch(options: TrainOptions, batch: number, budget: number): Promise<number> {
   if (options.model !== 'srgan') return 0;
   for (let micro = batch - 1; micro >= 1; micro = micro > 4 ? Math.ceil(micro / 2) : micro - 1) {
-    if ((await plannedPeakBytes({ ...options, microBatch: micro }, batch)) <= budget) return micro;
+    if (await liveFits({ ...options, microBatch: micro }, batch, budget)) return micro;
   }
   return 0;
 }
 
-export function assertFits(peak: number, budget: number, largest: number, batch: number): void {
-  if (peak <= budget) return;
-  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
-  throw new OverBudgetError(`batch ${batch} needs a planned peak of ${gib(peak)}, over the --vram budget of ${gib(budget)}; the largest batch that fits is ${largest}`, peak, 0, budget);
+export interface MemoryPlan {
+  /** The pool's planned high-water mark (live tensors and buffers kept for reuse), within the budget when it fits. */
+  peakBytes: number;
+  /** The peak of live tensors alone: what must fit the budget. */
+  peakLiveBytes: number;
+  /** Bytes of pooled buffers a step evicts and creates again to stay within the budget (0: none). */
+  evictedBytesPerStep: number;
+  batch: number;
+  /** Set when the whole batch does not fit but gradient accumulation over micro-batches does. */
+  microBatch?: number;
+  fits: boolean;
+  largestBatch?: number;
+  /** Set when no budget lets the batch run (a tensor over the storage binding limit): why. */
+  unrunnable?: string;
+  /** The adapter kind planned for. */
+  plannedFor: AdapterKind;
+}
+
+/** The planned peak for the options; a too-large SRGAN batch falls back to micro-batches that fit. */
+export async function planMemory(requested: TrainOptions): Promise<MemoryPlan> {
+  // Planned for this machine's adapter (a GPU's, the larger, when there is none).
+  const options = { ...requested, plannedFor: requested.plannedFor ?? (await probeAdapterKind()) ?? 'gpu' };
+  const batch = options.batch ?? defaults[options.model].batch;
+  const budget = options.vramBytes;
+  const fitting = (replay: StepReplay, microBatch: number | undefined): MemoryPlan => ({
+    peakBytes: replay.peakHeldBytes, peakLiveBytes: replay.peakLiveBytes, evictedBytesPerStep: replay.evictedBytesPerStep, batch, microBatch, fits: true, plannedFor: options.plannedFor,
+  });
+  const whole = await replayWithin(options, batch, budget);
+  if (whole) return fitting(whole, options.microBatch);
+  if (options.microBatch === undefined) {
+    const microBatch = await largestFittingMicroBatch(options, batch, budget);
+    if (microBatch > 0) return fitting((await replayWithin({ ...options, microBatch }, batch, budget))!, microBatch);
+  }
+  const unbounded = await replaySteps(options, batch);
+  return {
+    peakBytes: unbounded.peakHeldBytes, peakLiveBytes: unbounded.peakLiveBytes, evictedBytesPerStep: 0, batch, microBatch: options.microBatch,
+    fits: false, largestBatch: await largestFittingBatch(options, batch, budget), unrunnable: unbounded.unrunnable, plannedFor: options.plannedFor,
+  };
+}
+
+/** Refuses a plan that does not fit, in one line: why, and the largest batch that fits. */
+export function assertFits(plan: MemoryPlan, budget: number): void {
+  if (plan.fits) return;
+  const what = `batch ${plan.batch}${plan.microBatch ? ` in micro-batches of ${plan.microBatch}` : ''}`;
+  const largest = `the largest batch that fits is ${plan.largestBatch ?? 0}`;
+  if (plan.unrunnable) throw new UsageError(`${what} cannot run on this adapter at any --vram (${plan.unrunnable}); ${largest}`);
+  throw new OverBudgetError(`${what} needs a planned peak of ${formatBytes(plan.peakLiveBytes)} in live tensors, over the --vram budget of ${formatBytes(budget)}; ${largest}`, plan.peakLiveBytes, 0, budget);
 }
