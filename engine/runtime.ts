@@ -33,6 +33,8 @@ export interface EngineOptions extends DeviceOptions {
   submitEvery?: number;
   /** How the training tape keeps activations for backward: 'f16' stores them at half the bytes (engine/ops/half-storage.ts). */
   savedActivations?: SavedActivationStorage;
+  /** Rebuild in backward the activations that a recipe can make again, instead of keeping them (engine/ops/recompute.ts). */
+  recomputeActivations?: boolean;
 }
 
 export type SavedActivationStorage = 'f32' | 'f16';
@@ -114,6 +116,8 @@ export class Engine {
   submitEvery: number;
   /** See EngineOptions.savedActivations; may change between steps. */
   savedActivations: SavedActivationStorage;
+  /** See EngineOptions.recomputeActivations; may change between steps. */
+  recomputeActivations: boolean;
   private dispatchesSinceSubmit = 0;
   /**
    * Dispatches before the next submit: 1 once the queue has drained (a wait), doubling with each submit
@@ -142,6 +146,7 @@ export class Engine {
     this.seed = options.seed ?? 0;
     this.kindOverride = options.adapterKind;
     this.savedActivations = options.savedActivations ?? 'f32';
+    this.recomputeActivations = options.recomputeActivations ?? false;
     this.submitEvery = options.submitEvery ?? (gpu?.kind === 'gpu' ? SUBMIT_EVERY_ON_GPU : 0);
     this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
     this.maxWorkgroupStorageBytes = gpu?.device.limits.maxComputeWorkgroupStorageSize ?? 16 * 2 ** 10;

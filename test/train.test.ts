@@ -47,6 +47,22 @@ test('--saved-activations f16: the run stays within its plan, records the settin
   rmSync(root, { recursive: true, force: true });
 });
 
+test('--recompute-activations: the same losses bit for bit as keeping them, a lower live peak, and the run within its plan', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'xraygen-train-recompute-'));
+  const peaks: number[] = [];
+  for (const recompute of [false, true]) {
+    const out = join(root, String(recompute));
+    const run = { ...(await options('srgan', out, 3)), recomputeActivations: recompute };
+    peaks.push((await planMemory(run)).peakLiveBytes);
+    const result = await runTraining(run);
+    assert.is(result.peakBytes, result.plannedPeakBytes, `recompute ${recompute}`);
+    assert.is(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).recomputeActivations, recompute);
+  }
+  assert.equal(losses(join(root, 'true')), losses(join(root, 'false')));
+  assert.ok(peaks[1]! < peaks[0]!, `live peaks ${peaks}`);
+  rmSync(root, { recursive: true, force: true });
+});
+
 test('train and profile refuse an unknown --saved-activations in one line (exit 2), before any work', async () => {
   for (const args of [['train', 'cgan', '--data', '/nonexistent', '--dry-run'], ['profile', 'train-cgan']]) {
     const errors: string[] = [];

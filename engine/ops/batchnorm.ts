@@ -4,6 +4,7 @@
 import { kernel } from '../kernel.ts';
 import { record } from '../autograd.ts';
 import { saveActivation, withActivation } from './half-storage.ts';
+import { registerRecipe } from './recompute.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { ELEMENTWISE_WORKGROUP, linearGrid, MAX_WORKGROUPS_PER_DIMENSION, workgroupSizeFor } from './grid.ts';
@@ -182,14 +183,21 @@ function normalizeRecorded(
   const elementBuffers = (tensors: { x: Tensor; out?: Tensor; dy?: Tensor }): Record<string, Tensor> =>
     Object.fromEntries(Object.entries(tensors).map(([name, tensor]) => [vec4 ? `${name}4` : name, tensor]));
   const withSlope: Record<string, Tensor> = slope ? { act_slope: slope } : {};
-  const out = engine.empty(x.shape, 'f32', slope ? 'batchNormActivation' : 'batchNorm');
-  engine.run(pass.forward, {
-    buffers: { ...elementBuffers({ x, out }), saved_stats: stats, weight, bias, ...withSlope },
-    params, workgroups: elementwise.workgroups, overrides: elementwise.overrides, label, bytes: 2 * x.byteLength,
-  });
+  const normalize = (input: Tensor, rebuilt = false): Tensor => {
+    const out = engine.empty(x.shape, 'f32', slope ? 'batchNormActivation' : 'batchNorm');
+    engine.run(pass.forward, {
+      buffers: { ...elementBuffers({ x: input, out }), saved_stats: stats, weight, bias, ...withSlope },
+      params, workgroups: elementwise.workgroups, overrides: elementwise.overrides, label: rebuilt ? `${label} (rebuilt)` : label, bytes: 2 * x.byteLength,
+    });
+    return out;
+  };
+  const out = normalize(x);
 
   const inputs = preluWeight ? [x, weight, bias, preluWeight] : [x, weight, bias];
   const savedX = saveActivation(x, inputs);
+  const kept = slope ? [...savedX.stored, weight, bias, stats, slope] : [...savedX.stored, weight, bias, stats];
+  // A conv that keeps `out` can keep these instead (they stay for this op's backward anyway).
+  if (engine.recomputeActivations) registerRecipe(out, { sources: kept, rebuild: () => withActivation(savedX, (input) => normalize(input, true)) });
   const result = record(out, inputs, op, (dy) => withActivation(savedX, (savedInput) => {
     // One slot per part and channel; several parts are added below.
     const slots = [params.parts * channels];
@@ -225,7 +233,7 @@ function normalizeRecorded(
     if (!bias.requiresGrad) gradBias.dispose();
     const grads = [dx, weight.requiresGrad ? gradWeight : null, bias.requiresGrad ? gradBias : null];
     return preluWeight ? [...grads, gradSlope] : grads;
-  }), slope ? [savedX.stored, weight, bias, stats, slope] : [savedX.stored, weight, bias, stats]);
+  }), kept);
   // The tape retained stats (and the slope, and x's f16 copy) if it recorded; otherwise this frees them.
   savedX.release();
   stats.dispose();

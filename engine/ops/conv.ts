@@ -97,7 +97,7 @@ function recordConv(
     const gradients = grads(dz);
     dz.dispose();
     return gradients;
-  }, [...saved, savedOut.stored]);
+  }, [...saved, ...savedOut.stored]);
   savedOut.release();
   return result;
 }
@@ -131,7 +131,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null, { stride 
   const inputs = bias ? [x, weight, bias] : [x, weight];
   // x is read only by the weight gradient: kept only when the weight takes one (a frozen model's forward keeps none).
   const savedX = weight.requiresGrad ? saveActivation(x, inputs) : null;
-  const result = recordConv(out, inputs, 'conv2d', activation, savedX ? [savedX.stored, weight] : [weight], (dy) => [
+  const result = recordConv(out, inputs, 'conv2d', activation, savedX ? [...savedX.stored, weight] : [weight], (dy) => [
     x.requiresGrad ? conv2dGradInput(dy, weight, x.shape, { stride, padding }) : null,
     savedX ? withActivation(savedX, (input) => conv2dGradWeight(dy, input, weight.shape, { stride, padding })) : null,
     bias?.requiresGrad ? biasGradient(dy) : null,
@@ -174,7 +174,7 @@ export function convTranspose2d(
   const inputs = bias ? [x, weight, bias] : [x, weight];
   // x is read only by the weight gradient: kept only when the weight takes one (a frozen model's forward keeps none).
   const savedX = weight.requiresGrad ? saveActivation(x, inputs) : null;
-  const result = recordConv(out, inputs, 'convTranspose2d', activation, savedX ? [savedX.stored, weight] : [weight], (dy) => [
+  const result = recordConv(out, inputs, 'convTranspose2d', activation, savedX ? [...savedX.stored, weight] : [weight], (dy) => [
     x.requiresGrad ? convTranspose2dGradInput(dy, weight, x.shape, { stride, padding }) : null,
     savedX ? withActivation(savedX, (input) => convTranspose2dGradWeight(dy, input, weight.shape, { stride, padding })) : null,
     bias?.requiresGrad ? biasGradient(dy) : null,

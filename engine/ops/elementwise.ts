@@ -128,7 +128,7 @@ export function full(like: { engine: Tensor['engine']; shape: readonly number[] 
 export function leakyRelu(x: Tensor, slope = 0.2): Tensor {
   const out = map(kernels.leakyRelu, x, { a: x }, slope, 0, 'leakyRelu');
   const savedX = saveActivation(x, [x]);
-  const result = record(out, [x], 'leakyRelu', (dy) => [withActivation(savedX, (input) => leakyReluGradient(input, dy, slope))], [savedX.stored]);
+  const result = record(out, [x], 'leakyRelu', (dy) => [withActivation(savedX, (input) => leakyReluGradient(input, dy, slope))], [...savedX.stored]);
   savedX.release();
   return result;
 }
@@ -158,7 +158,7 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
       }
     }
     return [dx, dw];
-  }), [savedX.stored, weight]);
+  }), [...savedX.stored, weight]);
   savedX.release();
   return result;
 }

@@ -2,13 +2,15 @@
 // activations the tape keeps until backward (conv inputs for the weight gradients, BatchNorm inputs);
 // with `engine.savedActivations = 'f16'` the ops that keep them store an f16 copy instead (half the
 // bytes) and unpack it to f32 when their backward runs, as mixed-precision training stores them.
-// The arithmetic stays f32. WGSL: shaders/half_storage.wgsl.
+// The arithmetic stays f32. WGSL: shaders/half_storage.wgsl. (With `engine.recomputeActivations`, an
+// activation that a recipe can rebuild is not kept at all: engine/ops/recompute.ts.)
 
 import { kernel } from '../kernel.ts';
 import { isRecording } from '../autograd.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { linearGrid } from './grid.ts';
+import { recipeOf } from './recompute.ts';
 
 const kernels = {
   pack: kernel('half_storage', 'pack'),
@@ -54,8 +56,8 @@ export function unpackHalf(packed: Tensor, shape: readonly number[], name = 'unp
 
 /** What an op's backward reads of an activation it keeps. */
 export interface SavedActivation {
-  /** The tensor to list among the tape node's saved tensors: the activation itself or its f16 copy. */
-  readonly stored: Tensor;
+  /** The tensors to list among the tape node's saved tensors: the activation, its f16 copy, or what rebuilds it. */
+  readonly stored: readonly Tensor[];
   /** The activation in f32, for backward; the caller disposes it. */
   read(): Tensor;
   /** Drops this handle's own reference once the tape has retained `stored` (or did not record). */
@@ -70,24 +72,27 @@ const MIN_HALF_ELEMENTS = 4096;
 const halfCopies = new WeakMap<Tensor, Tensor>();
 
 /**
- * Keeps `x` for the backward of an op over `inputs`: x itself, or in f16 where the engine says so,
- * the tape will record the op (some input requires a gradient) and x is big enough to matter.
+ * Keeps `x` for the backward of an op over `inputs` (when the tape records it: some input requires a
+ * gradient): what rebuilds x where recomputation is on and x has a recipe; else x in f16 where the
+ * engine says so and x is big enough to matter; else x itself.
  */
 export function saveActivation(x: Tensor, inputs: Array<Tensor | null>): SavedActivation {
   const engine = x.engine;
-  const half = engine.savedActivations === 'f16' && x.dtype === 'f32' && x.size >= MIN_HALF_ELEMENTS
-    && isRecording(engine) && inputs.some((t) => t?.requiresGrad);
+  const recording = isRecording(engine) && inputs.some((t) => t?.requiresGrad);
+  const recipe = recording ? recipeOf(x) : null;
+  if (recipe) return { stored: recipe.sources, read: () => recipe.rebuild(), release: () => {} };
+  const half = engine.savedActivations === 'f16' && x.dtype === 'f32' && x.size >= MIN_HALF_ELEMENTS && recording;
   if (!half) return keepInF32(x);
   let copy = halfCopies.get(x);
   if (copy && !copy.isDisposed) copy.retain();
   else halfCopies.set(x, (copy = engine.keep(packHalf(x))));
   const stored = copy;
-  return { stored, read: () => unpackHalf(stored, x.shape, `${x.name} (from f16)`), release: () => stored.dispose() };
+  return { stored: [stored], read: () => unpackHalf(stored, x.shape, `${x.name} (from f16)`), release: () => stored.dispose() };
 }
 
 /** Keeps `x` itself, whatever the engine's setting: for values whose gradient needs f32's digits. */
 export function keepInF32(x: Tensor): SavedActivation {
-  return { stored: x, read: () => x.engine.view(x, x.shape), release: () => {} };
+  return { stored: [x], read: () => x.engine.view(x, x.shape), release: () => {} };
 }
 
 /** `fn(x in f32)`, disposing the unpacked copy afterwards. */

@@ -8,6 +8,7 @@ import type { Engine } from '../runtime.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeSize, shapeString } from '../tensor.ts';
 import { linearGrid } from './grid.ts';
+import { recipeOf, registerRecipe } from './recompute.ts';
 
 const kernels = {
   bits: kernel('random', 'random_bits'),
@@ -95,12 +96,25 @@ export function dropout(x: Tensor, p: number, training: boolean): Tensor {
   const key = engine.nextRandomKey();
   const settings = dropoutParams(p);
   const label = `dropout ${shapeString(x.shape)}`;
-  const apply = (input: Tensor, name: string): Tensor => {
+  const apply = (input: Tensor, name: string, passLabel = label): Tensor => {
     const out = engine.empty(x.shape, 'f32', name);
-    if (x.size % 4 === 0) runRandom(engine, kernels.dropoutVec4, { x4: input, out4: out }, x.size, key, settings, label);
-    else runRandom(engine, kernels.dropout, { x: input, out }, x.size, key, settings, label);
+    if (x.size % 4 === 0) runRandom(engine, kernels.dropoutVec4, { x4: input, out4: out }, x.size, key, settings, passLabel);
+    else runRandom(engine, kernels.dropout, { x: input, out }, x.size, key, settings, passLabel);
     return out;
   };
+  const out = apply(x, 'dropout');
+  // Rebuilt from x's own recipe (x itself would be no smaller to keep than out).
+  const recipe = recipeOf(x);
+  if (recipe) {
+    registerRecipe(out, { sources: recipe.sources, rebuild: () => {
+      const input = recipe.rebuild();
+      try {
+        return apply(input, 'dropout', `${label} (rebuilt)`);
+      } finally {
+        input.dispose();
+      }
+    } });
+  }
   // The mask depends only on the key and the element index, so backward applies the same one to dy.
-  return record(apply(x, 'dropout'), [x], 'dropout', (dy) => [apply(dy, 'dropout.dx')]);
+  return record(out, [x], 'dropout', (dy) => [apply(dy, 'dropout.dx')]);
 }

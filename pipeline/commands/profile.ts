@@ -42,6 +42,7 @@ export interface ProfileOptions {
   autotune?: string;
   /** Training workloads: how the tape keeps activations (default 'f32'). */
   savedActivations?: SavedActivationStorage;
+  recomputeActivations?: boolean;
 }
 
 export interface ProfileReport {
@@ -77,7 +78,7 @@ export function syntheticTrainOptions(model: 'cgan' | 'srgan', config: string, b
 export function trainingWorkload(engine: Engine, options: ProfileOptions): StepRunner {
   const model = options.workload === 'train-cgan' ? 'cgan' : 'srgan';
   const batch = options.batch ?? defaults[model].batch;
-  const trainOptions = { ...syntheticTrainOptions(model, options.config, batch, options.seed, options.fullImage), savedActivations: options.savedActivations };
+  const trainOptions = { ...syntheticTrainOptions(model, options.config, batch, options.seed, options.fullImage), savedActivations: options.savedActivations, recomputeActivations: options.recomputeActivations };
   const trainer = createTrainer(engine, trainOptions, null, options.steps + 1);
   const data = trainer.syntheticBatch(batch);
   return {
@@ -160,6 +161,7 @@ interface ProfileFlags {
   fullImage?: boolean;
   autotune?: string | boolean;
   savedActivations: SavedActivationStorage;
+  recomputeActivations?: boolean;
 }
 
 export function register(program: Command): void {
@@ -180,13 +182,14 @@ export function register(program: Command): void {
     .option('--full-image', 'train-srgan: whole 512/128 images instead of 96/24 crops')
     .option('--autotune [file]', `tune the conv kernel variants of the workload's shapes first (cached in FILE, default ${defaultTuningPath()})`)
     .option('--saved-activations <f32|f16>', 'train-*: how activations are kept for backward', parseSavedActivations, 'f32')
+    .option('--recompute-activations', 'train-*: rebuild the conv inputs that BatchNorms made in backward instead of keeping them')
     .action(async (workload: string, flags: ProfileFlags) => {
       if (!(workloads as readonly string[]).includes(workload)) throw new UsageError(`workload must be one of ${workloads.join(', ')}, got '${workload}'`);
       if (flags.by !== 'kernel' && flags.by !== 'label') throw new UsageError(`--by must be kernel or label, got '${flags.by}'`);
       const report = await runProfile({
         workload: workload as Workload, config: flags.config, steps: flags.steps, batch: flags.batch, seed: flags.seed, timestamps: flags.timestamps,
         groupBy: flags.by, weights: flags.weights, srWeights: flags.srWeights, sr: flags.sr, fullImage: flags.fullImage ?? false,
-        autotune: tuningPathFlag(flags.autotune), savedActivations: flags.savedActivations,
+        autotune: tuningPathFlag(flags.autotune), savedActivations: flags.savedActivations, recomputeActivations: Boolean(flags.recomputeActivations),
       });
       console.log(report.table);
       if (flags.trace) {

@@ -37,6 +37,7 @@ interface TrainFlags {
   ema?: string;
   mismatch?: string;
   savedActivations?: SavedActivationStorage;
+  recomputeActivations?: boolean;
 }
 
 function parseDecay(value: string): number {
@@ -86,7 +87,8 @@ export function register(program: Command): void {
       .option('--plan-for <kind>', "plan memory for a 'cpu' (software) or 'gpu' adapter; weight-gradient launches, and so their buffers, are sized by kind (default: this machine's)")
       .option('--phantom-count <n>', 'images in the phantom set made for --data phantom', parseIntegerOption('--phantom-count', 30), 300)
       .option('--autotune [file]', `time each conv shape's kernel variants once (after step 1) and keep the fastest; choices cached in FILE (default ${defaultTuningPath()})`)
-      .option('--saved-activations <f32|f16>', "how activations are kept for backward: 'f16' halves their bytes (0.8-0.9x the planned peak of the paper models), the arithmetic stays f32", parseSavedActivations, 'f32');
+      .option('--saved-activations <f32|f16>', "how activations are kept for backward: 'f16' halves their bytes (0.8-0.9x the planned peak of the paper models), the arithmetic stays f32", parseSavedActivations, 'f32')
+      .option('--recompute-activations', "rebuild in backward each conv input that a BatchNorm (+ activation, + dropout) made, from what that BatchNorm keeps anyway, instead of keeping it: 0.8x the live peak of the paper models for an element-wise pass more, the same results bit for bit");
     if (model === 'cgan') {
       command.option('--mismatch <weight>', 'also train D to call real images with a wrong label fake, with this loss weight (e.g. 1); default none, as in the paper');
       command.option('--ema <decay>', 'keep an exponential moving average of the generator weights (e.g. 0.999) for samples and weights.safetensors; default none, as in the paper');
@@ -121,6 +123,7 @@ export function register(program: Command): void {
         phantomCount: flags.phantomCount,
         autotune: tuningPathFlag(flags.autotune),
         savedActivations: flags.savedActivations,
+        recomputeActivations: Boolean(flags.recomputeActivations),
         ema: flags.ema === undefined ? undefined : parseDecay(flags.ema),
         mismatch: flags.mismatch === undefined ? undefined : parseMismatchWeight(flags.mismatch),
         log: (line) => console.log(line),

@@ -74,7 +74,7 @@ export async function runTraining(requested: TrainOptions, stopFlag: StopFlag = 
   } else {
     run.rewriteMetrics([]);
   }
-  const resolved = { model: options.model, config: options.config, modelConfig: config, batch, totalSteps, stepsPerEpoch, seed: options.seed, lr: options.lr ?? defaults[options.model].lr, lrDecayStart: options.lrDecayStart, ema: options.ema, mismatch: options.mismatch, vramBytes: options.vramBytes, plannedPeakBytes: planned, microBatch: options.microBatch, hrCrop: options.model === 'srgan' ? hrCropOf(options) : undefined, data: options.data, adapter: engine.describe(), features: [...engine.features], convTuning: options.autotune ?? 'default', savedActivations: options.savedActivations ?? 'f32' };
+  const resolved = { model: options.model, config: options.config, modelConfig: config, batch, totalSteps, stepsPerEpoch, seed: options.seed, lr: options.lr ?? defaults[options.model].lr, lrDecayStart: options.lrDecayStart, ema: options.ema, mismatch: options.mismatch, vramBytes: options.vramBytes, plannedPeakBytes: planned, microBatch: options.microBatch, hrCrop: options.model === 'srgan' ? hrCropOf(options) : undefined, data: options.data, adapter: engine.describe(), features: [...engine.features], convTuning: options.autotune ?? 'default', savedActivations: options.savedActivations ?? 'f32', recomputeActivations: options.recomputeActivations ?? false };
   run.writeJsonAtomic(run.config, resolved);
 
   const checkpoint = async (): Promise<string> => {

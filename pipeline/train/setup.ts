@@ -51,6 +51,8 @@ export interface TrainOptions {
   autotune?: string;
   /** How the tape keeps activations for backward ('f16': half the bytes; default 'f32'). */
   savedActivations?: SavedActivationStorage;
+  /** Rebuild in backward the activations that BatchNorm's kept input can make again, instead of keeping them. */
+  recomputeActivations?: boolean;
   log: (line: string) => void;
   plain?: boolean;
 }
@@ -115,6 +117,7 @@ export function createTrainer(engine: Engine, options: TrainOptions, cache: Imag
   const base = defaults[options.model];
   // Set here, where every training run, memory plan and profile makes its trainer.
   engine.savedActivations = options.savedActivations ?? 'f32';
+  engine.recomputeActivations = options.recomputeActivations ?? false;
   if (options.model === 'cgan') {
     return new CganTrainer(engine, { config: modelConfig(options) as CganConfig, seed: options.seed, lr: options.lr ?? base.lr, betas: base.betas, ema: options.ema ?? 0, mismatch: options.mismatch ?? 0 });
   }
