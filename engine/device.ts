@@ -14,11 +14,23 @@ export function adapterKind(adapter: GPUAdapter): AdapterKind {
   return info?.isFallbackAdapter || info?.architecture === 'software' ? 'cpu' : 'gpu';
 }
 
-/** The kind of the adapter this machine would use, without opening a device; null when there is none. */
-export async function probeAdapterKind(options: DeviceOptions = {}): Promise<AdapterKind | null> {
+/** What a memory plan needs to know of an adapter: its kind, and the largest storage binding a device on it gets. */
+export interface AdapterProbe {
+  kind: AdapterKind;
+  maxBindingBytes: number;
+}
+
+/** The adapter this machine would use, without opening a device; null when there is none. */
+export async function probeAdapter(options: DeviceOptions = {}): Promise<AdapterProbe | null> {
   const gpu = await gpuEntryPoint();
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
-  return adapter ? adapterKind(adapter) : null;
+  // requestGpu asks for the adapter's own limit, so a device gets this one.
+  return adapter ? { kind: adapterKind(adapter), maxBindingBytes: adapter.limits.maxStorageBufferBindingSize } : null;
+}
+
+/** The kind of the adapter this machine would use; null when there is none. */
+export async function probeAdapterKind(options: DeviceOptions = {}): Promise<AdapterKind | null> {
+  return (await probeAdapter(options))?.kind ?? null;
 }
 
 export interface GpuContext {

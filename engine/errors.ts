@@ -30,3 +30,11 @@ export class DeviceError extends Error {
 export class KernelBindingError extends Error {
   override name = 'KernelBindingError';
 }
+
+/**
+ * A tensor or a dispatch is past a limit of the adapter (the storage binding size, 65,535 workgroups
+ * a grid dimension), which no memory budget changes: a smaller batch is the way out.
+ */
+export class AdapterLimitError extends KernelBindingError {
+  override name = 'AdapterLimitError';
+}

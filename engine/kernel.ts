@@ -4,7 +4,7 @@
 
 import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { shaderSource } from './shader-source.ts';
-import { KernelBindingError } from './errors.ts';
+import { AdapterLimitError, KernelBindingError } from './errors.ts';
 import type { Tensor } from './tensor.ts';
 
 export interface BindingInfo {
@@ -110,7 +110,7 @@ export function checkBindings(kernel: Kernel, buffers: Record<string, Tensor>, m
       throw new KernelBindingError(`${kernel.name}: "${binding.name}" needs ${binding.minBytes} bytes, got ${tensor.byteLength}`);
     }
     if (tensor.byteLength > maxBindingBytes) {
-      throw new KernelBindingError(`${kernel.name}: "${binding.name}" ${tensor} is ${tensor.byteLength} bytes, over the adapter's ${maxBindingBytes}-byte storage binding limit (use a smaller batch)`);
+      throw new AdapterLimitError(`${kernel.name}: "${binding.name}" ${tensor} is ${tensor.byteLength} bytes, over the adapter's ${maxBindingBytes}-byte storage binding limit (use a smaller batch)`);
     }
   }
   if (provided.size) throw new KernelBindingError(`${kernel.name}: unknown buffer(s) ${[...provided].join(', ')} (it binds ${bindings.map((b) => b.name).join(', ')})`);

@@ -33,6 +33,8 @@ export interface EngineOptions extends DeviceOptions {
   submitEvery?: number;
   /** How the training tape keeps activations for backward: 'f16' stores them at half the bytes (engine/ops/half-storage.ts). */
   savedActivations?: SavedActivationStorage;
+  /** A dry run's storage binding limit (a device's own is used otherwise): WebGPU's default, 128 MiB, if absent. */
+  maxBindingBytes?: number;
   /** Rebuild in backward the activations that a recipe can make again, instead of keeping them (engine/ops/recompute.ts). */
   recomputeActivations?: boolean;
 }
@@ -40,6 +42,9 @@ export interface EngineOptions extends DeviceOptions {
 export type SavedActivationStorage = 'f32' | 'f16';
 
 const SUBMIT_EVERY_ON_GPU = 64;
+
+/** WebGPU's default maxStorageBufferBindingSize, which every adapter offers. */
+export const DEFAULT_BINDING_BYTES = 128 * 2 ** 20;
 
 /**
  * The subgroups a dry run assumes of the adapter kind it plans for (lavapipe's 8 lanes, NVIDIA's 32), so
@@ -148,7 +153,7 @@ export class Engine {
     this.savedActivations = options.savedActivations ?? 'f32';
     this.recomputeActivations = options.recomputeActivations ?? false;
     this.submitEvery = options.submitEvery ?? (gpu?.kind === 'gpu' ? SUBMIT_EVERY_ON_GPU : 0);
-    this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? 128 * 2 ** 20;
+    this.maxBindingBytes = gpu?.device.limits.maxStorageBufferBindingSize ?? options.maxBindingBytes ?? DEFAULT_BINDING_BYTES;
     this.maxWorkgroupStorageBytes = gpu?.device.limits.maxComputeWorkgroupStorageSize ?? 16 * 2 ** 10;
     // Before the pool destroys buffers (a trim, or an eviction under the budget), the work recorded so
     // far is submitted, and the bind groups that name those buffers go.

@@ -238,6 +238,18 @@ test('a budget too small is refused before training, with the largest batch that
   assert.not.ok(existsSync(join(out, 'checkpoints')));
 });
 
+test('plans assume the storage binding limit they are made for: a GPU\'s 2 GiB lets whole images train in halves, not pairs', async () => {
+  // Whole 512-px SRGAN images, batch 16, for a GPU adapter and plenty of memory (allocations only).
+  const whole = { ...(await options('srgan', '', 1)), config: 'paper', batch: 16, fullImage: true, vramBytes: 80 * 2 ** 30, plannedFor: 'gpu' as const };
+  const portable = await planMemory(whole);
+  assert.is(portable.plannedBindingBytes, 128 * 2 ** 20);
+  assert.is(portable.microBatch, 2);
+  const large = await planMemory({ ...whole, plannedBindingBytes: 2 ** 31 - 4 });
+  // 16 at once passes the 65,535-workgroup dispatch limit (the discriminator's first conv), and 15 + 1 is not tried.
+  assert.is(large.microBatch, 8);
+  assert.ok(large.fits && large.peakLiveBytes > portable.peakLiveBytes);
+});
+
 test('a batch no budget can hold (a tensor over the storage binding limit) is refused as such', async () => {
   const out = mkdtempSync(join(tmpdir(), 'xraygen-train-unrunnable-'));
   // Whole 512-px images in micro-batches of 4: the paper SRGAN's 4 x 64 x 512 x 512 activations pass 128 MiB.

@@ -15,6 +15,7 @@ import { linearGrid, MAX_WORKGROUPS_PER_DIMENSION, workgroupSizeFor } from './gr
 import { winogradApplies, winogradByDefault, winogradGather } from './conv-winograd.ts';
 import { winogradK3Applies, winogradK3F4Applies, winogradK3F4ByDefault, winogradK3F4Gather, winogradK3Gather } from './conv-winograd-k3.ts';
 import { winogradWeightGradApplies, winogradWeightGradByDefault, winogradWeightGradient, type WinogradWeightGradShape } from './conv-winograd-grad-weight.ts';
+import { AdapterLimitError } from '../errors.ts';
 
 const packKernel = kernel('conv_pack_weights');
 const gatherKernel = kernel('conv_gather');
@@ -481,7 +482,7 @@ function packWeights(weight: Tensor, outputIsFirst: boolean): Tensor {
   const packed = weight.engine.empty([count], 'f32', 'conv packed weights');
   const outputQuads = paddedOutChannels / 4;
   if (inChannels > MAX_WORKGROUPS_PER_DIMENSION || taps > MAX_WORKGROUPS_PER_DIMENSION) {
-    throw new Error(`conv: weight ${shapeString(weight.shape)} has too many channels or taps for one dispatch`);
+    throw new AdapterLimitError(`conv: weight ${shapeString(weight.shape)} has too many channels or taps for one dispatch (65,535 workgroups a dimension)`);
   }
   weight.engine.run(packKernel, {
     buffers: { weight, packed },
@@ -618,7 +619,7 @@ function gatherWorkgroups(g: GatherGeometry, pixels: number, out: Tensor): numbe
   const stride = phaseStride(g);
   const threads = g.batch * Math.ceil(g.outHeight / stride) * Math.ceil(Math.ceil(g.outWidth / stride) / pixels);
   const groups = Math.ceil(threads / GATHER_WORKGROUP);
-  if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
+  if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new AdapterLimitError(`conv: output ${shapeString(out.shape)} is too large for one dispatch (65,535 workgroups a dimension)`);
   return groups;
 }
 
@@ -658,7 +659,7 @@ function runTiled(
   // Workgroups past their own phase's pixels store nothing.
   const stride = phaseStride(g);
   const groups = Math.ceil(largestPhasePixels(g) / tile.columns);
-  if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
+  if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new AdapterLimitError(`conv: output ${shapeString(out.shape)} is too large for one dispatch (65,535 workgroups a dimension)`);
   x.engine.run(tiledGatherKernel, {
     buffers: { x, weights: packed, bias: bias ?? packed, out },
     params,
@@ -680,7 +681,7 @@ function runPhases(
 ): void {
   const threads = g.batch * g.inHeight * Math.ceil(g.inWidth / pixels);
   const groups = Math.ceil(threads / GATHER_WORKGROUP);
-  if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`conv: output ${shapeString(out.shape)} is too large for one dispatch`);
+  if (groups > MAX_WORKGROUPS_PER_DIMENSION) throw new AdapterLimitError(`conv: output ${shapeString(out.shape)} is too large for one dispatch (65,535 workgroups a dimension)`);
   // Aligned vec4 loads of the input rows where they are a multiple of 4 long.
   const vec4 = g.inWidth % 4 === 0 && pixels % 4 === 0;
   x.engine.run(phasesKernel, {
@@ -775,7 +776,7 @@ function channelQuads(x: Tensor): Tensor {
   const plane = height * width;
   const pixelGroups = Math.ceil(plane / (4 * 64));
   if (pixelGroups > MAX_WORKGROUPS_PER_DIMENSION || quadCount > MAX_WORKGROUPS_PER_DIMENSION || batch > MAX_WORKGROUPS_PER_DIMENSION) {
-    throw new Error(`conv: input ${shapeString(x.shape)} is too large for one channel-quads dispatch`);
+    throw new AdapterLimitError(`conv: input ${shapeString(x.shape)} is too large for one channel-quads dispatch (65,535 workgroups a dimension)`);
   }
   const vec4 = plane % 4 === 0;
   x.engine.run(vec4 ? channelQuadsVec4Kernel : channelQuadsKernel, {

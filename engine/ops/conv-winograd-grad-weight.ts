@@ -11,6 +11,7 @@ import { kernel } from '../kernel.ts';
 import { shapeString, type Tensor } from '../tensor.ts';
 import { GEMM_CHANNELS, imageChunks, K_STEP, MAX_IMAGE_BYTES, threadsFor, TILE6_POSITIONS, TILE_POSITIONS, winogradChunk } from './conv-winograd.ts';
 import { MAX_WORKGROUPS_PER_DIMENSION } from './grid.ts';
+import { AdapterLimitError } from '../errors.ts';
 
 /** A form: its kernel size, gradient positions per tile side, transformed tile positions, and its shader's passes. */
 function defineForm(shader: string, kernelSize: number, tileStep: number, positions: number) {
@@ -123,7 +124,7 @@ export function winogradWeightGradient(gradient: Tensor, input: Tensor, kernelSi
   const chunkTiles = (images: number) => Math.ceil((images * tilesPerImage) / 4) * 4;
   const largest = chunkTiles(Math.max(...chunks.map((c) => c.images)));
   if (largest > MAX_WORKGROUPS_PER_DIMENSION || gradChannels > MAX_WORKGROUPS_PER_DIMENSION) {
-    throw new Error(`conv weight grad: ${shapeString(gradient.shape)} is too large for the Winograd transforms' dispatches`);
+    throw new AdapterLimitError(`conv weight grad: ${shapeString(gradient.shape)} is too large for the Winograd transforms' dispatches (65,535 workgroups a dimension)`);
   }
   const shared = { aChannels: gradChannels, bChannels: inChannels, gradHeight, gradWidth, inHeight, inWidth, m, tiles: columns, tilesY, tilesX, firstTileRow: 0 };
   const planes = engine.empty([form.positions * largest * columns], 'f32', 'winograd weight grad input tiles');

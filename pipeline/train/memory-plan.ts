@@ -3,10 +3,10 @@
 // buffers it keeps for reuse, and a second replay with the budget in force measures how many bytes a
 // step then re-creates. When a batch does not fit, finds the largest that does.
 
-import { Engine } from '../../engine/runtime.ts';
+import { DEFAULT_BINDING_BYTES, Engine } from '../../engine/runtime.ts';
 import { formatBytes } from '../../engine/memory.ts';
-import { KernelBindingError, OverBudgetError, UsageError } from '../../engine/errors.ts';
-import { probeAdapterKind, type AdapterKind } from '../../engine/device.ts';
+import { AdapterLimitError, OverBudgetError, UsageError } from '../../engine/errors.ts';
+import { probeAdapter, type AdapterKind } from '../../engine/device.ts';
 import { createTrainer, defaults, type TrainOptions } from './setup.ts';
 
 export interface StepReplay {
@@ -15,7 +15,7 @@ export interface StepReplay {
   peakLiveBytes: number;
   /** Bytes of pooled buffers evicted (and so created again) in the last step: the cost of a tight budget. */
   evictedBytesPerStep: number;
-  /** Why no budget lets it run (a tensor over the storage binding limit); the peaks are then Infinity. */
+  /** Why no budget lets it run (a tensor or a dispatch past an adapter limit); the peaks are then Infinity. */
   unrunnable?: string;
 }
 
@@ -33,7 +33,7 @@ export async function replayWithin(options: TrainOptions, batch: number, budget:
 
 /** The replay itself, the pool held to `budget`: null when it does not fit. */
 async function replay(options: TrainOptions, batch: number, budget: number): Promise<StepReplay | null> {
-  const engine = await Engine.create({ dryRun: true, seed: options.seed, adapterKind: options.plannedFor, maxBytes: budget });
+  const engine = await Engine.create({ dryRun: true, seed: options.seed, adapterKind: options.plannedFor, maxBindingBytes: options.plannedBindingBytes, maxBytes: budget });
   const trainer = createTrainer(engine, options, null, 0);
   try {
     let evictedBefore = 0;
@@ -47,7 +47,7 @@ async function replay(options: TrainOptions, batch: number, budget: number): Pro
     const { peakHeldBytes, peakLiveBytes } = engine.memory();
     return { peakHeldBytes, peakLiveBytes, evictedBytesPerStep };
   } catch (error) {
-    if (error instanceof KernelBindingError) return { peakHeldBytes: Infinity, peakLiveBytes: Infinity, evictedBytesPerStep: 0, unrunnable: error.message };
+    if (error instanceof AdapterLimitError) return { peakHeldBytes: Infinity, peakLiveBytes: Infinity, evictedBytesPerStep: 0, unrunnable: error.message };
     if (error instanceof OverBudgetError) return null;
     throw error;
   } finally {
@@ -82,12 +82,17 @@ export async function largestFittingBatch(options: TrainOptions, upTo: number, b
 }
 
 /**
- * For the SRGAN, the largest micro-batch (gradient accumulation) under `batch` whose planned peak
- * fits, or 0 when none does.
+ * For the SRGAN, the largest micro-batch (gradient accumulation) under `batch` that fits, or 0 when
+ * none does. Tried: the batch in 2, 3, 4, ... near-equal parts (16: 8, 6, 4, 3, 2, 1), so that no
+ * part is much smaller than the rest (BatchNorm takes each part's statistics).
  */
 export async function largestFittingMicroBatch(options: TrainOptions, batch: number, budget: number): Promise<number> {
   if (options.model !== 'srgan') return 0;
-  for (let micro = batch - 1; micro >= 1; micro = micro > 4 ? Math.ceil(micro / 2) : micro - 1) {
+  let tried = batch;
+  for (let parts = 2; parts <= batch; parts++) {
+    const micro = Math.ceil(batch / parts);
+    if (micro === tried) continue;
+    tried = micro;
     if (await liveFits({ ...options, microBatch: micro }, batch, budget)) return micro;
   }
   return 0;
@@ -105,20 +110,28 @@ export interface MemoryPlan {
   microBatch?: number;
   fits: boolean;
   largestBatch?: number;
-  /** Set when no budget lets the batch run (a tensor over the storage binding limit): why. */
+  /** Set when no budget lets the batch run (a tensor or a dispatch past an adapter limit): why. */
   unrunnable?: string;
   /** The adapter kind planned for. */
   plannedFor: AdapterKind;
+  /** The storage binding limit planned for. */
+  plannedBindingBytes: number;
 }
 
 /** The planned peak for the options; a too-large SRGAN batch falls back to micro-batches that fit. */
 export async function planMemory(requested: TrainOptions): Promise<MemoryPlan> {
-  // Planned for this machine's adapter (a GPU's, the larger, when there is none).
-  const options = { ...requested, plannedFor: requested.plannedFor ?? (await probeAdapterKind()) ?? 'gpu' };
+  // Planned for this machine's adapter and its binding limit (a GPU's, the larger, when there is none).
+  const probe = requested.plannedFor === undefined ? await probeAdapter() : null;
+  const options = {
+    ...requested,
+    plannedFor: requested.plannedFor ?? probe?.kind ?? 'gpu',
+    plannedBindingBytes: requested.plannedBindingBytes ?? probe?.maxBindingBytes,
+  };
+  const plannedFor = { plannedFor: options.plannedFor, plannedBindingBytes: options.plannedBindingBytes ?? DEFAULT_BINDING_BYTES };
   const batch = options.batch ?? defaults[options.model].batch;
   const budget = options.vramBytes;
   const fitting = (replay: StepReplay, microBatch: number | undefined): MemoryPlan => ({
-    peakBytes: replay.peakHeldBytes, peakLiveBytes: replay.peakLiveBytes, evictedBytesPerStep: replay.evictedBytesPerStep, batch, microBatch, fits: true, plannedFor: options.plannedFor,
+    peakBytes: replay.peakHeldBytes, peakLiveBytes: replay.peakLiveBytes, evictedBytesPerStep: replay.evictedBytesPerStep, batch, microBatch, fits: true, ...plannedFor,
   });
   const whole = await replayWithin(options, batch, budget);
   if (whole) return fitting(whole, options.microBatch);
@@ -126,10 +139,12 @@ export async function planMemory(requested: TrainOptions): Promise<MemoryPlan> {
     const microBatch = await largestFittingMicroBatch(options, batch, budget);
     if (microBatch > 0) return fitting((await replayWithin({ ...options, microBatch }, batch, budget))!, microBatch);
   }
-  const unbounded = await replaySteps(options, batch);
+  // Not even in micro-batches of one (when they were up to the plan to choose): said of those.
+  const smallest = options.microBatch === undefined && options.model === 'srgan' ? { ...options, microBatch: 1 } : options;
+  const unbounded = await replaySteps(smallest, batch);
   return {
-    peakBytes: unbounded.peakHeldBytes, peakLiveBytes: unbounded.peakLiveBytes, evictedBytesPerStep: 0, batch, microBatch: options.microBatch,
-    fits: false, largestBatch: await largestFittingBatch(options, batch, budget), unrunnable: unbounded.unrunnable, plannedFor: options.plannedFor,
+    peakBytes: unbounded.peakHeldBytes, peakLiveBytes: unbounded.peakLiveBytes, evictedBytesPerStep: 0, batch, microBatch: smallest.microBatch,
+    fits: false, largestBatch: await largestFittingBatch(smallest, batch, budget), unrunnable: unbounded.unrunnable, ...plannedFor,
   };
 }
 
@@ -137,7 +152,7 @@ export async function planMemory(requested: TrainOptions): Promise<MemoryPlan> {
 export function assertFits(plan: MemoryPlan, budget: number): void {
   if (plan.fits) return;
   const what = `batch ${plan.batch}${plan.microBatch ? ` in micro-batches of ${plan.microBatch}` : ''}`;
-  const largest = `the largest batch that fits is ${plan.largestBatch ?? 0}`;
+  const largest = plan.largestBatch ? `the largest batch that fits is ${plan.largestBatch}` : 'not even a batch of 1 fits';
   if (plan.unrunnable) throw new UsageError(`${what} cannot run on this adapter at any --vram (${plan.unrunnable}); ${largest}`);
   throw new OverBudgetError(`${what} needs a planned peak of ${formatBytes(plan.peakLiveBytes)} in live tensors, over the --vram budget of ${formatBytes(budget)}; ${largest}`, plan.peakLiveBytes, 0, budget);
 }

@@ -47,6 +47,8 @@ export interface TrainOptions {
   phantomCount: number;
   /** The adapter kind memory plans are made for (it sizes weight-gradient chunks); default: this machine's. */
   plannedFor?: AdapterKind;
+  /** The storage binding limit memory plans assume; default: this machine's adapter's when planning for it, else WebGPU's default (128 MiB). */
+  plannedBindingBytes?: number;
   /** Conv autotuning: the tuning file to read and extend (pipeline/conv-tuning-file.ts). */
   autotune?: string;
   /** How the tape keeps activations for backward ('f16': half the bytes; default 'f32'). */
