@@ -127,11 +127,11 @@ export async function planMemory(requested: TrainOptions): Promise<MemoryPlan> {
     plannedFor: requested.plannedFor ?? probe?.kind ?? 'gpu',
     plannedBindingBytes: requested.plannedBindingBytes ?? probe?.maxBindingBytes,
   };
-  const plannedFor = { plannedFor: options.plannedFor, plannedBindingBytes: options.plannedBindingBytes ?? DEFAULT_BINDING_BYTES };
+  const plannedAdapter = { plannedFor: options.plannedFor, plannedBindingBytes: options.plannedBindingBytes ?? DEFAULT_BINDING_BYTES };
   const batch = options.batch ?? defaults[options.model].batch;
   const budget = options.vramBytes;
   const fitting = (replay: StepReplay, microBatch: number | undefined): MemoryPlan => ({
-    peakBytes: replay.peakHeldBytes, peakLiveBytes: replay.peakLiveBytes, evictedBytesPerStep: replay.evictedBytesPerStep, batch, microBatch, fits: true, ...plannedFor,
+    peakBytes: replay.peakHeldBytes, peakLiveBytes: replay.peakLiveBytes, evictedBytesPerStep: replay.evictedBytesPerStep, batch, microBatch, fits: true, ...plannedAdapter,
   });
   const whole = await replayWithin(options, batch, budget);
   if (whole) return fitting(whole, options.microBatch);
@@ -144,7 +144,7 @@ export async function planMemory(requested: TrainOptions): Promise<MemoryPlan> {
   const unbounded = await replaySteps(smallest, batch);
   return {
     peakBytes: unbounded.peakHeldBytes, peakLiveBytes: unbounded.peakLiveBytes, evictedBytesPerStep: 0, batch, microBatch: smallest.microBatch,
-    fits: false, largestBatch: await largestFittingBatch(smallest, batch, budget), unrunnable: unbounded.unrunnable, ...plannedFor,
+    fits: false, largestBatch: await largestFittingBatch(smallest, batch, budget), unrunnable: unbounded.unrunnable, ...plannedAdapter,
   };
 }
 
