@@ -1,14 +1,17 @@
-// A subset of the kernel unit tests (conv2d, convTranspose2d, batchNorm2d, Adam, f16 packing) that runs the same
+// A subset of the kernel unit tests (conv2d, convTranspose2d, batchNorm2d, Adam, f16 packing, a budget's
+// evictions, recomputed activations) that runs the same
 // way in Node and in a browser: each case checks forward and gradients against the float64
 // reference with the shared `checkOp`, then returns its raw outputs so that the runner can also
 // compare the browser's numbers with Node's. Browser-safe: no Node imports.
 
-import type { Engine } from '../../engine/runtime.ts';
+import { Engine } from '../../engine/runtime.ts';
 import type { Tensor } from '../../engine/tensor.ts';
 import { backward } from '../../engine/ops/backward.ts';
-import { batchNorm2d } from '../../engine/ops/batchnorm.ts';
+import { batchNorm2d, batchNormActivation } from '../../engine/ops/batchnorm.ts';
+import { dropout } from '../../engine/ops/random.ts';
+import { parameter } from '../../engine/autograd.ts';
 import { conv2d, convTranspose2d } from '../../engine/ops/conv.ts';
-import { mul } from '../../engine/ops/elementwise.ts';
+import { mul, scale } from '../../engine/ops/elementwise.ts';
 import { sum } from '../../engine/ops/reduce.ts';
 import { Adam } from '../../engine/optim/adam.ts';
 import { packHalf, unpackHalf } from '../../engine/ops/half-storage.ts';
@@ -161,6 +164,57 @@ async function halfStorageCase(engine: Engine): Promise<number[][]> {
   return results;
 }
 
+/**
+ * A budget the pool must evict to keep: work recorded over a buffer is submitted before the buffer is
+ * destroyed (the browser's WebGPU refuses a submit that uses a destroyed buffer). Returns both results.
+ */
+async function evictionCase(): Promise<number[][]> {
+  const engine = await Engine.create({ seed: 1, maxBytes: 12 * 1024 + 256 });
+  try {
+    const x = engine.fromArray(Float32Array.from({ length: 1024 }, (_, i) => i), [1024], 'f32', 'evict.x');
+    const small = engine.fromArray(Float32Array.of(2, 4), [2], 'f32', 'evict.small');
+    const temporary = scale(x, 3);
+    const tripled = scale(temporary, 1);
+    temporary.dispose();
+    // 256 bytes more than the budget leaves: the temporary's pooled 4 KiB go, with its pending dispatches submitted first.
+    const halved = scale(small, 0.5);
+    if (engine.memory().evictedBytes !== 4096) throw new Error(`evicted ${engine.memory().evictedBytes} bytes, expected 4096`);
+    const [triples, halves] = await engine.read([tripled, halved]);
+    if (triples![1023] !== 3069 || halves![0] !== 1) throw new Error(`after the eviction: ${triples![1023]}, ${halves![0]}`);
+    return [Array.from(triples!), Array.from(halves!)];
+  } finally {
+    engine.destroy();
+  }
+}
+
+/** BatchNorm + LeakyReLU -> dropout -> conv2d: its weight gradient with the conv's input kept and rebuilt, bit for bit the same. */
+async function recomputeCase(engine: Engine): Promise<number[][]> {
+  const rng = mulberry32(17);
+  const xValues = Float32Array.from(randn(2 * 4 * 8 * 8, rng));
+  const wValues = Float32Array.from(randn(3 * 4 * 9, rng), (v) => 0.3 * v);
+  const gradients: number[][] = [];
+  for (const recompute of [false, true]) {
+    engine.recomputeActivations = recompute;
+    engine.randomCounter = 0;
+    const x = parameter(engine.fromArray(xValues, [2, 4, 8, 8], 'f32', 'recompute.x'));
+    const weight = parameter(engine.fromArray(wValues, [3, 4, 3, 3], 'f32', 'recompute.weight'));
+    const [gamma, beta, mean, variance] = [1, 0, 0, 1].map((v) => engine.fromArray(new Float32Array(4).fill(v), [4]));
+    engine.tidy(() => {
+      const h = dropout(batchNormActivation(x, gamma!, beta!, mean!, variance!, { training: true }, { leakyRelu: 0.2 }), 0.3, true);
+      backward(sum(conv2d(h, weight, null, { padding: 1 })));
+    });
+    const [dx, dw] = await engine.read([x.grad!, weight.grad!]);
+    gradients.push(Array.from(dx!), Array.from(dw!));
+    for (const t of [x, weight, gamma!, beta!, mean!, variance!]) t.dispose();
+  }
+  engine.recomputeActivations = false;
+  gradients.slice(0, 2).forEach((kept, i) => {
+    const rebuilt = gradients[i + 2]!;
+    if (kept.some((v, j) => v !== rebuilt[j])) throw new Error(`gradient ${i}: rebuilt input's differs from the kept input's`);
+  });
+  return gradients.slice(2);
+}
+
 /** Runs every case; a failing case is reported, not thrown, so one run shows them all. */
 export async function runKernelSuite(engine: Engine): Promise<KernelCaseResult[]> {
   const results: KernelCaseResult[] = [];
@@ -180,5 +234,7 @@ export async function runKernelSuite(engine: Engine): Promise<KernelCaseResult[]
   }
   await attempt('Adam 6 steps on a 3-tensor group', () => adamCase(engine));
   await attempt('packHalf / unpackHalf (f16 kept activations)', () => halfStorageCase(engine));
+  await attempt('a budget the pool evicts to keep', () => evictionCase());
+  await attempt('a conv input rebuilt in backward (--recompute-activations)', () => recomputeCase(engine));
   return results;
 }

@@ -205,7 +205,7 @@ async function main(): Promise<number> {
       ensure(after.created > 0 && after.liveBuffers === 0, `${after.liveBuffers} of ${after.created} GPU buffers (${after.liveBytes} bytes) never destroyed`);
       console.log(`       ${after.created} GPU buffers created, all destroyed; pool holds 0 bytes`);
     });
-    await check('kernel suite (conv, convT, batchnorm, Adam, f16 packing) in the browser agrees with the reference and Node', async () => {
+    await check('kernel suite (conv, convT, batchnorm, Adam, f16 packing, evictions, recomputation) in the browser agrees with the reference and Node', async () => {
       const bundle = await bundleForBrowser({ entryPoints: { kernels: join(repositoryRoot, 'test', 'browser', 'kernel-entry.ts') } });
       const kernelsUrl = `${server.url}__kernels/`;
       const kernelPage = await browser!.context.newPage();
