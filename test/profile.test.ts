@@ -135,4 +135,31 @@ test('timestamps across query sets and mid-step submits: one readback, ordered s
   }
 });
 
+test('--vram: the memory line says what the pool evicts a step to stay within the budget', async () => {
+  const free = await runProfile({ ...tiny, batch: 8 });
+  assert.is(free.memory.evictedBytesPerStep, 0);
+  const budget = free.memory.peakLiveBytes;
+  const tight = await runProfile({ ...tiny, batch: 8, vramBytes: budget });
+  assert.ok(tight.memory.peakHeldBytes <= budget && tight.memory.evictedBytesPerStep > 0, JSON.stringify(tight.memory));
+  assert.match(tight.table, / a step evicted to stay within [\d.]+ [KMG]iB/);
+});
+
+test('an error mid-step leaves no work naming the profiler\'s destroyed query set', async () => {
+  const engine = await Engine.create({ seed: 3 });
+  try {
+    const profiler = new Profiler(engine);
+    profiler.attach();
+    const target = engine.empty([64], 'f32', 'target');
+    profiler.beginStep('failing');
+    fillInPlace(target, 5);
+    // The step throws here; runProfile's cleanup detaches the profiler with this dispatch unsubmitted.
+    profiler.detach();
+    const [values] = await engine.read([target]);
+    assert.is(values[0], 5);
+    target.dispose();
+  } finally {
+    engine.destroy();
+  }
+});
+
 test.run();

@@ -88,6 +88,9 @@ export class Profiler implements DispatchObserver {
 
   /** Stops observing and frees the query sets; the recorded steps stay. */
   detach(): void {
+    // Work recorded with this profiler's timestamp writes goes first (after an error mid-step there is
+    // some): a submit that names a destroyed query set is a validation error.
+    if (this.timestamps) this.engine.flush();
     if (this.engine.observer === this) this.engine.observer = this.previous;
     this.timestamps?.destroy();
   }

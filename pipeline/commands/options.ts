@@ -2,6 +2,7 @@
 
 import { UsageError } from '../../engine/errors.ts';
 import type { SavedActivationStorage } from '../../engine/runtime.ts';
+import { parseBytes } from '../../engine/memory.ts';
 
 /** `value` as an integer >= `minimum` (decimal digits only: no '1e3', no '2.0'), or null. */
 export function integerAtLeast(value: string, minimum: number): number | null {
@@ -21,4 +22,13 @@ export function parseIntegerOption(flag: string, minimum: number): (value: strin
 export function parseSavedActivations(value: string): SavedActivationStorage {
   if (value !== 'f32' && value !== 'f16') throw new UsageError(`--saved-activations must be 'f32' or 'f16', got '${value}'`);
   return value;
+}
+
+/** `--vram`: a GPU memory budget in bytes ("4GiB", "500MiB"). */
+export function parseVram(value: string): number {
+  try {
+    return parseBytes(value);
+  } catch (error) {
+    throw new UsageError(`--vram: ${(error as Error).message}`);
+  }
 }

@@ -15,7 +15,7 @@ import { SrGenerator, srganConfigs, srGeneratorSpecs, type SrganConfig } from '.
 import { createTrainer, defaults, type TrainOptions } from '../train/setup.ts';
 import { generateImages } from '../generate/sample.ts';
 import { configFor, readWeights } from '../generate/weights.ts';
-import { parseIntegerOption, parseSavedActivations } from './options.ts';
+import { parseIntegerOption, parseSavedActivations, parseVram } from './options.ts';
 import { defaultTuningPath, finishAutotune, startAutotune, tuningPathFlag } from '../conv-tuning-file.ts';
 
 export const workloads = ['train-cgan', 'train-srgan', 'generate'] as const;
@@ -43,6 +43,8 @@ export interface ProfileOptions {
   /** Training workloads: how the tape keeps activations (default 'f32'). */
   savedActivations?: SavedActivationStorage;
   recomputeActivations?: boolean;
+  /** A GPU memory budget for the buffer pool (default: none): under it, what the pool evicts shows. */
+  vramBytes?: number;
 }
 
 export interface ProfileReport {
@@ -52,8 +54,8 @@ export interface ProfileReport {
   trace: ChromeTrace;
   /** mapAsync readbacks made by the profiler itself. */
   profilerReadbacks: number;
-  /** The buffer pool's high-water marks over the run (warm-up step included), in bytes. */
-  memory: { peakHeldBytes: number; peakLiveBytes: number };
+  /** The buffer pool's high-water marks over the run (warm-up step included), and the bytes it evicted a profiled step. */
+  memory: { peakHeldBytes: number; peakLiveBytes: number; evictedBytesPerStep: number };
 }
 
 export type StepRunner = { runStep: (index: number) => Promise<unknown>; dispose: () => void; description: string };
@@ -118,7 +120,7 @@ function generateWorkload(engine: Engine, options: ProfileOptions): StepRunner {
 
 /** The library call behind the command (tests call it directly). */
 export async function runProfile(options: ProfileOptions): Promise<ProfileReport> {
-  const engine = await Engine.create({ seed: options.seed, disableFeatures: options.disableFeatures });
+  const engine = await Engine.create({ seed: options.seed, disableFeatures: options.disableFeatures, maxBytes: options.vramBytes });
   try {
     const workload = options.workload === 'generate' ? generateWorkload(engine, options) : trainingWorkload(engine, options);
     if (options.autotune) {
@@ -130,14 +132,21 @@ export async function runProfile(options: ProfileOptions): Promise<ProfileReport
     const profiler = new Profiler(engine, { timestamps: options.timestamps });
     try {
       await engine.sync();
-      const steps = await profileSteps(profiler, workload.runStep, options.steps);
+      // Evictions from the first profiled step on (the warm-up's first allocations are not a step's).
+      let evictedBefore = 0;
+      const steps = await profileSteps(profiler, (index) => {
+        if (index === 1) evictedBefore = engine.memory().evictedBytes;
+        return workload.runStep(index);
+      }, options.steps);
       const rows = kernelTable(steps, options.groupBy);
       const summary = summarize(steps);
       const trace = buildTrace(steps, { workload: workload.description, adapter: engine.describe(), clock: profiler.clock, date: new Date().toISOString() });
-      const { peakHeldBytes, peakLiveBytes } = engine.memory();
-      const memoryLine = `GPU memory (buffer pool, warm-up included): peak ${formatBytes(peakHeldBytes)} held, ${formatBytes(peakLiveBytes)} in live tensors`;
+      const { peakHeldBytes, peakLiveBytes, evictedBytes } = engine.memory();
+      const evictedBytesPerStep = (evictedBytes - evictedBefore) / options.steps;
+      const budget = options.vramBytes === undefined ? '' : `; ${formatBytes(evictedBytesPerStep)} a step evicted to stay within ${formatBytes(options.vramBytes)}`;
+      const memoryLine = `GPU memory (buffer pool, warm-up included): peak ${formatBytes(peakHeldBytes)} held, ${formatBytes(peakLiveBytes)} in live tensors${budget}`;
       const table = `${workload.description} on ${engine.describe()}\n${formatTable(rows, summary)}\n${memoryLine}`;
-      return { rows, summary, table, trace, profilerReadbacks: profiler.readbacks, memory: { peakHeldBytes, peakLiveBytes } };
+      return { rows, summary, table, trace, profilerReadbacks: profiler.readbacks, memory: { peakHeldBytes, peakLiveBytes, evictedBytesPerStep } };
     } finally {
       profiler.detach();
       workload.dispose();
@@ -162,6 +171,7 @@ interface ProfileFlags {
   autotune?: string | boolean;
   savedActivations: SavedActivationStorage;
   recomputeActivations?: boolean;
+  vram?: string;
 }
 
 export function register(program: Command): void {
@@ -183,6 +193,7 @@ export function register(program: Command): void {
     .option('--autotune [file]', `tune the conv kernel variants of the workload's shapes first (cached in FILE, default ${defaultTuningPath()})`)
     .option('--saved-activations <f32|f16>', 'train-*: how activations are kept for backward', parseSavedActivations, 'f32')
     .option('--recompute-activations', 'train-*: rebuild the conv inputs that BatchNorms made in backward instead of keeping them')
+    .option('--vram <bytes>', 'a GPU memory budget for the buffer pool, e.g. 500MiB: the table then says what it evicts a step (default: none)')
     .action(async (workload: string, flags: ProfileFlags) => {
       if (!(workloads as readonly string[]).includes(workload)) throw new UsageError(`workload must be one of ${workloads.join(', ')}, got '${workload}'`);
       if (flags.by !== 'kernel' && flags.by !== 'label') throw new UsageError(`--by must be kernel or label, got '${flags.by}'`);
@@ -190,6 +201,7 @@ export function register(program: Command): void {
         workload: workload as Workload, config: flags.config, steps: flags.steps, batch: flags.batch, seed: flags.seed, timestamps: flags.timestamps,
         groupBy: flags.by, weights: flags.weights, srWeights: flags.srWeights, sr: flags.sr, fullImage: flags.fullImage ?? false,
         autotune: tuningPathFlag(flags.autotune), savedActivations: flags.savedActivations, recomputeActivations: Boolean(flags.recomputeActivations),
+        vramBytes: flags.vram === undefined ? undefined : parseVram(flags.vram),
       });
       console.log(report.table);
       if (flags.trace) {

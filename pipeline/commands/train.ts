@@ -2,13 +2,12 @@
 
 import type { Command } from 'commander';
 import { UsageError } from '../../engine/errors.ts';
-import { parseBytes } from '../../engine/memory.ts';
 import type { AdapterKind } from '../../engine/device.ts';
 import type { SavedActivationStorage } from '../../engine/runtime.ts';
 import { runTraining, type StopFlag } from '../train/loop.ts';
 import { planMemory } from '../train/memory-plan.ts';
 import type { TrainOptions } from '../train/setup.ts';
-import { parseIntegerOption, parseSavedActivations } from './options.ts';
+import { parseIntegerOption, parseSavedActivations, parseVram } from './options.ts';
 import { defaultTuningPath, tuningPathFlag } from '../conv-tuning-file.ts';
 import { registerTrainClassifier } from './train-classifier.ts';
 
@@ -110,7 +109,7 @@ export function register(program: Command): void {
         lr: flags.lr === undefined ? undefined : parseLearningRate(flags.lr),
         lrDecayStart: flags.lrDecay,
         seed: flags.seed,
-        vramBytes: (() => { try { return parseBytes(flags.vram); } catch (e) { throw new UsageError(`--vram: ${(e as Error).message}`); } })(),
+        vramBytes: parseVram(flags.vram),
         resume: Boolean(flags.resume),
         sampleEvery: flags.sampleEvery,
         checkpointEvery: flags.checkpointEvery,
