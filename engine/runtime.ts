@@ -133,7 +133,7 @@ export class Engine {
   private readonly scopes: Set<Tensor>[] = [];
   private readonly pipelines = new Map<string, CompiledKernel>();
   // createBindGroup costs ~26 us in Dawn (bench/dispatch-overhead.ts), and a repeated step binds the
-  // same pooled buffers to the same kernels (the pool settles between steps); `params` rides on a
+  // same pooled buffers to the same kernels (the pool hands out the lowest free id); `params` rides on a
   // dynamic offset, so a kernel's bind group depends on its tensors only.
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   private encoder: GPUCommandEncoder | null = null;
@@ -281,8 +281,6 @@ export class Engine {
       if (kept.has(tensor)) this.track(tensor);
       else tensor.dispose();
     }
-    // The end of an outermost scope is a step boundary: the next step draws buffers in a fixed order.
-    if (this.scopes.length === 0) this.pool.settle();
     return result;
   }
 
