@@ -1,6 +1,7 @@
 // GPU buffer pool: size-class buckets, reuse of freed buffers, a hard byte budget checked before
-// any buffer is created (pooled buffers are evicted to stay within it), and statistics. With no device it runs "dry": the same bookkeeping with
-// no GPU buffers, so a step's peak memory can be measured in seconds without running kernels.
+// any buffer is created (pooled buffers are evicted to stay within it), and statistics. With no
+// device it runs "dry": the same bookkeeping with no GPU buffers, so a step's peak memory can be
+// measured in seconds without running kernels.
 
 import { OverBudgetError } from './errors.ts';
 
