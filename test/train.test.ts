@@ -91,7 +91,8 @@ for (const model of ['cgan', 'srgan'] as const) {
     assert.equal(readdirSync(join(straight, 'checkpoints')).sort(), ['step-0000002.safetensors', 'step-0000004.safetensors']);
     // The dry run replays the same allocations (kernels and all): the plan is the peak, to the byte.
     assert.is(result.peakBytes, result.plannedPeakBytes, `measured peak ${result.peakBytes} vs planned ${result.plannedPeakBytes}`);
-    assert.ok(readFileSync(join(straight, 'report.html'), 'utf8').includes('new Chart('));
+    const report = readFileSync(join(straight, 'report.html'), 'utf8');
+    assert.ok(report.includes('new Chart(') && report.includes('"label":"peak_bytes"'), 'report charts');
 
     // Both networks moved: their weights differ from a fresh initialisation after one checkpoint.
     const early = await readSafetensorsFile(join(straight, 'checkpoints', 'step-0000002.safetensors'));
