@@ -135,7 +135,9 @@ export class Engine {
   // createBindGroup costs ~26 us in Dawn (bench/dispatch-overhead.ts), and a repeated step binds the
   // same pooled buffers to the same kernels (the pool hands out the lowest free id); `params` rides on a
   // dynamic offset, so a kernel's bind group depends on its tensors only.
-  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bindGroups = new Map<string, { group: GPUBindGroup; poolIds: number[] }>();
+  /** The keys of `bindGroups` that name each pool buffer: what to drop when the pool destroys it. */
+  private readonly bindGroupKeysByBuffer = new Map<number, Set<string>>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private readonly afterSubmit: Array<() => void> = [];
@@ -159,7 +161,7 @@ export class Engine {
     // far is submitted, and the bind groups that name those buffers go.
     const beforeDestroy = (entries: readonly PooledBuffer[]) => {
       this.flush();
-      this.forgetBindGroups(new Set(entries.map((entry) => entry.id)));
+      this.forgetBindGroups(entries.map((entry) => entry.id));
     };
     this.pool = new BufferPool(gpu?.device ?? null, { maxBytes: options.maxBytes, beforeDestroy });
     this.uniforms = new UniformArena(gpu?.device ?? null);
@@ -373,23 +375,37 @@ export class Engine {
     // Pool ids are never reused, and the pool's destroying of buffers drops the groups naming them.
     let key = String(compiled.id);
     for (const r of resources) key += `|${r.pooled.id}:${r.offset}:${r.size}`;
-    let bindGroup = this.bindGroups.get(key);
+    let bindGroup = this.bindGroups.get(key)?.group;
     if (!bindGroup) {
       const entries: GPUBindGroupEntry[] = resources.map((r) => ({ binding: r.binding, resource: { buffer: r.pooled.buffer!, offset: r.offset, size: r.size } }));
       const params = kernel.layout.params;
       if (params) entries.push({ binding: params.binding, resource: { buffer: this.uniforms.buffer!, offset: 0, size: params.size } });
       bindGroup = this.device.createBindGroup({ layout: compiled.bindGroupLayout, entries, label: kernel.name });
-      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) this.bindGroups.clear();
-      this.bindGroups.set(key, bindGroup);
+      if (this.bindGroups.size >= MAX_CACHED_BIND_GROUPS) {
+        this.bindGroups.clear();
+        this.bindGroupKeysByBuffer.clear();
+      }
+      const poolIds = resources.map((r) => r.pooled.id);
+      this.bindGroups.set(key, { group: bindGroup, poolIds });
+      for (const id of poolIds) {
+        let keys = this.bindGroupKeysByBuffer.get(id);
+        if (!keys) this.bindGroupKeysByBuffer.set(id, (keys = new Set()));
+        keys.add(key);
+      }
     }
     return bindGroup;
   }
 
-  /** Drops the cached bind groups that name any of these pool buffers (keys: `pipeline|id:offset:size|...`). */
-  private forgetBindGroups(poolIds: ReadonlySet<number>): void {
-    for (const key of this.bindGroups.keys()) {
-      const names = key.split('|').slice(1).some((resource) => poolIds.has(Number(resource.slice(0, resource.indexOf(':')))));
-      if (names) this.bindGroups.delete(key);
+  /** Drops the cached bind groups that name any of these pool buffers (an index, not a scan: evictions come every step under a tight budget). */
+  private forgetBindGroups(poolIds: Iterable<number>): void {
+    for (const id of poolIds) {
+      for (const key of this.bindGroupKeysByBuffer.get(id) ?? []) {
+        const entry = this.bindGroups.get(key);
+        if (!entry) continue;
+        this.bindGroups.delete(key);
+        for (const other of entry.poolIds) if (other !== id) this.bindGroupKeysByBuffer.get(other)?.delete(key);
+      }
+      this.bindGroupKeysByBuffer.delete(id);
     }
   }
 
