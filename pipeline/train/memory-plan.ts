@@ -19,9 +19,22 @@ export interface StepReplay {
   unrunnable?: string;
 }
 
+// A dry run's result depends only on its options and batch, and a plan's searches ask for some twice
+// (the micro-batch found, then its plan; a batch that fits nowhere, then its report): the last few are kept.
+const recentReplays = new Map<string, Promise<StepReplay>>();
+const RECENT_REPLAYS = 16;
+
 /** Two training steps at `batch` and a sample grid, allocations only, with no budget. */
-export async function replaySteps(options: TrainOptions, batch: number): Promise<StepReplay> {
-  return (await replay(options, batch, Infinity))!;
+export function replaySteps(options: TrainOptions, batch: number): Promise<StepReplay> {
+  const key = `${batch} ${JSON.stringify(options)}`;
+  let result = recentReplays.get(key);
+  if (!result) {
+    result = replay(options, batch, Infinity).then((r) => r!);
+    result.catch(() => recentReplays.delete(key));
+    recentReplays.set(key, result);
+    if (recentReplays.size > RECENT_REPLAYS) recentReplays.delete(recentReplays.keys().next().value!);
+  }
+  return result;
 }
 
 /** The replay of `batch` under `budget`: unbounded when that fits, else with evictions; null when it does not fit. */
