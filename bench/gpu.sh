@@ -12,6 +12,7 @@
 #                                 `buffers` (only when named): an A/B of the gathers' double-buffered workgroup memory;
 #                                 `saved` (only when named): bench/saved-activations.ts, f32 against f16 kept activations
 #                                 `budget` (only when named): bench/vram-budget.ts, steps with and without evictions
+#                                 `recording` (only when named): bench/recording.ts, the CPU time to record a training step
 #   bash bench/gpu.sh with CMD...  there: unpacks .device/, then runs CMD (e.g. a training run)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -102,6 +103,8 @@ run_all() {
   stage saved 90 "${tsx[@]}" bench/saved-activations.ts --rounds 4
   # Not by default: the training steps in budgets that make the pool evict (what re-creating buffers costs on a GPU).
   stage budget 90 "${tsx[@]}" bench/vram-budget.ts --rounds 4
+  # Not by default: the CPU time to record a training step, which a fast GPU waits for.
+  stage recording 60 "${tsx[@]}" bench/recording.ts --rounds 10
   stage tests 90 "${tsx[@]}" node_modules/uvu/bin.js test '\.test\.ts$'
   # (Its figures are in generate.log: at most 8 files come back.)
   stage generate 60 "${tsx[@]}" bench/generate.ts

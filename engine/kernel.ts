@@ -98,11 +98,9 @@ function reflectLayout(source: string, entry: string, name: string): KernelLayou
 /** Names, dtypes and sizes of the buffers a dispatch passes, against the kernel's reflected bindings. */
 export function checkBindings(kernel: Kernel, buffers: Record<string, Tensor>, maxBindingBytes: number): void {
   const { bindings } = kernel.layout;
-  const provided = new Set(Object.keys(buffers));
   for (const binding of bindings) {
     const tensor = buffers[binding.name];
     if (!tensor) throw new KernelBindingError(`${kernel.name}: missing buffer "${binding.name}"`);
-    provided.delete(binding.name);
     if (binding.elementType && binding.elementType !== tensor.dtype) {
       throw new KernelBindingError(`${kernel.name}: "${binding.name}" wants ${binding.elementType}, got ${tensor.dtype} ${tensor}`);
     }
@@ -113,5 +111,9 @@ export function checkBindings(kernel: Kernel, buffers: Record<string, Tensor>, m
       throw new AdapterLimitError(`${kernel.name}: "${binding.name}" ${tensor} is ${tensor.byteLength} bytes, over the adapter's ${maxBindingBytes}-byte storage binding limit (use a smaller batch)`);
     }
   }
-  if (provided.size) throw new KernelBindingError(`${kernel.name}: unknown buffer(s) ${[...provided].join(', ')} (it binds ${bindings.map((b) => b.name).join(', ')})`);
+  // Every binding was found above, so any further name is one the kernel does not bind.
+  if (Object.keys(buffers).length !== bindings.length) {
+    const unknown = Object.keys(buffers).filter((name) => !bindings.some((b) => b.name === name));
+    throw new KernelBindingError(`${kernel.name}: unknown buffer(s) ${unknown.join(', ')} (it binds ${bindings.map((b) => b.name).join(', ')})`);
+  }
 }

@@ -84,6 +84,7 @@ export interface DispatchObserver {
 }
 
 const MAX_WORKGROUPS_PER_DIM = 65535;
+const NO_OVERRIDES: Readonly<Record<string, number>> = Object.freeze({});
 
 /** A kernel compiled with one set of override constants. */
 interface CompiledKernel {
@@ -219,8 +220,10 @@ export class Engine {
   fromArray(data: ArrayLike<number>, shape: readonly number[], dtype: DType = 'f32', name = 'tensor'): Tensor {
     if (data.length !== shapeSize(shape)) throw new Error(`${name}: ${data.length} values for shape ${shapeString(shape)}`);
     const tensor = this.empty(shape, dtype, name);
-    const typed = dtype === 'f32' ? Float32Array.from(data) : dtype === 'i32' ? Int32Array.from(data) : Uint32Array.from(data);
-    this.upload(tensor, typed);
+    // upload() copies at once, so an array of the right type goes as it is (a batch of images: ~2 ms
+    // a step to copy on the 2-core VM).
+    const Typed = dtype === 'f32' ? Float32Array : dtype === 'i32' ? Int32Array : Uint32Array;
+    this.upload(tensor, data instanceof Typed ? data : Typed.from(data));
     return tensor;
   }
 
@@ -330,7 +333,7 @@ export class Engine {
     this.dispatchCount++;
     if (!this.gpu || x * y * z === 0) return;
 
-    const compiled = this.pipeline(kernel, args.overrides ?? {});
+    const compiled = this.pipeline(kernel, args.overrides ?? NO_OVERRIDES);
     const bindGroup = this.bindGroup(compiled, kernel, args.buffers);
     const ownPass = this.observer?.passDescriptor?.(kernel, args);
     if (ownPass) this.endPass();
@@ -344,13 +347,24 @@ export class Engine {
   }
 
   private pipeline(kernel: Kernel, overrides: Record<string, number>): CompiledKernel {
-    const key = `${kernel.id}:${JSON.stringify(overrides)}`;
+    // The key lists the values of the kernel's declared overrides in order (JSON.stringify of the
+    // object cost more than the lookup); a name it does not declare is refused before any lookup.
+    let key = `${kernel.id}:`;
+    let given = 0;
+    for (const name of kernel.layout.overrides) {
+      const value = overrides[name];
+      if (value !== undefined) {
+        key += value;
+        given++;
+      }
+      key += ',';
+    }
+    if (given !== Object.keys(overrides).length) {
+      const unknown = Object.keys(overrides).find((name) => !kernel.layout.overrides.includes(name));
+      throw new KernelBindingError(`${kernel.name}: unknown override "${unknown}"`);
+    }
     let compiled = this.pipelines.get(key);
     if (!compiled) {
-      const known = new Set(kernel.layout.overrides);
-      for (const name of Object.keys(overrides)) {
-        if (!known.has(name)) throw new KernelBindingError(`${kernel.name}: unknown override "${name}"`);
-      }
       const startMs = performance.now();
       const module = this.device.createShaderModule({ code: kernel.source, label: kernel.name });
       const bindGroupLayout = this.device.createBindGroupLayout({ entries: layoutEntries(kernel), label: kernel.name });
@@ -368,15 +382,18 @@ export class Engine {
 
   /** The bind group of `compiled` over these tensors (and the uniform arena), made once and reused. */
   private bindGroup(compiled: CompiledKernel, kernel: Kernel, buffers: DispatchArgs['buffers']): GPUBindGroup {
-    const resources = kernel.layout.bindings.map((binding) => {
-      const tensor = buffers[binding.name];
-      return { binding: binding.binding, pooled: tensor.pooled, offset: tensor.byteOffset, size: Math.max(4, tensor.byteLength) };
-    });
     // Pool ids are never reused, and the pool's destroying of buffers drops the groups naming them.
     let key = String(compiled.id);
-    for (const r of resources) key += `|${r.pooled.id}:${r.offset}:${r.size}`;
+    for (const binding of kernel.layout.bindings) {
+      const tensor = buffers[binding.name];
+      key += `|${tensor.pooled.id}:${tensor.byteOffset}:${tensor.byteLength}`;
+    }
     let bindGroup = this.bindGroups.get(key)?.group;
     if (!bindGroup) {
+      const resources = kernel.layout.bindings.map((binding) => {
+        const tensor = buffers[binding.name];
+        return { binding: binding.binding, pooled: tensor.pooled, offset: tensor.byteOffset, size: Math.max(4, tensor.byteLength) };
+      });
       const entries: GPUBindGroupEntry[] = resources.map((r) => ({ binding: r.binding, resource: { buffer: r.pooled.buffer!, offset: r.offset, size: r.size } }));
       const params = kernel.layout.params;
       if (params) entries.push({ binding: params.binding, resource: { buffer: this.uniforms.buffer!, offset: 0, size: params.size } });

@@ -11,6 +11,7 @@ const ARENA_BYTES = 256 * 1024;
 export class UniformArena {
   readonly buffer: GPUBuffer | null;
   private readonly data = new Uint8Array(ARENA_BYTES);
+  private readonly view = new DataView(this.data.buffer);
   private used = 0;
 
   constructor(device: GPUDevice | null) {
@@ -25,22 +26,25 @@ export class UniformArena {
   /** Writes the named values into the kernel's params struct; returns its byte offset. */
   write(kernel: Kernel, values: Record<string, number>): number {
     const params = kernel.layout.params;
-    const names = new Set(Object.keys(values));
     if (!params) {
-      if (names.size) throw new KernelBindingError(`${kernel.name}: has no params, got ${[...names].join(', ')}`);
+      const names = Object.keys(values);
+      if (names.length) throw new KernelBindingError(`${kernel.name}: has no params, got ${names.join(', ')}`);
       return 0;
     }
     const offset = this.used;
-    const view = new DataView(this.data.buffer, offset, params.size);
     for (const field of params.fields) {
       const value = values[field.name];
       if (value === undefined) throw new KernelBindingError(`${kernel.name}: missing param "${field.name}"`);
-      names.delete(field.name);
-      if (field.type === 'f32') view.setFloat32(field.offset, value, true);
-      else if (field.type === 'i32') view.setInt32(field.offset, value, true);
-      else view.setUint32(field.offset, value, true);
+      const at = offset + field.offset;
+      if (field.type === 'f32') this.view.setFloat32(at, value, true);
+      else if (field.type === 'i32') this.view.setInt32(at, value, true);
+      else this.view.setUint32(at, value, true);
     }
-    if (names.size) throw new KernelBindingError(`${kernel.name}: unknown param(s) ${[...names].join(', ')}`);
+    // Every field was found above, so any further name is one the struct does not have.
+    if (Object.keys(values).length !== params.fields.length) {
+      const unknown = Object.keys(values).filter((name) => !params.fields.some((field) => field.name === name));
+      throw new KernelBindingError(`${kernel.name}: unknown param(s) ${unknown.join(', ')}`);
+    }
     this.used += Math.ceil(params.size / SLOT_BYTES) * SLOT_BYTES;
     return offset;
   }

@@ -18,6 +18,9 @@ struct Params {
   // Images per part of a per-channel reduction (= batch with one part).
   batchPerPart: u32,
   parts: u32,
+  // The fused activation's negative slope: LeakyReLU's constant, or (slopeInBuffer = 1) act_slope[0].
+  slope: f32,
+  slopeInBuffer: u32,
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
@@ -34,8 +37,8 @@ struct Params {
 @group(0) @binding(11) var<storage, read_write> grad_bias: array<f32>;
 @group(0) @binding(12) var<storage, read> sum_dy: array<f32>;
 @group(0) @binding(13) var<storage, read> sum_dy_xhat: array<f32>;
-// The fused activation's negative slope ([1]: LeakyReLU's constant or PReLU's weight) and, for
-// PReLU's weight gradient, one partial sum per channel.
+// PReLU's weight ([1]; under LeakyReLU a stand-in binding, never read) and, for PReLU's weight
+// gradient, one partial sum per channel.
 @group(0) @binding(14) var<storage, read> act_slope: array<f32>;
 @group(0) @binding(15) var<storage, read_write> act_slope_partial: array<f32>;
 // train_statistics with several parts: (count, shifted mean, M2) per [part, channel].
@@ -315,6 +318,12 @@ fn backward_input(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_wor
 // Forward writes only the activation; backward recomputes the pre-activation from x and the saved
 // statistics, so neither the BN output nor the activation's own gradient is ever materialised.
 
+// A constant slope comes in params: a LeakyReLU needs no buffer of its own, and no upload a forward.
+fn negative_slope() -> f32 {
+  if (params.slopeInBuffer != 0u) { return act_slope[0]; }
+  return params.slope;
+}
+
 // The activation's input gradient: dy where the pre-activation is positive, slope * dy elsewhere.
 fn through_activation(dy_value: f32, pre: f32, slope: f32) -> f32 {
   return select(slope * dy_value, dy_value, pre > 0.0);
@@ -325,7 +334,7 @@ fn through_activation(dy_value: f32, pre: f32, slope: f32) -> f32 {
 fn normalize_act(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);
-  let slope = act_slope[0];
+  let slope = negative_slope();
   for (var i = s.first; i < s.end; i += s.step) {
     let pre = normalized(i, a);
     out[i] = select(slope * pre, pre, pre > 0.0);
@@ -337,7 +346,7 @@ fn normalize_act(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_work
 fn backward_reduce_act(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let channel = group.x;
   let a = channel_affine(channel);
-  let slope = act_slope[0];
+  let slope = negative_slope();
   var g_total = 0.0;
   var g_centred_total = 0.0;
   var slope_total = 0.0;
@@ -359,7 +368,7 @@ fn backward_reduce_act(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_i
 fn backward_input_act(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);
-  let slope = act_slope[0];
+  let slope = negative_slope();
   let sum_g = sum_dy[s.channel];
   let sum_g_xhat = sum_dy_xhat[s.channel];
   for (var i = s.first; i < s.end; i += s.step) {
@@ -414,7 +423,7 @@ fn backward_input_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(nu
 fn normalize_act_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span4(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);
-  let slope = act_slope[0];
+  let slope = negative_slope();
   for (var i = s.first; i < s.end; i += s.step) {
     let pre = normalized4(i, a);
     out4[i] = select(slope * pre, pre, pre > vec4<f32>(0.0));
@@ -425,7 +434,7 @@ fn normalize_act_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num
 fn backward_input_act_vec4(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
   let s = span4(id, groups, PLANE_GRID);
   let a = channel_affine(s.channel);
-  let slope = act_slope[0];
+  let slope = negative_slope();
   let sum_g = sum_dy[s.channel];
   let sum_g_xhat = sum_dy_xhat[s.channel];
   for (var i = s.first; i < s.end; i += s.step) {
@@ -464,7 +473,7 @@ fn backward_reduce_vec4(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_
 fn backward_reduce_act_vec4(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let channel = group.x;
   let a = channel_affine(channel);
-  let slope = act_slope[0];
+  let slope = negative_slope();
   let quads = params.plane / 4u;
   var g_total = vec4<f32>(0.0);
   var g_centred_total = vec4<f32>(0.0);

@@ -154,7 +154,7 @@ test('batchNormActivation keeps one activation-sized tensor less alive for backw
     const fusedBytes = live(() => batchNormActivation(x, w, b, rm, rv, { training: true }, fusedActivation));
     await engine.sync();
     assert.is(engine.memory().liveBytes, before, `${activation}: live bytes after forward + backward`);
-    // Besides the output: the statistics and the slope, a few hundred bytes (pool granularity).
+    // Besides the output: the statistics (and the slope), a few hundred bytes (pool granularity).
     const message = `${activation}: fused ${fusedBytes} B live, separate ${separateBytes} B`;
     assert.ok(fusedBytes < activationBytes + 1024 && separateBytes >= 2 * activationBytes, message);
     noGrad(engine, () => engine.tidy(() => batchNormActivation(x, w, b, rm, rv, { training: false }, fusedActivation).dispose()));

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { Engine } from '../engine/runtime.ts';
 import { DeviceError, KernelBindingError } from '../engine/errors.ts';
 import { kernel } from '../engine/kernel.ts';
+import { registerShaderSources } from '../engine/shader-source.ts';
 import { add } from '../engine/ops/elementwise.ts';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -89,7 +90,28 @@ test('kernel bindings are checked by name and dtype before dispatch', async () =
   assert.throws(() => engine.run(affine, { buffers: { a: ints, out: x }, params: { count: 2, alpha: 1, beta: 0 }, workgroups: [1] }), /wants f32, got i32/);
   assert.throws(() => engine.run(affine, { buffers: { a: x, out: x, extra: x }, params: { count: 2, alpha: 1, beta: 0 }, workgroups: [1] }), /unknown buffer\(s\) extra/);
   assert.throws(() => engine.run(affine, { buffers: { a: x, out: engine.empty([2]) }, params: { count: 2, alpha: 1 }, workgroups: [1] }), /missing param "beta"/);
+  assert.throws(() => engine.run(affine, { buffers: { a: x, out: x }, params: { count: 2, alpha: 1, beta: 0, gamma: 1 }, workgroups: [1] }), /unknown param\(s\) gamma/);
   engine.destroy();
+});
+
+test('each set of override values is its own pipeline, and a name the kernel does not declare is refused, compiled or not', async () => {
+  registerShaderSources({
+    test_override_scale: `override SCALE: f32 = 1.0;
+@group(0) @binding(0) var<storage, read_write> a: array<f32>;
+@compute @workgroup_size(1) fn main() { a[0] = a[0] * SCALE; }`,
+  });
+  const engine = await Engine.create();
+  try {
+    const scale = kernel('test_override_scale');
+    const x = engine.fromArray([1], [1]);
+    const sets: Array<Record<string, number> | undefined> = [{ SCALE: 2 }, { SCALE: 3 }, {}, { SCALE: 2 }, undefined];
+    for (const overrides of sets) engine.run(scale, { buffers: { a: x }, overrides, workgroups: [1] });
+    assert.equal([...(await engine.read([x]))[0]!], [12]);
+    assert.throws(() => engine.run(scale, { buffers: { a: x }, overrides: { SCALE: 2, OTHER: 1 }, workgroups: [1] }), (e: Error) => e instanceof KernelBindingError && /unknown override "OTHER"/.test(e.message));
+    assert.throws(() => engine.run(scale, { buffers: { a: x }, overrides: { OTHER: 1 }, workgroups: [1] }), /unknown override "OTHER"/);
+  } finally {
+    engine.destroy();
+  }
 });
 
 test.run();

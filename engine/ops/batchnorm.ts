@@ -103,7 +103,9 @@ interface Prepared {
 }
 
 /** Checks shapes and computes the statistics (updating the running ones in training). */
-function prepare(x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions, op: string): Prepared {
+function prepare(
+  x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions, op: string, activation: FusedActivation | null,
+): Prepared {
   const engine = x.engine;
   const [batch, channels, height = 1, width = 1] = x.shape;
   const plane = height * width;
@@ -118,6 +120,9 @@ function prepare(x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, r
     momentum: options.momentum ?? 0.1,
     correction: options.training ? 1 / count : 0,
     ...batchNormParts(batch, channels, plane, engine.adapterKind),
+    // PReLU's slope is a tensor (act_slope); LeakyReLU's a constant.
+    slope: activation && 'leakyRelu' in activation ? activation.leakyRelu : 0,
+    slopeInBuffer: activation && 'prelu' in activation ? 1 : 0,
   };
   const label = `${op} ${shapeString(x.shape)}`;
   const elementwise = elementwiseLaunch(batch, channels, plane);
@@ -165,7 +170,7 @@ export function batchNormActivation(
   return normalizeRecorded(x, weight, bias, runningMean, runningVar, options, activation);
 }
 
-/** Both ops: the plain passes without an activation, the `_act` passes (and a slope buffer) with one. */
+/** Both ops: the plain passes without an activation, the `_act` passes with one. */
 function normalizeRecorded(
   x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVar: Tensor, options: BatchNormOptions, activation: FusedActivation | null,
 ): Tensor {
@@ -174,9 +179,10 @@ function normalizeRecorded(
   const preluWeight = activation && 'prelu' in activation ? activation.prelu : null;
   if (preluWeight && preluWeight.size !== 1) throw new Error(`batchNormActivation: the PReLU weight must have one element, got ${shapeString(preluWeight.shape)}`);
   const op = !activation ? 'batchNorm2d' : preluWeight ? 'batchNorm2d+prelu' : 'batchNorm2d+leakyRelu';
-  const { params, label, elementwise, stats } = prepare(x, weight, bias, runningMean, runningVar, options, op);
-  // LeakyReLU's constant goes through the same one-element buffer as PReLU's weight.
-  const slope = !activation ? null : preluWeight ?? engine.keep(engine.fromArray(new Float32Array([(activation as { leakyRelu: number }).leakyRelu]), [1], 'f32', 'batchNorm.slope'));
+  const { params, label, elementwise, stats } = prepare(x, weight, bias, runningMean, runningVar, options, op, activation);
+  // The `_act` passes bind act_slope: PReLU's weight, or under LeakyReLU (its slope in params) the BN's
+  // own weight as a stand-in that they never read.
+  const slope = !activation ? null : preluWeight ?? weight;
   const vec4 = elementwise.vec4;
   const pass = passes[`${slope ? 'act' : 'plain'}${vec4 ? 'Vec4' : ''}` as const];
   // The passes' x, dy and out, under the `_vec4` passes' names where they run.
@@ -195,7 +201,7 @@ function normalizeRecorded(
 
   const inputs = preluWeight ? [x, weight, bias, preluWeight] : [x, weight, bias];
   const savedX = saveActivation(x, inputs);
-  const kept = slope ? [...savedX.stored, weight, bias, stats, slope] : [...savedX.stored, weight, bias, stats];
+  const kept = preluWeight ? [...savedX.stored, weight, bias, stats, preluWeight] : [...savedX.stored, weight, bias, stats];
   // A conv that keeps `out` can keep these instead (they stay for this op's backward anyway).
   if (engine.recomputeActivations) registerRecipe(out, { sources: kept, rebuild: () => withActivation(savedX, (input) => normalize(input, true)) });
   const result = record(out, inputs, op, (dy) => withActivation(savedX, (savedInput) => {
@@ -234,9 +240,8 @@ function normalizeRecorded(
     const grads = [dx, weight.requiresGrad ? gradWeight : null, bias.requiresGrad ? gradBias : null];
     return preluWeight ? [...grads, gradSlope] : grads;
   }), kept);
-  // The tape retained stats (and the slope, and x's f16 copy) if it recorded; otherwise this frees them.
+  // The tape retained stats (and x's f16 copy) if it recorded; otherwise this frees them.
   savedX.release();
   stats.dispose();
-  if (slope && !preluWeight) slope.dispose();
   return result;
 }

@@ -1,0 +1,83 @@
+// The CPU cost of recording a paper training step: `npx tsx bench/recording.ts [TREE_B] [--tree-a DIR]
+// [--rounds 8] [--only cgan|srgan] [--batch N]`.
+// On a GPU the engine records a step while the GPU runs the kernels already submitted; the H100 leases
+// measured 35 us of recording a dispatch (14.3 ms a CGAN step against 15.3 ms of kernels), so the
+// recording decides a step's wall time as much as the kernels do. Here each engine submits once per
+// step (submitEvery 0), so a step's recording is the time from its start to its one submit (the
+// encoder's finish included), with the GPU idle throughout; the wait for the readback comes after.
+// With a second tree, each round records one step of both, A first in even rounds and B first in odd
+// ones (as bench/ab-rounds.ts), and prints the per-round B/A ratios (the figure a shared VM's changing speed disturbs least).
+
+import { Command } from 'commander';
+import { oneOf, wholeNumber } from './options.ts';
+import { loadTree, type TreeModules } from './ab-rounds.ts';
+import type { Engine } from '../engine/runtime.ts';
+
+interface RecordingOptions { treeA: string; rounds: number; only?: 'cgan' | 'srgan'; batch?: number }
+
+const program = new Command('bench/recording.ts')
+  .description('CPU time to record a paper training step (to its submit), per step and per dispatch')
+  .argument('[treeB]', 'another checkout of this repository to compare with (B)')
+  .option('--tree-a <dir>', 'the checkout measured as A', '.')
+  .option('--rounds <n>', 'timed steps per side', wholeNumber(1), 8)
+  .option('--only <model>', "one model's step (cgan or srgan)", oneOf(['cgan', 'srgan']))
+  .option('--batch <n>', 'batch size (default: the paper step: CGAN 64, SRGAN 16)', wholeNumber(1))
+  .parse();
+const { treeA, rounds, only, batch } = program.opts<RecordingOptions>();
+const roots = [treeA, ...program.args];
+const trees = await Promise.all(roots.map(loadTree));
+// Normal priority: the JavaScript thread is what is timed (the engine lowers it on software adapters).
+const engines = await Promise.all(trees.map((t) => t.Engine.create({ seed: 0, submitEvery: 0, keepThreadPriority: true })));
+roots.forEach((root, i) => console.log(`${'AB'[i]} ${root}`));
+console.log(`adapter: ${engines[0]!.describe()}`);
+
+/** Wraps the engine's queue.submit to note when a step first submits. */
+function submitClock(engine: Engine): { since: (start: number) => number } {
+  const queue = engine.gpu!.device.queue;
+  const submit = queue.submit.bind(queue);
+  let first = 0;
+  queue.submit = (buffers) => {
+    first ||= performance.now();
+    submit(buffers);
+  };
+  return { since: (start) => { const ms = first - start; first = 0; return ms; } };
+}
+
+const clocks = engines.map(submitClock);
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+for (const model of only ? [only] : ['cgan', 'srgan'] as const) {
+  const runners = trees.map((tree: TreeModules, i) => tree.trainingWorkload(engines[i]!, {
+    workload: `train-${model}`, config: 'paper', batch, steps: rounds + 3, seed: 0, timestamps: false, groupBy: 'kernel', sr: false, fullImage: false,
+  }));
+  try {
+    // Warm-up: pipeline compiles, first allocations and bind groups, the pool's free lists settling.
+    for (const [i, runner] of runners.entries()) for (let step = 0; step < 3; step++) await runner.runStep(step), clocks[i]!.since(0);
+    const recorded: number[][] = runners.map(() => []);
+    const dispatches: number[] = runners.map(() => 0);
+    for (let round = 0; round < rounds; round++) {
+      const sides = runners.map((_, i) => i);
+      for (const side of round % 2 === 0 ? sides : sides.reverse()) {
+        const engine = engines[side]!;
+        const before = engine.dispatchCount;
+        const start = performance.now();
+        await runners[side]!.runStep(round + 3);
+        recorded[side]!.push(clocks[side]!.since(start));
+        dispatches[side] = engine.dispatchCount - before;
+      }
+    }
+    runners.forEach((runner, i) => {
+      const ms = median(recorded[i]!);
+      console.log(`${runner.description} ${'AB'[i]}: recording ${ms.toFixed(2)} ms a step (median of ${rounds}, least ${Math.min(...recorded[i]!).toFixed(2)}), ` +
+        `${dispatches[i]} dispatches, ${(1000 * ms / dispatches[i]!).toFixed(1)} us each`);
+    });
+    if (runners.length === 2) {
+      const ratios = recorded[1]!.map((b, round) => b / recorded[0]![round]!);
+      const sorted = [...ratios].sort((a, b) => a - b);
+      const quartile = (q: number) => sorted[Math.floor((sorted.length - 1) * q)]!.toFixed(3);
+      console.log(`  B/A per round: median ${quartile(0.5)} (quartiles ${quartile(0.25)}-${quartile(0.75)})`);
+    }
+  } finally {
+    for (const runner of runners) runner.dispose();
+  }
+}
+for (const engine of engines) engine.destroy();
