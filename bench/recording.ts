@@ -51,7 +51,12 @@ for (const model of only ? [only] : ['cgan', 'srgan'] as const) {
   }));
   try {
     // Warm-up: pipeline compiles, first allocations and bind groups, the pool's free lists settling.
-    for (const [i, runner] of runners.entries()) for (let step = 0; step < 3; step++) await runner.runStep(step), clocks[i]!.since(0);
+    for (const [i, runner] of runners.entries()) {
+      for (let step = 0; step < 3; step++) {
+        await runner.runStep(step);
+        clocks[i]!.since(0);
+      }
+    }
     const recorded: number[][] = runners.map(() => []);
     const dispatches: number[] = runners.map(() => 0);
     for (let round = 0; round < rounds; round++) {
