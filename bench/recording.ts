@@ -1,5 +1,5 @@
 // The CPU cost of recording a paper training step: `npx tsx bench/recording.ts [TREE_B] [--tree-a DIR]
-// [--rounds 8] [--only cgan|srgan] [--batch N]`.
+// [--rounds 8] [--only cgan|srgan] [--batch N] [--dry-run cpu|gpu]`.
 // On a GPU the engine records a step while the GPU runs the kernels already submitted; the H100 leases
 // measured 35 us of recording a dispatch (14.3 ms a CGAN step against 15.3 ms of kernels), so the
 // recording decides a step's wall time as much as the kernels do. Here each engine submits once per
@@ -7,13 +7,15 @@
 // encoder's finish included), with the GPU idle throughout; the wait for the readback comes after.
 // With a second tree, each round records one step of both, A first in even rounds and B first in odd
 // ones (as bench/ab-rounds.ts), and prints the per-round B/A ratios (the figure a shared VM's changing speed disturbs least).
+// `--dry-run KIND` times the same steps on engines without a device, planned for that kind of adapter
+// (its kernel variants): the ops' own JavaScript alone, 5 steps a round, steadier than the device's figure.
 
 import { Command } from 'commander';
 import { oneOf, wholeNumber } from './options.ts';
 import { loadTree, type TreeModules } from './ab-rounds.ts';
 import type { Engine } from '../engine/runtime.ts';
 
-interface RecordingOptions { treeA: string; rounds: number; only?: 'cgan' | 'srgan'; batch?: number }
+interface RecordingOptions { treeA: string; rounds: number; only?: 'cgan' | 'srgan'; batch?: number; dryRun?: 'cpu' | 'gpu' }
 
 const program = new Command('bench/recording.ts')
   .description('CPU time to record a paper training step (to its submit), per step and per dispatch')
@@ -22,18 +24,23 @@ const program = new Command('bench/recording.ts')
   .option('--rounds <n>', 'timed steps per side', wholeNumber(1), 8)
   .option('--only <model>', "one model's step (cgan or srgan)", oneOf(['cgan', 'srgan']))
   .option('--batch <n>', 'batch size (default: the paper step: CGAN 64, SRGAN 16)', wholeNumber(1))
+  .option('--dry-run <kind>', "no device: the ops' JavaScript alone, planned for a 'cpu' or 'gpu' adapter", oneOf(['cpu', 'gpu']))
   .parse();
-const { treeA, rounds, only, batch } = program.opts<RecordingOptions>();
+const { treeA, rounds, only, batch, dryRun } = program.opts<RecordingOptions>();
 const roots = [treeA, ...program.args];
 const trees = await Promise.all(roots.map(loadTree));
 // Normal priority: the JavaScript thread is what is timed (the engine lowers it on software adapters).
-const engines = await Promise.all(trees.map((t) => t.Engine.create({ seed: 0, submitEvery: 0, keepThreadPriority: true })));
+const engines = await Promise.all(trees.map((t) => t.Engine.create(
+  dryRun ? { dryRun: true, seed: 0, adapterKind: dryRun } : { seed: 0, submitEvery: 0, keepThreadPriority: true },
+)));
 roots.forEach((root, i) => console.log(`${'AB'[i]} ${root}`));
-console.log(`adapter: ${engines[0]!.describe()}`);
+console.log(`adapter: ${engines[0]!.describe()}${dryRun ? `, planned for a ${dryRun} adapter` : ''}`);
+const DRY_STEPS_PER_ROUND = 5;
 
-/** Wraps the engine's queue.submit to note when a step first submits. */
+/** Wraps the engine's queue.submit to note when a step first submits; without a device, when the step ends. */
 function submitClock(engine: Engine): { since: (start: number) => number } {
-  const queue = engine.gpu!.device.queue;
+  if (!engine.gpu) return { since: (start) => performance.now() - start };
+  const queue = engine.gpu.device.queue;
   const submit = queue.submit.bind(queue);
   let first = 0;
   queue.submit = (buffers) => {
@@ -47,7 +54,7 @@ const clocks = engines.map(submitClock);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 for (const model of only ? [only] : ['cgan', 'srgan'] as const) {
   const runners = trees.map((tree: TreeModules, i) => tree.trainingWorkload(engines[i]!, {
-    workload: `train-${model}`, config: 'paper', batch, steps: rounds + 3, seed: 0, timestamps: false, groupBy: 'kernel', sr: false, fullImage: false,
+    workload: `train-${model}`, config: 'paper', batch, steps: (rounds + 1) * DRY_STEPS_PER_ROUND, seed: 0, timestamps: false, groupBy: 'kernel', sr: false, fullImage: false,
   }));
   try {
     // Warm-up: pipeline compiles, first allocations and bind groups, the pool's free lists settling.
@@ -63,11 +70,12 @@ for (const model of only ? [only] : ['cgan', 'srgan'] as const) {
       const sides = runners.map((_, i) => i);
       for (const side of round % 2 === 0 ? sides : sides.reverse()) {
         const engine = engines[side]!;
+        const steps = dryRun ? DRY_STEPS_PER_ROUND : 1;
         const before = engine.dispatchCount;
         const start = performance.now();
-        await runners[side]!.runStep(round + 3);
-        recorded[side]!.push(clocks[side]!.since(start));
-        dispatches[side] = engine.dispatchCount - before;
+        for (let step = 0; step < steps; step++) await runners[side]!.runStep(3 + round * steps + step);
+        recorded[side]!.push(clocks[side]!.since(start) / steps);
+        dispatches[side] = (engine.dispatchCount - before) / steps;
       }
     }
     runners.forEach((runner, i) => {
