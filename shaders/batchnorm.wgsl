@@ -43,6 +43,9 @@ struct Params {
 @group(0) @binding(15) var<storage, read_write> act_slope_partial: array<f32>;
 // train_statistics with several parts: (count, shifted mean, M2) per [part, channel].
 @group(0) @binding(16) var<storage, read_write> statistics_parts: array<f32>;
+// finish_backward_sums: the per-channel totals of grad_bias and grad_weight's parts.
+@group(0) @binding(17) var<storage, read_write> grad_bias_total: array<f32>;
+@group(0) @binding(18) var<storage, read_write> grad_weight_total: array<f32>;
 
 var<workgroup> partial_a: array<f32, 256>;
 var<workgroup> partial_b: array<f32, 256>;
@@ -288,6 +291,22 @@ fn store_backward_sums(lane: u32, part: u32, channel: u32, g: f32, g_centred: f3
     grad_bias[slot] = totals.x;
     grad_weight[slot] = totals.y * invstd;
   }
+}
+
+// One thread per channel: with several parts, adds the parts' backward sums (one dispatch for both,
+// where two reductions were: a GPU step has dozens of BatchNorms).
+@compute @workgroup_size(64)
+fn finish_backward_sums(@builtin(global_invocation_id) id: vec3<u32>) {
+  let channel = id.x;
+  if (channel >= params.channels) { return; }
+  var bias_total = 0.0;
+  var weight_total = 0.0;
+  for (var part = 0u; part < params.parts; part++) {
+    bias_total += grad_bias[part * params.channels + channel];
+    weight_total += grad_weight[part * params.channels + channel];
+  }
+  grad_bias_total[channel] = bias_total;
+  grad_weight_total[channel] = weight_total;
 }
 
 // store_backward_sums, and act_slope_partial = the sum of the activation's slope terms.

@@ -8,7 +8,7 @@ import { registerRecipe } from './recompute.ts';
 import type { Tensor } from '../tensor.ts';
 import { shapeString } from '../tensor.ts';
 import { ELEMENTWISE_WORKGROUP, linearGrid, MAX_WORKGROUPS_PER_DIMENSION, workgroupSizeFor } from './grid.ts';
-import { GPU_REDUCE_WORKGROUPS, VALUES_PER_PART, reduceOuterInner, sumToShape } from './reduce.ts';
+import { GPU_REDUCE_WORKGROUPS, VALUES_PER_PART, sumToShape } from './reduce.ts';
 import type { AdapterKind } from '../device.ts';
 
 /** Pixels each thread of a plane-grid element-wise pass walks (about: the last block may be short). */
@@ -21,6 +21,7 @@ const kernels = {
   trainStatisticsVec4: kernel('batchnorm', 'train_statistics_vec4'),
   evalStatistics: kernel('batchnorm', 'eval_statistics'),
   finishStatistics: kernel('batchnorm', 'finish_statistics'),
+  finishBackwardSums: kernel('batchnorm', 'finish_backward_sums'),
 };
 
 /** The forward, backward-sums and backward-input passes' entry points named `${pass}${suffix}`. */
@@ -217,13 +218,16 @@ function normalizeRecorded(
       params, workgroups: [channels, params.parts], label: `${label} backward sums`, bytes: 2 * x.byteLength,
     });
     if (params.parts > 1) {
-      const addParts = (partSums: Tensor) => {
-        const total = reduceOuterInner(partSums, params.parts, channels, 1, 1, [channels]);
-        partSums.dispose();
-        return total;
-      };
-      gradBias = addParts(gradBias);
-      gradWeight = addParts(gradWeight);
+      const biasTotal = engine.empty([channels], 'f32', 'batchNorm.gradBias');
+      const weightTotal = engine.empty([channels], 'f32', 'batchNorm.gradWeight');
+      engine.run(kernels.finishBackwardSums, {
+        buffers: { grad_bias: gradBias, grad_weight: gradWeight, grad_bias_total: biasTotal, grad_weight_total: weightTotal },
+        params, workgroups: [Math.ceil(channels / 64)], label: `${label} backward sums of ${params.parts} parts`,
+      });
+      gradBias.dispose();
+      gradWeight.dispose();
+      gradBias = biasTotal;
+      gradWeight = weightTotal;
     }
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
