@@ -74,8 +74,9 @@ export function parameter(tensor: Tensor): Tensor {
 
 export interface GradientMath {
   add(a: Tensor, b: Tensor): Tensor;
-  addInPlace(target: Tensor, addition: Tensor): void;
   ones(like: Tensor): Tensor;
+  /** Adds gradients into leaves' `.grad`, possibly several in one dispatch, all by `flush`. */
+  leafAdds(): { add(target: Tensor, addition: Tensor): void; flush(): void };
 }
 
 /**
@@ -92,6 +93,7 @@ export function backwardWith(math: GradientMath, loss: Tensor, seedGradient?: Te
   const nodes = tape.nodes.filter((node) => reachable.has(node));
   tape.nodes = tape.nodes.filter((node) => !reachable.has(node));
   const grads = new Map<Tensor, Tensor>([[loss, seedGradient ?? engine.keep(math.ones(loss))]]);
+  const leafAdds = math.leafAdds();
   noGrad(engine, () => {
     for (let i = nodes.length - 1; i >= 0; i--) {
       const node = nodes[i];
@@ -105,6 +107,7 @@ export function backwardWith(math: GradientMath, loss: Tensor, seedGradient?: Te
       for (const tensor of node.saved) tensor.dispose();
       node.output.gradFn = null;
     }
+    leafAdds.flush();
   });
   for (const leftover of grads.values()) leftover.dispose();
 
@@ -116,8 +119,7 @@ export function backwardWith(math: GradientMath, loss: Tensor, seedGradient?: Te
       const existing = grads.get(input);
       grads.set(input, existing ? sumAndDispose(existing, grad) : grad);
     } else if (input.grad) {
-      math.addInPlace(input.grad, grad);
-      grad.dispose();
+      leafAdds.add(input.grad, grad);
     } else {
       input.grad = grad;
     }
