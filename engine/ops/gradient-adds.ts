@@ -27,7 +27,7 @@ export class LeafGradientAdds {
 
   /** target += addition, now or with the next few (at the latest at `flush`); disposes `addition`. */
   add(target: Tensor, addition: Tensor): void {
-    if (target.size !== addition.size) throw new Error(`${target.name}: a gradient of ${shapeString(addition.shape)} for ${shapeString(target.shape)}`);
+    if (shapeString(target.shape) !== shapeString(addition.shape)) throw new Error(`${target.name}: a gradient of ${shapeString(addition.shape)} for ${shapeString(target.shape)}`);
     if (this.pending.some((p) => overlaps(p.target, target))) this.flush();
     if (!this.deferrable(target, addition)) {
       addInPlace(target, addition);
