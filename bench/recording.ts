@@ -1,5 +1,5 @@
 // The CPU cost of recording a paper training step: `npx tsx bench/recording.ts [TREE_B] [--tree-a DIR]
-// [--rounds 8] [--only cgan|srgan] [--batch N] [--dry-run cpu|gpu]`.
+// [--rounds 8] [--only cgan|srgan] [--batch N] [--dry-run cpu|gpu] [--kernels]`.
 // On a GPU the engine records a step while the GPU runs the kernels already submitted; the H100 leases
 // measured 35 us of recording a dispatch (14.3 ms a CGAN step against 15.3 ms of kernels), so the
 // recording decides a step's wall time as much as the kernels do. Here each engine submits once per
@@ -9,13 +9,14 @@
 // ones (as bench/ab-rounds.ts), and prints the per-round B/A ratios (the figure a shared VM's changing speed disturbs least).
 // `--dry-run KIND` times the same steps on engines without a device, planned for that kind of adapter
 // (its kernel variants): the ops' own JavaScript alone, 5 steps a round, steadier than the device's figure.
+// `--kernels` also counts one step's dispatches by kernel (with `--dry-run gpu`: what a GPU step dispatches).
 
 import { Command } from 'commander';
 import { oneOf, wholeNumber } from './options.ts';
 import { loadTree, type TreeModules } from './ab-rounds.ts';
 import type { Engine } from '../engine/runtime.ts';
 
-interface RecordingOptions { treeA: string; rounds: number; only?: 'cgan' | 'srgan'; batch?: number; dryRun?: 'cpu' | 'gpu' }
+interface RecordingOptions { treeA: string; rounds: number; only?: 'cgan' | 'srgan'; batch?: number; dryRun?: 'cpu' | 'gpu'; kernels?: boolean }
 
 const program = new Command('bench/recording.ts')
   .description('CPU time to record a paper training step (to its submit), per step and per dispatch')
@@ -25,8 +26,9 @@ const program = new Command('bench/recording.ts')
   .option('--only <model>', "one model's step (cgan or srgan)", oneOf(['cgan', 'srgan']))
   .option('--batch <n>', 'batch size (default: the paper step: CGAN 64, SRGAN 16)', wholeNumber(1))
   .option('--dry-run <kind>', "no device: the ops' JavaScript alone, planned for a 'cpu' or 'gpu' adapter", oneOf(['cpu', 'gpu']))
+  .option('--kernels', "also count one step's dispatches by kernel")
   .parse();
-const { treeA, rounds, only, batch, dryRun } = program.opts<RecordingOptions>();
+const { treeA, rounds, only, batch, dryRun, kernels } = program.opts<RecordingOptions>();
 const roots = [treeA, ...program.args];
 const trees = await Promise.all(roots.map(loadTree));
 // Normal priority: the JavaScript thread is what is timed (the engine lowers it on software adapters).
@@ -50,6 +52,32 @@ function submitClock(engine: Engine): { since: (start: number) => number } {
   return { since: (start) => { const ms = first - start; first = 0; return ms; } };
 }
 
+/** Dispatches by kernel name while `run` runs (engine.run wrapped on the instance, then unwrapped). */
+async function kernelCensus(engine: Engine, run: () => Promise<unknown>): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const dispatch = engine.run.bind(engine);
+  engine.run = (kernel, args) => {
+    counts.set(kernel.name, (counts.get(kernel.name) ?? 0) + 1);
+    dispatch(kernel, args);
+  };
+  try {
+    await run();
+  } finally {
+    delete (engine as { run?: unknown }).run;
+  }
+  return counts;
+}
+
+/** The census of each side, one row a kernel, most dispatched first. */
+function printCensus(censuses: Array<Map<string, number>>): void {
+  const names = [...new Set(censuses.flatMap((census) => [...census.keys()]))];
+  const count = (i: number, name: string) => censuses[i]!.get(name) ?? 0;
+  names.sort((a, b) => count(censuses.length - 1, b) - count(censuses.length - 1, a) || count(0, b) - count(0, a));
+  const totals = censuses.map((census) => [...census.values()].reduce((sum, n) => sum + n, 0));
+  console.log(`  dispatches by kernel (${censuses.map((_, i) => 'AB'[i]).join(' / ')}): ${totals.join(' / ')}`);
+  for (const name of names) console.log(`  ${censuses.map((_, i) => String(count(i, name)).padStart(5)).join(' ')}  ${name}`);
+}
+
 const clocks = engines.map(submitClock);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 for (const model of only ? [only] : ['cgan', 'srgan'] as const) {
@@ -58,12 +86,15 @@ for (const model of only ? [only] : ['cgan', 'srgan'] as const) {
   }));
   try {
     // Warm-up: pipeline compiles, first allocations and bind groups, the pool's free lists settling.
+    const censuses: Array<Map<string, number>> = [];
     for (const [i, runner] of runners.entries()) {
       for (let step = 0; step < 3; step++) {
-        await runner.runStep(step);
+        if (kernels && step === 2) censuses.push(await kernelCensus(engines[i]!, () => runner.runStep(step)));
+        else await runner.runStep(step);
         clocks[i]!.since(0);
       }
     }
+    if (kernels) printCensus(censuses);
     const recorded: number[][] = runners.map(() => []);
     const dispatches: number[] = runners.map(() => 0);
     for (let round = 0; round < rounds; round++) {
