@@ -104,7 +104,7 @@ run_all() {
   # Not by default: the training steps in budgets that make the pool evict (what re-creating buffers costs on a GPU).
   stage budget 90 "${tsx[@]}" bench/vram-budget.ts --rounds 4
   # Not by default: the CPU time to record a training step, which a fast GPU waits for.
-  stage recording 60 "${tsx[@]}" bench/recording.ts --rounds 10
+  stage recording 60 "${tsx[@]}" bench/recording.ts --rounds 10 --kernels
   stage tests 90 "${tsx[@]}" node_modules/uvu/bin.js test '\.test\.ts$'
   # (Its figures are in generate.log: at most 8 files come back.)
   stage generate 60 "${tsx[@]}" bench/generate.ts
