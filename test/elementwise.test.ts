@@ -9,6 +9,7 @@ import { checkTorchCases } from './helpers/torch-check.ts';
 import * as ref from './helpers/reference.ts';
 import { add, addInPlace, axpby, fillInPlace, leakyRelu, movingAverageInPlace, mul, prelu, scale, sigmoid, tanh } from '../engine/ops/elementwise.ts';
 import { mean, reduceParts, sum, sumChannels } from '../engine/ops/reduce.ts';
+import { backward } from '../engine/ops/backward.ts';
 
 // Sizes that are not a multiple of 4 run the scalar kernels (elementwise.wgsl), the others their vec4
 // twins (elementwise_vec4.wgsl).
@@ -91,6 +92,37 @@ test('prelu with weight gradient', async () => {
     });
   }
   gpuSized.destroy();
+});
+
+test("add's backward hands dy on without a copy where it can, and never one storage to two gradients", async () => {
+  const engine = await testEngine();
+  const live = engine.memory().liveBytes;
+  const ones = (n: number) => new Float32Array(n).fill(1);
+  const [p, q] = [engine.fromArray(ones(8), [8]), engine.fromArray(ones(8), [8])];
+  for (const t of [p, q]) t.requiresGrad = true;
+  // Twice: the second backward adds into p.grad and q.grad in place, which two views of one dy would share.
+  for (let i = 0; i < 2; i++) engine.tidy(() => backward(sum(add(p, q))));
+  assert.ok(p.grad!.pooled !== q.grad!.pooled, 'separate storage');
+  const [gp, gq] = await engine.read([p.grad!, q.grad!]);
+  assert.equal([...gp], new Array(8).fill(2));
+  assert.equal([...gq], new Array(8).fill(2));
+  // add(p, p): both gradients reach one leaf; only q needing one: dy itself, no copy.
+  const before = engine.dispatchCount;
+  engine.tidy(() => backward(sum(add(p, p))));
+  p.requiresGrad = false;
+  engine.tidy(() => backward(sum(add(p, q))));
+  const [gp2, gq2] = await engine.read([p.grad!, q.grad!]);
+  assert.equal([...gp2], new Array(8).fill(4));
+  assert.equal([...gq2], new Array(8).fill(3));
+  // add, sum, seed, sum's backward (broadcast), one copy, two adds into p.grad (one after the other: one
+  // target); then add, sum, seed, broadcast, one add. Copying dy for every gradient made 14.
+  assert.is(engine.dispatchCount - before, 12);
+  for (const t of [p, q]) {
+    t.grad!.dispose();
+    t.grad = null;
+    t.dispose();
+  }
+  assert.is(engine.memory().liveBytes, live);
 });
 
 test('addInPlace and fillInPlace write the target in place, over scalars and over vec4s', async () => {

@@ -61,7 +61,13 @@ function sameShape(a: Tensor, b: Tensor, op: string): void {
 export function add(a: Tensor, b: Tensor): Tensor {
   sameShape(a, b, 'add');
   const out = map(kernels.add, a, { a, b }, 0, 0, 'add');
-  return record(out, [a, b], 'add', (dy) => [a.requiresGrad ? copy(dy) : null, b.requiresGrad ? copy(dy) : null]);
+  // dy itself (a view: autograd disposes dy after the backward) to a, a copy to b only when a has one too:
+  // two gradients must not share storage, since a leaf's is added into later. A residual block's skip
+  // connection copied an activation-sized tensor per add before.
+  return record(out, [a, b], 'add', (dy) => {
+    const gradA = a.requiresGrad ? dy.engine.view(dy, dy.shape) : null;
+    return [gradA, b.requiresGrad ? (gradA ? copy(dy) : dy.engine.view(dy, dy.shape)) : null];
+  });
 }
 
 /** Runs one element-wise kernel that writes `target` in place (never recorded). */
