@@ -30,7 +30,7 @@ export async function loadTree(root: string): Promise<TreeModules> {
 }
 
 /** The value a fraction `q` of the way through the sorted values (the lower one between two). */
-function quantile(values: number[], q: number): number {
+export function quantile(values: number[], q: number): number {
   return [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) * q)]!;
 }
 

@@ -13,7 +13,7 @@
 
 import { Command } from 'commander';
 import { oneOf, wholeNumber } from './options.ts';
-import { loadTree, type TreeModules } from './ab-rounds.ts';
+import { loadTree, quantile, type TreeModules } from './ab-rounds.ts';
 import type { Engine } from '../engine/runtime.ts';
 
 interface RecordingOptions { treeA: string; rounds: number; only?: 'cgan' | 'srgan'; batch?: number; dryRun?: 'cpu' | 'gpu'; kernels?: boolean }
@@ -79,7 +79,6 @@ function printCensus(censuses: Array<Map<string, number>>): void {
 }
 
 const clocks = engines.map(submitClock);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
 for (const model of only ? [only] : ['cgan', 'srgan'] as const) {
   const runners = trees.map((tree: TreeModules, i) => tree.trainingWorkload(engines[i]!, {
     workload: `train-${model}`, config: 'paper', batch, steps: (rounds + 1) * DRY_STEPS_PER_ROUND, seed: 0, timestamps: false, groupBy: 'kernel', sr: false, fullImage: false,
@@ -110,14 +109,13 @@ for (const model of only ? [only] : ['cgan', 'srgan'] as const) {
       }
     }
     runners.forEach((runner, i) => {
-      const ms = median(recorded[i]!);
+      const ms = quantile(recorded[i]!, 0.5);
       console.log(`${runner.description} ${'AB'[i]}: recording ${ms.toFixed(2)} ms a step (median of ${rounds}, least ${Math.min(...recorded[i]!).toFixed(2)}), ` +
         `${dispatches[i]} dispatches, ${(1000 * ms / dispatches[i]!).toFixed(1)} us each`);
     });
     if (runners.length === 2) {
       const ratios = recorded[1]!.map((b, round) => b / recorded[0]![round]!);
-      const sorted = [...ratios].sort((a, b) => a - b);
-      const quartile = (q: number) => sorted[Math.floor((sorted.length - 1) * q)]!.toFixed(3);
+      const quartile = (q: number) => quantile(ratios, q).toFixed(3);
       console.log(`  B/A per round: median ${quartile(0.5)} (quartiles ${quartile(0.25)}-${quartile(0.75)})`);
     }
   } finally {

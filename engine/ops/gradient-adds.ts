@@ -73,7 +73,7 @@ export class LeafGradientAdds {
   /** Whether the add can wait for others into the same buffer (bound whole, so within the binding limit). */
   private deferrable(target: Tensor, addition: Tensor): boolean {
     return target.dtype === 'f32' && addition.dtype === 'f32' && addition.byteLength <= DEFERRED_BYTES &&
-      target.pooled !== addition.pooled && target.pooled.size <= target.engine.maxBindingBytes && target.byteOffset % 4 === 0;
+      target.pooled !== addition.pooled && target.pooled.size <= target.engine.maxBindingBytes;
   }
 }
 
